@@ -1,0 +1,17 @@
+// Package collect gathers evidence from a host and hands it to a Sink.
+//
+// A Collector captures one source family (processes, sockets, files ...).
+// The Runner runs collectors in order of volatility (RFC 3227): processes
+// and memory first, then network, system and kernel state, temporary file
+// systems, and logs and configuration last. Every planned item ends as an
+// Outcome: collected, partial, skipped or failed, with the reason, so that
+// nothing is silently missing.
+//
+// collect never writes anywhere itself: it streams each artifact's bytes to
+// the Sink it is given (the seal package's bag writer in scelle) and reports
+// outcomes through callbacks. It never runs a program of the host; it reads
+// the kernel's interfaces (/proc, /sys, netlink) and on-disk records.
+//
+// A Session is safe for use by one collector goroutine at a time; the Runner
+// gives each collector the session in turn.
+package collect

@@ -1,0 +1,331 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scelle/scelle/internal/safeopen"
+)
+
+// Env says where and how to collect.
+type Env struct {
+	// Root is the file system root to collect disk items from: "/" on a
+	// live host, or a mounted image's folder (dead-box).
+	Root string
+	// Live is false for dead-box collection: volatile collectors then
+	// record their items as skipped.
+	Live bool
+	// Proc and Sys are the kernel's /proc and /sys (fixture trees in tests).
+	Proc, Sys string
+	// MaxFileSize caps the bytes stored of one file; 0 means no cap.
+	MaxFileSize int64
+	// ItemTimeout bounds the reading of one item; 0 means none.
+	ItemTimeout time.Duration
+}
+
+// HostPath returns where the host path p (absolute, slash-separated) is
+// found under Env.Root.
+func (e *Env) HostPath(p string) string {
+	if e.Root == "" || e.Root == "/" {
+		return p
+	}
+	return filepath.Join(e.Root, filepath.FromSlash(p))
+}
+
+// Session is a collector's handle on the sink and the outcome record.
+// The Runner makes one per collector; its methods must not be called
+// after the collector returns.
+type Session struct {
+	Env       *Env
+	collector string
+	class     Class
+	sink      *lockedSink
+	onOutcome func(Outcome)
+
+	mu     sync.Mutex
+	closed bool // the runner abandoned this collector (timeout)
+}
+
+// NewSession returns a session for collector c writing to sink. It is for
+// tests and for callers that run a collector outside a Runner.
+func NewSession(env *Env, c Collector, sink Sink, onOutcome func(Outcome)) *Session {
+	return &Session{Env: env, collector: c.Name(), class: c.Class(), sink: &lockedSink{s: sink}, onOutcome: onOutcome}
+}
+
+var errAbandoned = errors.New("collector abandoned after its time limit")
+
+func (s *Session) abandon() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+}
+
+func (s *Session) newOutcome(source, kind string) Outcome {
+	o := Outcome{Collector: s.collector, Class: s.class, Kind: kind, Started: time.Now().UTC()}
+	o.setSource(source)
+	return o
+}
+
+// Record records an outcome for an item that stored nothing (skipped or
+// failed), or that the collector stored by other means.
+func (s *Session) Record(o Outcome) {
+	if o.Collector == "" {
+		o.Collector = s.collector
+	}
+	if o.Class == 0 {
+		o.Class = s.class
+	}
+	if o.Started.IsZero() {
+		o.Started = time.Now().UTC()
+	}
+	if o.Ended.IsZero() {
+		o.Ended = time.Now().UTC()
+	}
+	if o.SourceRaw == nil {
+		o.setSource(o.Source)
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	if s.onOutcome != nil {
+		s.onOutcome(o)
+	}
+}
+
+// Skip records that the item at source was deliberately not collected.
+func (s *Session) Skip(source, kind, reason string) {
+	o := s.newOutcome(source, kind)
+	o.Status, o.Reason = Skipped, reason
+	s.Record(o)
+}
+
+// Fail records that the item at source could not be collected.
+func (s *Session) Fail(source, kind string, err error) {
+	o := s.newOutcome(source, kind)
+	o.Status, o.Reason = Failed, err.Error()
+	s.Record(o)
+}
+
+// PutBytes stores b, produced by scelle from kernel data, as name.
+func (s *Session) PutBytes(ctx context.Context, name, source string, b []byte) Outcome {
+	return s.PutReader(ctx, name, source, KindGenerated, int64(len(b)), bytes.NewReader(b))
+}
+
+// PutReader stores size bytes from r (size -1 if unknown) as name and
+// records the outcome.
+func (s *Session) PutReader(ctx context.Context, name, source, kind string, size int64, r io.Reader) Outcome {
+	o := s.newOutcome(source, kind)
+	st, err := s.put(ctx, Meta{Name: name, Size: size, ModTime: o.Started, Mode: 0o444}, r)
+	s.finish(&o, st, err)
+	s.Record(o)
+	return o
+}
+
+func (s *Session) put(ctx context.Context, m Meta, r io.Reader) (Stored, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return Stored{}, errAbandoned
+	}
+	return s.sink.Put(ctx, m, r)
+}
+
+// finish fills o from what the sink stored.
+func (s *Session) finish(o *Outcome, st Stored, err error) {
+	o.Ended = time.Now().UTC()
+	o.Path, o.Size = st.Path, st.Size
+	if st.Path != "" {
+		o.SHA256 = fmt.Sprintf("%x", st.SHA256)
+	}
+	switch {
+	case st.Path == "" && err != nil:
+		o.Status, o.Reason = Failed, err.Error()
+	case err != nil:
+		o.Status, o.Reason = Partial, fmt.Sprintf("read failed after %d bytes: %v", st.Size-st.Padded, err)
+		if st.Padded > 0 {
+			o.Reason += fmt.Sprintf("; %d bytes zero-padded", st.Padded)
+		}
+	case st.Padded > 0:
+		o.Status, o.Reason = Partial, fmt.Sprintf("source ended %d bytes early; zero-padded to its size at open", st.Padded)
+	case st.Truncated:
+		o.Status, o.Reason = Partial, fmt.Sprintf("truncated at %d bytes", st.Size)
+	default:
+		o.Status = Collected
+	}
+}
+
+// CopyFile stores the host file at p (absolute, slash-separated, taken
+// under Env.Root) as "fs"+p, recording its stat before and after reading.
+// Links, FIFOs, sockets and devices are recorded and never opened.
+// maxSize caps the bytes stored (0: Env.MaxFileSize).
+func (s *Session) CopyFile(ctx context.Context, p string, maxSize int64) Outcome {
+	return s.CopyFileAs(ctx, path.Join("fs", p), p, maxSize)
+}
+
+// CopyFileAs is CopyFile storing the file as name.
+func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64) Outcome {
+	if maxSize == 0 {
+		maxSize = s.Env.MaxFileSize
+	}
+	o := s.newOutcome(p, KindFile)
+	defer func() { s.Record(o) }()
+	full := s.Env.HostPath(p)
+	before, err := Lstat(full)
+	if err != nil {
+		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
+		if errors.Is(err, fs.ErrNotExist) {
+			o.Status, o.Reason = Skipped, "not present"
+		}
+		return o
+	}
+	o.Before = before
+	if kind, reason := special(before); kind != "" {
+		o.Kind, o.Status, o.Reason, o.Ended = kind, Skipped, reason, time.Now().UTC()
+		if kind == KindSymlink {
+			o.LinkTarget, _ = os.Readlink(full)
+			o.Status, o.Reason = Collected, "link recorded, not followed"
+		}
+		return o
+	}
+	var f *safeopen.File
+	if s.Env.Root == "" || s.Env.Root == "/" {
+		f, err = safeopen.Open(full)
+	} else {
+		f, err = safeopen.OpenIn(s.Env.Root, p)
+	}
+	if err != nil {
+		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
+		if errors.Is(err, safeopen.ErrNotRegular) {
+			o.Status, o.Reason = Skipped, "replaced by a non-regular file before opening; not opened"
+		}
+		return o
+	}
+	defer f.Close()
+	o.NoATime = f.NoATime
+	if st, err := Fstat(f.File); err == nil {
+		o.Before = st
+	}
+	size := o.Before.Size
+	capped := maxSize > 0 && size > maxSize
+	if capped {
+		size = maxSize
+	}
+	rctx, cancel := s.itemContext(ctx)
+	defer cancel()
+	st, rerr := s.put(rctx, Meta{Name: name, Size: size, ModTime: o.Before.Mtime, Mode: modeOf(o.Before)},
+		NewContextReader(rctx, f))
+	s.finish(&o, st, rerr)
+	o.After, _ = Fstat(f.File)
+	if o.Status == Collected {
+		switch {
+		case capped:
+			o.Status, o.Reason = Partial, fmt.Sprintf("size cap: first %d of %d bytes", size, o.Before.Size)
+		case o.Before.Changed(o.After):
+			o.Status, o.Reason = Partial, "changed while read (see stat_before and stat_after)"
+		}
+	}
+	return o
+}
+
+func (s *Session) itemContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.Env.ItemTimeout > 0 {
+		return context.WithTimeout(ctx, s.Env.ItemTimeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+func modeOf(st *FileStat) fs.FileMode { return fs.FileMode(st.Perm & 0o7777) }
+
+// special returns the kind of a non-regular file and why it is not read.
+func special(st *FileStat) (kind, reason string) {
+	switch {
+	case strings.HasPrefix(st.Mode, "L"):
+		return KindSymlink, ""
+	case strings.HasPrefix(st.Mode, "d"):
+		return KindDir, "directory"
+	case strings.HasPrefix(st.Mode, "p"):
+		return KindFIFO, "FIFO: recorded, never opened"
+	case strings.HasPrefix(st.Mode, "S"):
+		return KindSocket, "socket: recorded, never opened"
+	case strings.HasPrefix(st.Mode, "D"), strings.HasPrefix(st.Mode, "c"):
+		return KindDevice, "device: recorded, never opened"
+	case strings.HasPrefix(st.Mode, "-"):
+		return "", ""
+	}
+	return KindDevice, "special file: recorded, never opened"
+}
+
+// ReadFile reads a small host file (a /proc or /sys entry, a
+// configuration file for a parser) without changing its access time,
+// refusing non-regular files and reading at most limit bytes.
+func ReadFile(ctx context.Context, path string, limit int64) ([]byte, error) {
+	f, err := safeopen.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(NewContextReader(ctx, f), limit+1))
+	if err != nil {
+		return buf.Bytes(), err
+	}
+	if n > limit {
+		return buf.Bytes()[:limit], fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return buf.Bytes(), nil
+}
+
+type lockedSink struct {
+	mu sync.Mutex
+	s  Sink
+}
+
+func (l *lockedSink) Put(ctx context.Context, m Meta, r io.Reader) (Stored, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.s.Put(ctx, m, r)
+}
+
+// CopyKernel stores a kernel interface file (a /proc or /sys entry, whose
+// size the kernel does not report) read as is from hostPath, as name.
+// At most limit bytes are kept; more is recorded as partial.
+func (s *Session) CopyKernel(ctx context.Context, name, hostPath string, limit int64) Outcome {
+	o := s.newOutcome(hostPath, KindKernel)
+	defer func() { s.Record(o) }()
+	f, err := safeopen.Open(hostPath)
+	if err != nil {
+		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
+		if errors.Is(err, fs.ErrNotExist) {
+			o.Status, o.Reason = Skipped, "not present"
+		}
+		return o
+	}
+	defer f.Close()
+	o.NoATime = f.NoATime
+	rctx, cancel := s.itemContext(ctx)
+	defer cancel()
+	r := NewContextReader(rctx, f)
+	st, rerr := s.put(rctx, Meta{Name: name, Size: -1, ModTime: o.Started, Mode: 0o444}, io.LimitReader(r, limit))
+	if rerr == nil && st.Size == limit {
+		var one [1]byte
+		if n, _ := r.Read(one[:]); n > 0 {
+			st.Truncated = true
+		}
+	}
+	s.finish(&o, st, rerr)
+	return o
+}

@@ -1,0 +1,35 @@
+//go:build !linux
+
+package collect
+
+import (
+	"io/fs"
+	"os"
+)
+
+// Fstat returns the metadata of an open file.
+func Fstat(f *os.File) (*FileStat, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return fromFileInfo(fi), nil
+}
+
+// Lstat returns the metadata of path, not following a final link.
+func Lstat(path string) (*FileStat, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	return fromFileInfo(fi), nil
+}
+
+func fromFileInfo(fi fs.FileInfo) *FileStat {
+	return &FileStat{
+		Mode:  fi.Mode().String(),
+		Perm:  uint32(fi.Mode().Perm()),
+		Size:  fi.Size(),
+		Mtime: fi.ModTime().UTC(),
+	}
+}

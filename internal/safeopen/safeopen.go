@@ -1,0 +1,37 @@
+// Package safeopen opens evidence files for reading while changing as
+// little as possible on the host: no access-time update where the kernel
+// allows it, no blocking open of FIFOs, sockets or devices, no final symlink
+// followed, and, under a root folder, no path that resolves outside it.
+package safeopen
+
+import (
+	"errors"
+	"os"
+)
+
+// ErrNotRegular is returned when the path names something other than a
+// regular file (a FIFO, socket, device, directory or symbolic link). Such
+// files are recorded by the caller, never read.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Open opens the regular file at path, an absolute path on the host.
+// The returned file's NoATime reports whether O_NOATIME was honoured.
+func Open(path string) (*File, error) { return openIn("", path) }
+
+// OpenIn opens the regular file at rel, a slash-separated path taken
+// relative to root, resolving every symbolic link on the way as if root
+// were "/" (so an image's absolute links stay inside the image).
+func OpenIn(root, rel string) (*File, error) { return openIn(root, rel) }
+
+// File is an open evidence file.
+type File struct {
+	*os.File
+	// NoATime reports whether the file was opened with O_NOATIME, so
+	// reading it does not change its access time.
+	NoATime bool
+}
+
+// OpenDir opens the directory at rel under root (root "" or "/" for the
+// host) for listing, without following a final link, without updating its
+// access time where allowed, and without leaving root.
+func OpenDir(root, rel string) (*os.File, error) { return openDir(root, rel) }

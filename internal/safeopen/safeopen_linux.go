@@ -1,0 +1,110 @@
+package safeopen
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const baseFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY
+
+func openIn(root, path string) (*File, error) {
+	noatime := true
+	fd, err := open(root, path, baseFlags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		// O_NOATIME needs file ownership or CAP_FOWNER.
+		noatime = false
+		fd, err = open(root, path, baseFlags)
+	}
+	name := path
+	if root != "" {
+		name = filepath.Join(root, path)
+	}
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENXIO) {
+			return nil, &os.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+		}
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+	}
+	return &File{File: os.NewFile(uintptr(fd), name), NoATime: noatime}, nil
+}
+
+// open opens path with flags; under root it resolves the path with
+// RESOLVE_IN_ROOT so that no component escapes root.
+func open(root, path string, flags int) (int, error) {
+	if root == "" {
+		for {
+			fd, err := unix.Open(path, flags, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			return fd, err
+		}
+	}
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("root %s: %w", root, err)
+	}
+	defer unix.Close(dir)
+	rel := strings.TrimLeft(path, "/")
+	if rel == "" {
+		rel = "."
+	}
+	how := &unix.OpenHow{Flags: uint64(flags), Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+	for {
+		fd, err := unix.Openat2(dir, rel, how)
+		switch err {
+		case unix.EINTR, unix.EAGAIN:
+			continue
+		case unix.ENOSYS:
+			return openBeneath(root, rel, flags)
+		}
+		return fd, err
+	}
+}
+
+// openBeneath is the fallback for kernels before 5.6: it resolves links
+// itself and refuses any result outside root.
+func openBeneath(root, rel string, flags int) (int, error) {
+	full, err := filepath.EvalSymlinks(filepath.Join(root, filepath.Dir(rel)))
+	if err != nil {
+		return -1, err
+	}
+	r, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return -1, err
+	}
+	if full != r && !strings.HasPrefix(full, r+string(filepath.Separator)) {
+		return -1, unix.EXDEV
+	}
+	return unix.Open(filepath.Join(full, filepath.Base(rel)), flags, 0)
+}
+
+func openDir(root, rel string) (*os.File, error) {
+	if root == "/" {
+		root = ""
+	}
+	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_NONBLOCK
+	fd, err := open(root, rel, flags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = open(root, rel, flags)
+	}
+	name := filepath.Join(root, rel)
+	if err != nil {
+		return nil, &os.PathError{Op: "opendir", Path: name, Err: err}
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
