@@ -1,0 +1,259 @@
+package seal
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// The journal is a JSON Lines file written beside the archive while
+// collecting. Each line is one JSON object that ends with a "sig" member:
+// an Ed25519 signature, in standard base64, over the line's bytes before
+// `,"sig":"`. Each line's "prev" is the hex SHA-256 of the previous line's
+// bytes (without its line feed); the first line's is 64 zeros. So no line
+// can be changed, removed, inserted or reordered without breaking the
+// chain or a signature.
+
+// Journal entry types.
+const (
+	JournalOpen  = "open"  // the first line: collection id and public key
+	JournalItem  = "item"  // an item stored whole in the archive
+	JournalEvent = "event" // something the collection records (an outcome, a failure)
+	JournalSeal  = "seal"  // the bag is sealed: root and archive hash
+	JournalAbort = "abort" // the collection stopped before sealing
+)
+
+// ZeroHash is the "prev" of a journal's first line.
+const ZeroHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// MaxJournalLine bounds one journal line.
+const MaxJournalLine = 1 << 20
+
+// JournalEntry is one journal line. Fields are in the order they are
+// written; empty ones are left out.
+type JournalEntry struct {
+	Seq  int64  `json:"seq"`
+	Prev string `json:"prev"`
+	Time string `json:"time"`
+	Type string `json:"type"`
+
+	// open
+	Collection string `json:"collection,omitempty"`
+	PublicKey  string `json:"public_key,omitempty"` // PKIX DER, standard base64
+	Tool       string `json:"tool,omitempty"`
+
+	// item: the archive path, the SHA-256 of its content, its size and
+	// the archive byte range [Offset, End) of the zstd frame that holds it.
+	Path   string `json:"path,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Size   *int64 `json:"size,omitempty"`
+	Offset *int64 `json:"offset,omitempty"`
+	End    *int64 `json:"end,omitempty"`
+
+	// seal
+	Root          string `json:"root,omitempty"`
+	ArchiveSHA256 string `json:"archive_sha256,omitempty"`
+
+	// event, abort
+	Detail json.RawMessage `json:"detail,omitempty"`
+
+	Sig string `json:"sig,omitempty"`
+}
+
+const sigMarker = `,"sig":"`
+
+// signLine encodes e (its Sig ignored) as a signed journal line without
+// the line feed.
+func signLine(e JournalEntry, key ed25519.PrivateKey) ([]byte, error) {
+	e.Sig = ""
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	msg := body[:len(body)-1] // drop the closing brace
+	sig := ed25519.Sign(key, msg)
+	line := make([]byte, 0, len(msg)+len(sigMarker)+90)
+	line = append(line, msg...)
+	line = append(line, sigMarker...)
+	line = append(line, base64.StdEncoding.EncodeToString(sig)...)
+	line = append(line, '"', '}')
+	return line, nil
+}
+
+// LineHash returns the hex SHA-256 of a journal line (without line feed).
+func LineHash(line []byte) string {
+	sum := sha256.Sum256(line)
+	return hex.EncodeToString(sum[:])
+}
+
+// JournalError locates a broken journal line.
+type JournalError struct {
+	Line int // 1-based
+	Err  error
+}
+
+func (e *JournalError) Error() string { return fmt.Sprintf("journal line %d: %v", e.Line, e.Err) }
+func (e *JournalError) Unwrap() error { return e.Err }
+
+// ParseJournalLine checks one line's form and signature against pub (nil:
+// the signature is not checked) and decodes it.
+func ParseJournalLine(line []byte, pub ed25519.PublicKey) (JournalEntry, error) {
+	var e JournalEntry
+	i := bytes.LastIndex(line, []byte(sigMarker))
+	if i < 0 || !bytes.HasSuffix(line, []byte(`"}`)) {
+		return e, errors.New("no signature")
+	}
+	sig, err := base64.StdEncoding.DecodeString(string(line[i+len(sigMarker) : len(line)-2]))
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return e, errors.New("malformed signature")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, fmt.Errorf("decode: %w", err)
+	}
+	if dec.More() {
+		return e, errors.New("trailing data")
+	}
+	if pub != nil && !ed25519.Verify(pub, line[:i], sig) {
+		return e, errors.New("signature does not verify")
+	}
+	return e, nil
+}
+
+// JournalCheck is the result of checking a journal.
+type JournalCheck struct {
+	Entries []JournalEntry // the lines that hold, in order
+	Lines   [][]byte       // their bytes, without line feeds
+	Key     ed25519.PublicKey
+	// Err is the first broken link; the entries before it hold.
+	Err *JournalError
+	// Truncated is set when the last line has no line feed (a write cut
+	// short); that line is not counted.
+	Truncated bool
+}
+
+// Last returns the last entry that holds, or nil.
+func (c *JournalCheck) Last() *JournalEntry {
+	if len(c.Entries) == 0 {
+		return nil
+	}
+	return &c.Entries[len(c.Entries)-1]
+}
+
+// CheckJournal reads a journal, checking the chain and each signature with
+// the public key of its first line (which must be an "open" line). It
+// returns the lines that hold and the first broken one. want, if not nil,
+// is the key the journal must be signed with.
+func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
+	c := &JournalCheck{}
+	br := bufio.NewReaderSize(r, 64<<10)
+	prev := ZeroHash
+	for n := 1; ; n++ {
+		line, err := readLine(br, MaxJournalLine)
+		if err == io.EOF && len(line) == 0 {
+			return c, nil
+		}
+		if err == io.EOF {
+			c.Truncated = true
+			return c, nil
+		}
+		if err != nil {
+			c.Err = &JournalError{n, err}
+			return c, nil
+		}
+		var pub ed25519.PublicKey = c.Key
+		if n == 1 {
+			first, perr := ParseJournalLine(line, nil)
+			if perr != nil {
+				c.Err = &JournalError{n, perr}
+				return c, nil
+			}
+			if first.Type != JournalOpen {
+				c.Err = &JournalError{n, fmt.Errorf("first line is %q, not %q", first.Type, JournalOpen)}
+				return c, nil
+			}
+			pub, perr = parseJournalKey(first.PublicKey)
+			if perr != nil {
+				c.Err = &JournalError{n, perr}
+				return c, nil
+			}
+			if want != nil && !pub.Equal(want) {
+				c.Err = &JournalError{n, errors.New("signed with another key than the bag's")}
+				return c, nil
+			}
+			c.Key = pub
+		}
+		e, perr := ParseJournalLine(line, pub)
+		switch {
+		case perr != nil:
+		case e.Seq != int64(n):
+			perr = fmt.Errorf("sequence number %d, want %d", e.Seq, n)
+		case e.Prev != prev:
+			perr = errors.New("prev does not match the SHA-256 of the line before: a line was changed, removed or inserted")
+		case n > 1 && e.Type == JournalOpen:
+			perr = errors.New("a second open line")
+		}
+		if perr != nil {
+			c.Err = &JournalError{n, perr}
+			return c, nil
+		}
+		c.Entries = append(c.Entries, e)
+		c.Lines = append(c.Lines, line)
+		prev = LineHash(line)
+	}
+}
+
+func parseJournalKey(s string) (ed25519.PublicKey, error) {
+	der, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("public key: %w", err)
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, errors.New("public key: not Ed25519")
+	}
+	return pub, nil
+}
+
+// readLine reads one line without its line feed. A final line without a
+// line feed is returned with io.EOF.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		line = append(line, frag...)
+		if len(line) > max {
+			return nil, fmt.Errorf("line longer than %d bytes", max)
+		}
+		switch err {
+		case nil:
+			return line[:len(line)-1], nil
+		case bufio.ErrBufferFull:
+			continue
+		case io.EOF:
+			return line, io.EOF
+		default:
+			return nil, err
+		}
+	}
+}
+
+// journalKeyString encodes pub for the open line: its PKIX DER in base64,
+// the body of root.pub.pem on one line.
+func journalKeyString(pub ed25519.PublicKey) string {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	return base64.StdEncoding.EncodeToString(der)
+}

@@ -1,0 +1,111 @@
+package seal
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// escapeByte marks an encoded byte in an archive path: "^" followed by
+// two upper-case hex digits.
+const escapeByte = '^'
+
+// EncodeName turns a payload name of any bytes into a path that a BagIt
+// manifest (RFC 8493) and GNU sha256sum both read literally: valid UTF-8
+// with no control character, no backslash, no percent sign, and "^" only
+// as an escape. Every other byte is written "^XX" (upper-case hex).
+// Empty components are dropped; "." and ".." components are escaped
+// ("^2E", "^2E^2E") so that no name leaves the bag. DecodeName reverses it.
+func EncodeName(name string) string {
+	var b strings.Builder
+	first := true
+	for _, comp := range strings.Split(name, "/") {
+		if comp == "" {
+			continue
+		}
+		if !first {
+			b.WriteByte('/')
+		}
+		first = false
+		if comp == "." || comp == ".." {
+			b.WriteString(strings.Repeat("^2E", len(comp)))
+			continue
+		}
+		for i := 0; i < len(comp); {
+			r, size := utf8.DecodeRuneInString(comp[i:])
+			if (r == utf8.RuneError && size == 1) || needsEscape(r) {
+				for j := 0; j < size; j++ {
+					fmt.Fprintf(&b, "^%02X", comp[i+j])
+				}
+			} else {
+				b.WriteString(comp[i : i+size])
+			}
+			i += size
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
+		return true
+	case r == '\\', r == '%', r == escapeByte:
+		return true
+	case r == 0x2028, r == 0x2029, r == 0xfeff:
+		return true
+	}
+	return false
+}
+
+// DecodeName reverses EncodeName.
+func DecodeName(enc string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(enc); i++ {
+		c := enc[i]
+		if c != escapeByte {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(enc) || !isUpperHex(enc[i+1]) || !isUpperHex(enc[i+2]) {
+			return "", fmt.Errorf("bad escape at byte %d of %q", i, enc)
+		}
+		b.WriteByte(unhex(enc[i+1])<<4 | unhex(enc[i+2]))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// ValidName reports whether enc is a path EncodeName can produce: relative,
+// clean, and free of bytes the manifests cannot carry.
+func ValidName(enc string) bool {
+	if enc == "" || !utf8.ValidString(enc) {
+		return false
+	}
+	for _, comp := range strings.Split(enc, "/") {
+		if comp == "" || comp == "." || comp == ".." {
+			return false
+		}
+	}
+	for i, r := range enc {
+		if r == escapeByte {
+			if i+2 >= len(enc) || !isUpperHex(enc[i+1]) || !isUpperHex(enc[i+2]) {
+				return false
+			}
+			continue
+		}
+		if needsEscape(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
+	}
+	return c - 'A' + 10
+}

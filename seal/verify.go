@@ -1,0 +1,571 @@
+package seal
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	sha256 "github.com/minio/sha256-simd"
+)
+
+// Check is one verdict of a verification.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+	// Where names the file, entry or line that differs.
+	Where string `json:"where,omitempty"`
+}
+
+// Item is an archived item's state after verification.
+type Item struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Proven: the content in the archive hashes to what the manifest (or,
+	// for a bag cut short, the signed journal) records.
+	Proven bool   `json:"proven"`
+	Why    string `json:"why,omitempty"`
+}
+
+// Report is the result of verifying an output folder.
+type Report struct {
+	Dir    string  `json:"dir"`
+	Sealed bool    `json:"sealed"` // the folder holds a sealed bag (root, signature)
+	Root   string  `json:"root,omitempty"`
+	Key    string  `json:"key_fingerprint,omitempty"`
+	Checks []Check `json:"checks"`
+	Items  []Item  `json:"items,omitempty"`
+	Proven int     `json:"proven"`
+	// Unproven counts items the journal claims that could not be proven.
+	Unproven int `json:"unproven"`
+	// Unclaimed counts whole entries in the archive that no journal line
+	// or manifest claims (written just before a cut).
+	Unclaimed int `json:"unclaimed"`
+}
+
+// OK reports whether every check holds.
+func (r *Report) OK() bool {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Failed returns the checks that do not hold.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *Report) add(name string, ok bool, where, detail string, args ...any) {
+	if len(args) > 0 {
+		detail = fmt.Sprintf(detail, args...)
+	}
+	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Where: where, Detail: detail})
+}
+
+// Check names, in the order they are reported.
+const (
+	CheckLayout       = "layout"
+	CheckArchiveHash  = "archive-sha256"
+	CheckArchive      = "archive"
+	CheckPayload      = "payload"
+	CheckOxum         = "payload-oxum"
+	CheckTagManifest  = "tag-manifest"
+	CheckRoot         = "root"
+	CheckSignature    = "signature"
+	CheckRecord       = "record"
+	CheckJournalChain = "journal"
+)
+
+// archiveScan is what one pass over the archive learns.
+type archiveScan struct {
+	entries  []Item // in archive order, with computed hashes
+	byPath   map[string]int
+	tags     map[string][]byte // small tag files
+	tagSums  map[string][32]byte
+	manifest map[string][32]byte
+	mOrder   []string
+	err      error // first decoding error; entries before it are whole
+	sum      [32]byte
+	dups     []string
+	manErr   error
+}
+
+// Verify checks the output folder dir (sealed, or ".partial"). It never
+// writes. The error return is for a folder it cannot read at all; every
+// finding is in the Report.
+func Verify(dir string) (*Report, error) {
+	rep := &Report{Dir: dir}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	present := func(name string) bool {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		return err == nil && fi.Mode().IsRegular()
+	}
+	var missing []string
+	for _, n := range []string{ArchiveFile, ArchiveSumFile, RecordFile, RootFile, SigFile, PubFile, JournalFile} {
+		if !present(n) {
+			missing = append(missing, n)
+		}
+	}
+	rep.Sealed = present(RootFile) && present(SigFile) && present(PubFile) && present(ArchiveSumFile)
+	if !present(ArchiveFile) || !present(JournalFile) {
+		rep.add(CheckLayout, false, strings.Join(missing, ", "), "missing")
+		return rep, nil
+	}
+	if len(missing) > 0 {
+		rep.add(CheckLayout, false, strings.Join(missing, ", "), "missing: not a sealed bag; only what the journal proves holds")
+	} else {
+		rep.add(CheckLayout, true, "", "all files of a sealed bag present")
+	}
+
+	var pub ed25519.PublicKey
+	if rep.Sealed {
+		b, err := os.ReadFile(filepath.Join(dir, PubFile))
+		if err == nil {
+			pub, err = ParsePublicKeyPEM(b)
+		}
+		if err != nil {
+			rep.add(CheckSignature, false, PubFile, "public key: %v", err)
+			pub = nil
+		} else {
+			rep.Key = KeyFingerprint(pub)
+		}
+	}
+
+	scan, err := scanArchive(filepath.Join(dir, ArchiveFile))
+	if err != nil {
+		return nil, err
+	}
+	jc, jerr := checkJournalFile(filepath.Join(dir, JournalFile), pub)
+	if jerr != nil {
+		return nil, jerr
+	}
+	switch {
+	case rep.Sealed && scan.err == nil && len(missing) == 0:
+		verifySealed(rep, dir, scan, jc, pub)
+	case rep.Sealed && len(missing) == 0:
+		// A sealed bag whose archive no longer decodes: say where, and
+		// what the signed journal still proves.
+		checkArchiveHash(rep, dir, scan)
+		proveByJournal(rep, scan, jc)
+	default:
+		proveByJournal(rep, scan, jc)
+		rep.add("sealed", false, "", "not sealed: %s", rep.proofSummary())
+	}
+	return rep, nil
+}
+
+func scanArchive(path string) (*archiveScan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	tee := io.TeeReader(f, h)
+	s := &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
+		manifest: map[string][32]byte{}}
+	ar, err := NewArchiveReader(tee)
+	if err != nil {
+		return nil, err
+	}
+	defer ar.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		e, err := ar.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.err = err
+			break
+		}
+		eh := sha256.New()
+		var keep *bytes.Buffer
+		var man *io.PipeWriter
+		var manDone chan error
+		switch {
+		case e.Path == ManifestFile:
+			pr, pw := io.Pipe()
+			man, manDone = pw, make(chan error, 1)
+			go func() {
+				err := ReadManifest(pr, func(sum [32]byte, p string) error {
+					if _, dup := s.manifest[p]; dup {
+						return fmt.Errorf("%s listed twice", p)
+					}
+					s.manifest[p] = sum
+					s.mOrder = append(s.mOrder, p)
+					return nil
+				})
+				pr.CloseWithError(err)
+				manDone <- err
+			}()
+		case !strings.HasPrefix(e.Path, PayloadDir+"/") && e.Size <= MaxTagFile:
+			keep = &bytes.Buffer{}
+		}
+		var w io.Writer = eh
+		if keep != nil {
+			w = io.MultiWriter(eh, keep)
+		}
+		if man != nil {
+			w = io.MultiWriter(eh, man)
+		}
+		n, err := io.CopyBuffer(w, ar, buf)
+		if man != nil {
+			man.Close()
+			if merr := <-manDone; merr != nil && s.manErr == nil {
+				s.manErr = merr
+			}
+		}
+		if err == nil && n != e.Size {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			s.err = &EntryError{e.Path, err}
+			break
+		}
+		var sum [32]byte
+		copy(sum[:], eh.Sum(nil))
+		if _, dup := s.byPath[e.Path]; dup {
+			s.dups = append(s.dups, e.Path)
+		}
+		s.byPath[e.Path] = len(s.entries)
+		s.entries = append(s.entries, Item{Path: e.Path, SHA256: hex.EncodeToString(sum[:]), Size: e.Size})
+		if !strings.HasPrefix(e.Path, PayloadDir+"/") {
+			s.tagSums[e.Path] = sum
+			if keep != nil {
+				s.tags[e.Path] = keep.Bytes()
+			}
+		}
+	}
+	// Hash whatever the decoder did not reach.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return nil, err
+	}
+	copy(s.sum[:], h.Sum(nil))
+	return s, nil
+}
+
+func checkJournalFile(path string, pub ed25519.PublicKey) (*JournalCheck, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return CheckJournal(f, pub)
+}
+
+func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
+	sumFile, err := os.ReadFile(filepath.Join(dir, ArchiveSumFile))
+	want := hex.EncodeToString(s.sum[:])
+	switch {
+	case err != nil:
+		rep.add(CheckArchiveHash, false, ArchiveSumFile, "%v", err)
+	case string(sumFile) != want+"  "+ArchiveFile+"\n":
+		rep.add(CheckArchiveHash, false, ArchiveFile, "SHA-256 is %s; %s says %q", want, ArchiveSumFile, strings.TrimSpace(string(sumFile)))
+	default:
+		rep.add(CheckArchiveHash, true, ArchiveFile, "%s", want)
+	}
+}
+
+func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub ed25519.PublicKey) {
+	checkArchiveHash(rep, dir, s)
+	rep.add(CheckArchive, true, ArchiveFile, "%d entries decode; nothing after the end", len(s.entries))
+
+	// Structure: bagit.txt first, tag manifest last.
+	if len(s.entries) == 0 || s.entries[0].Path != BagitFile {
+		rep.add(CheckArchive, false, BagitFile, "not the first entry")
+	} else if string(s.tags[BagitFile]) != bagitDeclaration {
+		rep.add(CheckArchive, false, BagitFile, "not a BagIt 1.0 declaration")
+	}
+	if len(s.dups) > 0 {
+		rep.add(CheckArchive, false, strings.Join(s.dups, ", "), "entry names repeated")
+	}
+	tm, ok := s.tags[TagManifestFile]
+	if !ok || s.entries[len(s.entries)-1].Path != TagManifestFile {
+		rep.add(CheckTagManifest, false, TagManifestFile, "missing, or not the last entry")
+		return
+	}
+
+	// Payload against the manifest.
+	if _, ok := s.tagSums[ManifestFile]; !ok {
+		rep.add(CheckPayload, false, ManifestFile, "missing")
+	} else if s.manErr != nil {
+		rep.add(CheckPayload, false, ManifestFile, "%v", s.manErr)
+	} else {
+		var bad []string
+		var octets int64
+		count := 0
+		for i := range s.entries {
+			e := &s.entries[i]
+			if !strings.HasPrefix(e.Path, PayloadDir+"/") {
+				continue
+			}
+			count++
+			octets += e.Size
+			ms, listed := s.manifest[e.Path]
+			switch {
+			case !listed:
+				bad = append(bad, e.Path+" (not in the manifest)")
+				e.Why = "not in the manifest"
+			case hex.EncodeToString(ms[:]) != e.SHA256:
+				bad = append(bad, e.Path+" (content differs)")
+				e.Why = "content does not match the manifest"
+			default:
+				e.Proven = true
+			}
+		}
+		for _, p := range s.mOrder {
+			if _, ok := s.byPath[p]; !ok {
+				bad = append(bad, p+" (listed, not in the archive)")
+			}
+		}
+		if len(bad) > 0 {
+			rep.add(CheckPayload, false, strings.Join(capList(bad, 20), "; "), "%d payload problems", len(bad))
+		} else {
+			rep.add(CheckPayload, true, ManifestFile, "%d files match", count)
+		}
+		oxum := fmt.Sprintf("%d.%d", octets, count)
+		if v := bagInfoValue(s.tags[BagInfoFile], "Payload-Oxum"); v != oxum {
+			rep.add(CheckOxum, false, BagInfoFile, "Payload-Oxum is %q, payload is %s", v, oxum)
+		} else {
+			rep.add(CheckOxum, true, BagInfoFile, "%s", oxum)
+		}
+	}
+	for _, e := range s.entries {
+		if e.Proven {
+			rep.Proven++
+		}
+	}
+	rep.Items = s.entries
+
+	// Tag files against the tag manifest.
+	var bad []string
+	listed := map[string]bool{}
+	err := ReadManifest(bytes.NewReader(tm), func(sum [32]byte, p string) error {
+		listed[p] = true
+		got, ok := s.tagSums[p]
+		switch {
+		case !ok:
+			bad = append(bad, p+" (listed, not in the archive)")
+		case got != sum:
+			bad = append(bad, p+" (content differs)")
+		}
+		return nil
+	})
+	if err != nil {
+		bad = append(bad, TagManifestFile+": "+err.Error())
+	}
+	for _, n := range []string{BagitFile, BagInfoFile, ManifestFile, BagRecordFile, BagJournalFile} {
+		if !listed[n] {
+			bad = append(bad, n+" (not listed)")
+		}
+	}
+	if len(bad) > 0 {
+		rep.add(CheckTagManifest, false, strings.Join(bad, "; "), "tag files do not match")
+	} else {
+		rep.add(CheckTagManifest, true, TagManifestFile, "%d tag files match", len(listed))
+	}
+
+	// Root and signature.
+	rootSum := sha256.Sum256(tm)
+	root := hex.EncodeToString(rootSum[:])
+	rep.Root = root
+	rootFile, err := os.ReadFile(filepath.Join(dir, RootFile))
+	if err != nil || string(rootFile) != root+"\n" {
+		rep.add(CheckRoot, false, RootFile, "the tag manifest's SHA-256 is %s; %s says %q", root, RootFile, strings.TrimSpace(string(rootFile)))
+	} else {
+		rep.add(CheckRoot, true, RootFile, "%s", root)
+	}
+	if pub != nil {
+		sig, err := os.ReadFile(filepath.Join(dir, SigFile))
+		switch {
+		case err != nil:
+			rep.add(CheckSignature, false, SigFile, "%v", err)
+		case len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, tm, sig):
+			rep.add(CheckSignature, false, SigFile, "the Ed25519 signature over the tag manifest does not verify with %s", PubFile)
+		default:
+			rep.add(CheckSignature, true, SigFile, "Ed25519, key %s", rep.Key)
+		}
+	}
+
+	// The record beside the bag is the one inside.
+	rec, err := hashFile(filepath.Join(dir, RecordFile))
+	if want, ok := s.tagSums[BagRecordFile]; err != nil || !ok || rec != want {
+		rep.add(CheckRecord, false, RecordFile, "differs from %s in the bag", BagRecordFile)
+	} else {
+		rep.add(CheckRecord, true, RecordFile, "same as %s in the bag", BagRecordFile)
+	}
+
+	// The journal: chain and signatures, the copy in the bag a prefix of
+	// it, every item line in the manifest, the seal line last.
+	verifyJournalSealed(rep, dir, s, jc, root)
+}
+
+func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, root string) {
+	if jc.Err != nil {
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v", jc.Err.Err)
+		return
+	}
+	if jc.Truncated {
+		rep.add(CheckJournalChain, false, JournalFile, "last line cut short")
+		return
+	}
+	last := jc.Last()
+	if last == nil || last.Type != JournalSeal {
+		rep.add(CheckJournalChain, false, JournalFile, "does not end with a seal line")
+		return
+	}
+	sumFile, _ := os.ReadFile(filepath.Join(dir, ArchiveSumFile))
+	if last.Root != root || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  ") {
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name this root and archive")
+		return
+	}
+	// The copy in the bag is the journal up to sealing.
+	var prefix bytes.Buffer
+	for _, l := range jc.Lines[:len(jc.Lines)-1] {
+		prefix.Write(l)
+		prefix.WriteByte('\n')
+	}
+	if sha256.Sum256(prefix.Bytes()) != s.tagSums[BagJournalFile] {
+		rep.add(CheckJournalChain, false, JournalFile, "differs from %s in the bag", BagJournalFile)
+		return
+	}
+	n := 0
+	for i, e := range jc.Entries {
+		if e.Type != JournalItem {
+			continue
+		}
+		n++
+		ms, ok := s.manifest[e.Path]
+		if !ok || hex.EncodeToString(ms[:]) != e.SHA256 {
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, i+1), "item %s does not match the manifest", e.Path)
+			return
+		}
+	}
+	rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items match the manifest, sealed", len(jc.Entries), n)
+}
+
+// proveByJournal proves what a bag cut short or damaged still proves: each
+// item the signed journal records whose content decodes whole and hashes
+// to the journal's value.
+func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
+	if s.err != nil {
+		rep.add(CheckArchive, false, ArchiveFile, "%v; the %d entries before it decode whole", s.err, len(s.entries))
+	} else {
+		rep.add(CheckArchive, true, ArchiveFile, "%d entries decode", len(s.entries))
+	}
+	if jc.Err != nil {
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, len(jc.Entries))
+	} else if jc.Truncated {
+		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed; a last line cut short is ignored", len(jc.Entries))
+	} else {
+		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", len(jc.Entries))
+	}
+	if jc.Key != nil {
+		rep.Key = KeyFingerprint(jc.Key)
+	}
+	claimed := map[string]bool{}
+	var items []Item
+	for _, e := range jc.Entries {
+		if e.Type != JournalItem {
+			continue
+		}
+		claimed[e.Path] = true
+		it := Item{Path: e.Path, SHA256: e.SHA256}
+		if e.Size != nil {
+			it.Size = *e.Size
+		}
+		i, ok := s.byPath[e.Path]
+		switch {
+		case !ok:
+			it.Why = "not whole in the archive (cut short)"
+		case s.entries[i].SHA256 != e.SHA256:
+			it.Why = "content does not match the journal"
+		default:
+			it.Proven = true
+		}
+		if it.Proven {
+			rep.Proven++
+		} else {
+			rep.Unproven++
+		}
+		items = append(items, it)
+	}
+	for _, e := range s.entries {
+		if strings.HasPrefix(e.Path, PayloadDir+"/") && !claimed[e.Path] {
+			rep.Unclaimed++
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Proven && !items[j].Proven })
+	rep.Items = items
+}
+
+func (rep *Report) proofSummary() string {
+	detail := fmt.Sprintf("%d items proven by the signed journal", rep.Proven)
+	if rep.Unproven > 0 {
+		detail += fmt.Sprintf(", %d claimed but not proven", rep.Unproven)
+	}
+	if rep.Unclaimed > 0 {
+		detail += fmt.Sprintf(", %d whole in the archive but never journaled (not claimed)", rep.Unclaimed)
+	}
+	return detail
+}
+
+func bagInfoValue(b []byte, label string) string {
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == label {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func hashFile(path string) ([32]byte, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return sum, err
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, nil
+}
+
+func capList(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+}
+
+// ErrUnsealed is returned by callers that need a sealed bag.
+var ErrUnsealed = errors.New("not a sealed bag")

@@ -1,0 +1,582 @@
+package seal
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	sha256 "github.com/minio/sha256-simd"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Key signs the journal and the tag manifest. Nil: a key is made for
+	// this collection alone and kept in memory only.
+	Key ed25519.PrivateKey
+	// Collection identifies the collection in the journal.
+	Collection string
+	// Tool names the program writing the bag ("scelle v1.2.3").
+	Tool string
+	// Level is the zstd level; zero means zstd.SpeedDefault (about level 3).
+	Level zstd.EncoderLevel
+	// SyncInterval is the most time between two fsyncs of the archive and
+	// the journal; zero means 250 ms. Every Put writes its journal line at
+	// once (a killed process loses nothing); the sync bounds what a
+	// power cut or a pulled stick can lose.
+	SyncInterval time.Duration
+	// MaxBuffer bounds an item of unknown size, which is buffered to learn
+	// its size; zero means 16 MiB.
+	MaxBuffer int64
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// ErrOutput wraps every failure to write the output folder: the disk is
+// full, the stick was pulled, the file system turned read-only. After it,
+// every call fails; the journal proves what was completed before.
+var ErrOutput = errors.New("output failed")
+
+// Entry describes one payload item.
+type Entry struct {
+	// Name is the item's path below data/, slash-separated, any bytes;
+	// it is encoded with EncodeName.
+	Name    string
+	Size    int64 // exact size, or -1 when unknown (buffered, up to MaxBuffer)
+	ModTime time.Time
+}
+
+// Result is what Put stored.
+type Result struct {
+	Path      string // in the bag: "data/" + encoded name
+	Size      int64
+	SHA256    [32]byte
+	Padded    int64 // zero bytes added because the reader ended early
+	Truncated bool  // the reader had more than Size (or MaxBuffer) bytes
+	Offset    int64 // archive offset of the item's zstd frame
+	End       int64 // archive offset just after it
+}
+
+// Writer writes a bag into an output folder.
+type Writer struct {
+	dir, partial string
+	opts         Options
+	key          ed25519.PrivateKey
+	ephemeral    bool
+
+	archive  *os.File
+	out      *countWriter
+	enc      *zstd.Encoder
+	sw       switchWriter
+	tw       *tar.Writer
+	journal  *os.File
+	seq      int64
+	prev     string
+	lastSync time.Time
+
+	manifest []manifestEntry
+	names    map[string]int
+	octets   int64
+	buf      []byte
+	err      error // sticky output error
+	sealed   bool
+}
+
+type manifestEntry struct {
+	path string
+	sum  [32]byte
+}
+
+// Create starts a bag that will be sealed as the folder dir. It works in
+// dir+".partial", which must not exist; dir must not exist either.
+func Create(dir string, opts Options) (*Writer, error) {
+	if opts.Level == 0 {
+		opts.Level = zstd.SpeedDefault
+	}
+	if opts.SyncInterval == 0 {
+		opts.SyncInterval = 250 * time.Millisecond
+	}
+	if opts.MaxBuffer == 0 {
+		opts.MaxBuffer = 16 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	w := &Writer{dir: dir, partial: dir + PartialSuffix, opts: opts, key: opts.Key, prev: ZeroHash,
+		names: map[string]int{}, buf: make([]byte, 1<<20)}
+	if w.key == nil {
+		k, err := NewKey()
+		if err != nil {
+			return nil, err
+		}
+		w.key, w.ephemeral = k, true
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return nil, fmt.Errorf("%s already exists", dir)
+	}
+	if err := os.Mkdir(w.partial, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	var err error
+	if w.archive, err = os.OpenFile(filepath.Join(w.partial, ArchiveFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	if w.journal, err = os.OpenFile(filepath.Join(w.partial, JournalFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
+		w.archive.Close()
+		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
+	}
+	w.out = &countWriter{w: w.archive, h: sha256.New()}
+	w.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(opts.Level), zstd.WithEncoderCRC(true),
+		zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(8<<20))
+	if err != nil {
+		return nil, err
+	}
+	w.tw = tar.NewWriter(&w.sw)
+	if err := w.appendJournal(JournalEntry{Type: JournalOpen, Collection: opts.Collection,
+		PublicKey: journalKeyString(w.PublicKey()), Tool: opts.Tool}); err != nil {
+		return nil, err
+	}
+	if _, err := w.putTag(BagitFile, []byte(bagitDeclaration)); err != nil {
+		return nil, err
+	}
+	return w, w.sync()
+}
+
+// PublicKey is the key that verifies the bag's signatures.
+func (w *Writer) PublicKey() ed25519.PublicKey { return w.key.Public().(ed25519.PublicKey) }
+
+// Ephemeral reports whether the key was made for this collection alone.
+func (w *Writer) Ephemeral() bool { return w.ephemeral }
+
+// PartialDir is the folder the bag is written in until it is sealed.
+func (w *Writer) PartialDir() string { return w.partial }
+
+// Err returns the output error that stopped the writer, if any.
+func (w *Writer) Err() error { return w.err }
+
+// Put stores one item under data/, reading r once: it hashes and
+// compresses the bytes in the same pass, in a zstd frame of its own. With a
+// known size, a reader that ends early is zero-padded to that size
+// (Result.Padded) and a longer one is cut (Result.Truncated). A read error
+// ends the item like an early end and is returned with the Result; an
+// output error returns a Result with an empty Path and wraps ErrOutput.
+func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) {
+	if w.err != nil {
+		return Result{}, w.err
+	}
+	if w.sealed {
+		return Result{}, errors.New("bag already sealed")
+	}
+	var res Result
+	var rerr error
+	if e.Size < 0 {
+		var b bytes.Buffer
+		n, err := io.Copy(&b, io.LimitReader(r, w.opts.MaxBuffer))
+		rerr = err
+		if err == nil && n == w.opts.MaxBuffer {
+			var one [1]byte
+			if k, _ := io.ReadFull(r, one[:]); k > 0 {
+				res.Truncated = true
+			}
+		}
+		r, e.Size = &b, int64(b.Len())
+	}
+	res.Path = w.uniqueName(PayloadDir + "/" + EncodeName(e.Name))
+	err := w.writeEntry(&res, e, r, &rerr)
+	if err != nil {
+		return Result{}, err
+	}
+	w.manifest = append(w.manifest, manifestEntry{res.Path, res.SHA256})
+	w.octets += res.Size
+	size, off, end := res.Size, res.Offset, res.End
+	if err := w.appendJournal(JournalEntry{Type: JournalItem, Path: res.Path, SHA256: hex.EncodeToString(res.SHA256[:]),
+		Size: &size, Offset: &off, End: &end}); err != nil {
+		return Result{}, err
+	}
+	if w.opts.Now().Sub(w.lastSync) >= w.opts.SyncInterval {
+		if err := w.sync(); err != nil {
+			return Result{}, err
+		}
+	}
+	return res, rerr
+}
+
+// uniqueName returns p, or p with a "^23N" suffix when p is taken. "^23"
+// never comes out of EncodeName (it leaves '#' as it is), so the suffix
+// cannot collide with another item's name.
+func (w *Writer) uniqueName(p string) string {
+	n := w.names[p]
+	w.names[p] = n + 1
+	if n == 0 {
+		return p
+	}
+	return p + "^23" + strconv.Itoa(n+1)
+}
+
+// writeEntry writes one tar entry of e.Size bytes from r in its own frame.
+func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) error {
+	res.Offset = w.out.n
+	w.enc.Reset(w.out)
+	w.sw.w = w.enc
+	mt := e.ModTime
+	if mt.IsZero() {
+		mt = w.opts.Now()
+	}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: BagDir + "/" + res.Path, Size: e.Size, Mode: 0o644,
+		ModTime: mt.UTC(), Format: tar.FormatPAX}
+	if err := w.tw.WriteHeader(hdr); err != nil {
+		return w.fail(fmt.Errorf("tar header %s: %w", res.Path, err))
+	}
+	h := sha256.New()
+	remaining := e.Size
+	for remaining > 0 && *rerr == nil {
+		chunk := w.buf
+		if int64(len(chunk)) > remaining {
+			chunk = chunk[:remaining]
+		}
+		n, err := r.Read(chunk)
+		if n > 0 {
+			h.Write(chunk[:n])
+			if _, werr := w.tw.Write(chunk[:n]); werr != nil {
+				return w.fail(werr)
+			}
+			remaining -= int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			*rerr = err
+		}
+	}
+	if remaining > 0 {
+		res.Padded = remaining
+		clear(w.buf)
+		for remaining > 0 {
+			chunk := w.buf
+			if int64(len(chunk)) > remaining {
+				chunk = chunk[:remaining]
+			}
+			h.Write(chunk)
+			if _, werr := w.tw.Write(chunk); werr != nil {
+				return w.fail(werr)
+			}
+			remaining -= int64(len(chunk))
+		}
+	} else if *rerr == nil && !res.Truncated {
+		var one [1]byte
+		if n, _ := r.Read(one[:]); n > 0 {
+			res.Truncated = true
+		}
+	}
+	if err := w.tw.Flush(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.enc.Close(); err != nil {
+		return w.fail(err)
+	}
+	if w.out.err != nil {
+		return w.fail(w.out.err)
+	}
+	res.Size = e.Size
+	copy(res.SHA256[:], h.Sum(nil))
+	res.End = w.out.n
+	return nil
+}
+
+// putTag writes a tag file (not payload) in a frame of its own.
+func (w *Writer) putTag(name string, b []byte) ([32]byte, error) {
+	var res Result
+	var rerr error
+	res.Path = name
+	err := w.writeEntry(&res, Entry{Name: name, Size: int64(len(b))}, bytes.NewReader(b), &rerr)
+	return res.SHA256, err
+}
+
+// Event appends an event line to the journal: detail is any JSON value
+// (an item's outcome, a failure), signed and chained like every line.
+func (w *Writer) Event(detail any) error {
+	if w.err != nil {
+		return w.err
+	}
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	return w.appendJournal(JournalEntry{Type: JournalEvent, Detail: b})
+}
+
+func (w *Writer) appendJournal(e JournalEntry) error {
+	w.seq++
+	e.Seq, e.Prev = w.seq, w.prev
+	e.Time = w.opts.Now().UTC().Format(time.RFC3339Nano)
+	line, err := signLine(e, w.key)
+	if err != nil {
+		return err
+	}
+	w.prev = LineHash(line)
+	if _, err := w.journal.Write(append(line, '\n')); err != nil {
+		return w.fail(fmt.Errorf("journal: %w", err))
+	}
+	return nil
+}
+
+// sync makes the archive durable, then the journal lines that describe it.
+func (w *Writer) sync() error {
+	if err := w.archive.Sync(); err != nil {
+		return w.fail(fmt.Errorf("sync archive: %w", err))
+	}
+	if err := w.journal.Sync(); err != nil {
+		return w.fail(fmt.Errorf("sync journal: %w", err))
+	}
+	w.lastSync = w.opts.Now()
+	return nil
+}
+
+func (w *Writer) fail(err error) error {
+	if w.err == nil {
+		if !errors.Is(err, ErrOutput) {
+			err = fmt.Errorf("%w: %w", ErrOutput, err)
+		}
+		w.err = err
+	}
+	return w.err
+}
+
+// BagInfo is the metadata written to bag-info.txt.
+type BagInfo struct {
+	// Fields in order; values are made single-line.
+	Fields [][2]string
+}
+
+// Add appends a field.
+func (b *BagInfo) Add(label, value string) { b.Fields = append(b.Fields, [2]string{label, value}) }
+
+// Sealed is what Seal produced.
+type Sealed struct {
+	Dir           string // the final output folder
+	Root          string // hex SHA-256 of the tag manifest
+	ArchiveSHA256 string
+	PublicKey     ed25519.PublicKey
+	Items         int
+	Octets        int64
+}
+
+// Seal writes the tag files (the collection record, the journal so far,
+// the payload manifest, bag-info.txt and the tag manifest), ends the
+// archive, writes the files beside it, signs the root and renames the
+// folder to its final name. record is the collection record (JSON).
+func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.sealed {
+		return nil, errors.New("bag already sealed")
+	}
+	tags := []manifestEntry{}
+	bagitSum := sha256.Sum256([]byte(bagitDeclaration))
+	tags = append(tags, manifestEntry{BagitFile, bagitSum})
+
+	sum, err := w.putTag(BagRecordFile, record)
+	if err != nil {
+		return nil, err
+	}
+	tags = append(tags, manifestEntry{BagRecordFile, sum})
+
+	if err := w.sync(); err != nil {
+		return nil, err
+	}
+	j, err := os.ReadFile(filepath.Join(w.partial, JournalFile))
+	if err != nil {
+		return nil, w.fail(fmt.Errorf("read back journal: %w", err))
+	}
+	if sum, err = w.putTag(BagJournalFile, j); err != nil {
+		return nil, err
+	}
+	tags = append(tags, manifestEntry{BagJournalFile, sum})
+
+	var m strings.Builder
+	for _, e := range w.manifest {
+		m.WriteString(ManifestLine(e.sum, e.path))
+	}
+	if sum, err = w.putTag(ManifestFile, []byte(m.String())); err != nil {
+		return nil, err
+	}
+	tags = append(tags, manifestEntry{ManifestFile, sum})
+
+	info.Add("Payload-Oxum", fmt.Sprintf("%d.%d", w.octets, len(w.manifest)))
+	var bi strings.Builder
+	for _, f := range info.Fields {
+		fmt.Fprintf(&bi, "%s: %s\n", oneLine(f[0]), oneLine(f[1]))
+	}
+	if sum, err = w.putTag(BagInfoFile, []byte(bi.String())); err != nil {
+		return nil, err
+	}
+	tags = append(tags, manifestEntry{BagInfoFile, sum})
+
+	var tm strings.Builder
+	for _, e := range tags {
+		tm.WriteString(ManifestLine(e.sum, e.path))
+	}
+	tagManifest := []byte(tm.String())
+	// The last frame holds the tag manifest and the end-of-archive marker.
+	var res Result
+	var rerr error
+	res.Path = TagManifestFile
+	res.Offset = w.out.n
+	if err := w.writeEntryNoClose(&res, tagManifest, &rerr); err != nil {
+		return nil, err
+	}
+	if err := w.tw.Close(); err != nil {
+		return nil, w.fail(err)
+	}
+	if err := w.enc.Close(); err != nil || w.out.err != nil {
+		return nil, w.fail(errors.Join(err, w.out.err))
+	}
+	if err := w.archive.Sync(); err != nil {
+		return nil, w.fail(fmt.Errorf("sync archive: %w", err))
+	}
+	if err := w.archive.Close(); err != nil {
+		return nil, w.fail(fmt.Errorf("close archive: %w", err))
+	}
+	archiveSum := hex.EncodeToString(w.out.h.Sum(nil))
+	rootSum := sha256.Sum256(tagManifest)
+	root := hex.EncodeToString(rootSum[:])
+	sig := ed25519.Sign(w.key, tagManifest)
+	pub, err := PublicKeyPEM(w.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{ArchiveSumFile, []byte(archiveSum + "  " + ArchiveFile + "\n")},
+		{RecordFile, record},
+		{RootFile, []byte(root + "\n")},
+		{SigFile, sig},
+		{PubFile, pub},
+	}
+	for _, f := range files {
+		if err := writeNew(filepath.Join(w.partial, f.name), f.data, 0o644); err != nil {
+			return nil, w.fail(err)
+		}
+	}
+	if err := w.appendJournal(JournalEntry{Type: JournalSeal, Root: root, ArchiveSHA256: archiveSum}); err != nil {
+		return nil, err
+	}
+	if err := w.journal.Sync(); err != nil {
+		return nil, w.fail(fmt.Errorf("sync journal: %w", err))
+	}
+	if err := w.journal.Close(); err != nil {
+		return nil, w.fail(fmt.Errorf("close journal: %w", err))
+	}
+	if err := syncDir(w.partial); err != nil {
+		return nil, w.fail(err)
+	}
+	if err := os.Rename(w.partial, w.dir); err != nil {
+		return nil, w.fail(fmt.Errorf("rename %s: %w", w.partial, err))
+	}
+	if err := syncDir(filepath.Dir(w.dir)); err != nil {
+		return nil, w.fail(err)
+	}
+	w.sealed = true
+	w.enc.Close()
+	return &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, PublicKey: w.PublicKey(),
+		Items: len(w.manifest), Octets: w.octets}, nil
+}
+
+// writeEntryNoClose writes b as a tag entry in a new frame and leaves the
+// frame open so that the end-of-archive marker joins it.
+func (w *Writer) writeEntryNoClose(res *Result, b []byte, rerr *error) error {
+	w.enc.Reset(w.out)
+	w.sw.w = w.enc
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: BagDir + "/" + res.Path, Size: int64(len(b)), Mode: 0o644,
+		ModTime: w.opts.Now().UTC(), Format: tar.FormatPAX}
+	if err := w.tw.WriteHeader(hdr); err != nil {
+		return w.fail(err)
+	}
+	if _, err := w.tw.Write(b); err != nil {
+		return w.fail(err)
+	}
+	return nil
+}
+
+// Abort records why the collection stopped before sealing and closes the
+// files; the folder keeps its ".partial" name and its journal proves what
+// was completed.
+func (w *Writer) Abort(reason string) error {
+	if w.sealed {
+		return nil
+	}
+	detail, _ := json.Marshal(map[string]string{"reason": reason})
+	var errs []error
+	if w.err == nil {
+		errs = append(errs, w.appendJournal(JournalEntry{Type: JournalAbort, Detail: detail}))
+		errs = append(errs, w.archive.Sync(), w.journal.Sync())
+	}
+	errs = append(errs, w.archive.Close(), w.journal.Close())
+	w.enc.Close()
+	w.sealed = true
+	return errors.Join(errs...)
+}
+
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%w: open %s: %v", ErrOutput, dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("%w: sync %s: %v", ErrOutput, dir, err)
+	}
+	return nil
+}
+
+// countWriter counts and hashes what it passes to w and keeps the first
+// error.
+type countWriter struct {
+	w   io.Writer
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// switchWriter lets one tar.Writer write into a new zstd frame per entry.
+type switchWriter struct{ w io.Writer }
+
+func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
