@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	sha256 "github.com/minio/sha256-simd"
+	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/internal/safeopen"
+	"github.com/scelle/scelle/seal"
+)
+
+type collectOptions struct {
+	Case, Examiner string
+	Out            string
+	Key            string
+	Paths          []string
+	Root           string
+	MaxFileSize    int64
+	ItemTimeout    time.Duration
+	Timeout        time.Duration
+	JSON           bool
+}
+
+func newCollectCmd() *cobra.Command {
+	var opts collectOptions
+	c := &cobra.Command{
+		Use:   "collect [flags]",
+		Short: "Collect evidence from this host into a sealed bag",
+		Long: `Collect evidence from this host, most volatile first, into a sealed bag in
+<out>/<case>_<hostname>_<UTC yyyymmddThhmmssZ>/ (written as *.partial and
+renamed once sealed). Nothing is written outside that folder and no program of
+the host is run.
+
+` + exitCodesHelp,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCollect(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.Case, "case", "", "case identifier (default \"case\")")
+	f.StringVar(&opts.Examiner, "examiner", "", "name of the person collecting")
+	f.StringVarP(&opts.Out, "out", "o", "evidence", "folder to write the bag folder in")
+	f.StringVar(&opts.Key, "key", "", "sign with this Ed25519 private key (PEM) instead of a key made for this collection")
+	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders)")
+	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
+	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
+	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
+	f.DurationVar(&opts.Timeout, "collector-timeout", 10*time.Minute, "time allowed to one collector")
+	f.BoolVar(&opts.JSON, "json", false, "print progress events as JSON Lines on standard error")
+	return c
+}
+
+// defaultPaths are collected when no --path is given.
+var defaultPaths = []string{"/etc", "/var/log"}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func folderName(caseID, host string, t time.Time) string {
+	clean := func(s string) string {
+		s = strings.Trim(unsafeName.ReplaceAllString(s, "-"), "-.")
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	return clean(caseID) + "_" + clean(host) + "_" + t.UTC().Format("20060102T150405Z")
+}
+
+func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writer) error {
+	started := time.Now().UTC()
+	if opts.Case == "" {
+		opts.Case = "case"
+	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return &usageError{err}
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return &usageError{fmt.Errorf("--root %s: not a folder", opts.Root)}
+	}
+	live := root == "/"
+	env := collect.Env{Root: root, Live: live, Proc: "/proc", Sys: "/sys", MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout}
+
+	var key ed25519.PrivateKey
+	if opts.Key != "" {
+		if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
+			return fmt.Errorf("--key: %w", err)
+		}
+	}
+	host := hostName(root, live)
+	out, err := filepath.Abs(opts.Out)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("output folder: %w", err)
+	}
+	dir := filepath.Join(out, folderName(opts.Case, host, started))
+	tool := toolIdentity()
+	id := uuid.NewString()
+	w, err := seal.Create(dir, seal.Options{Key: key, Collection: id, Tool: "scelle " + tool.Version})
+	if err != nil {
+		return err
+	}
+	pr := newProgress(stderr, opts.JSON)
+	pr.start(w.PartialDir(), seal.KeyFingerprint(w.PublicKey()))
+
+	cctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sink := &bagSink{w: w, cancel: cancel}
+
+	paths := opts.Paths
+	if len(paths) == 0 {
+		paths = defaultPaths
+	}
+	// Never collect our own output.
+	exclude := []string{}
+	if rel, ok := strings.CutPrefix(out, root); ok && (root == "/" || strings.HasPrefix(rel, "/")) {
+		rel = "/" + strings.TrimPrefix(rel, "/")
+		exclude = append(exclude, rel, rel+"/**")
+	}
+	collectors := []collect.Collector{&files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: paths, Exclude: exclude}}
+
+	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
+		Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}
+	var mu sync.Mutex
+	runner := collect.Runner{Env: env, Sink: sink, Timeout: opts.Timeout,
+		OnStart: pr.collector,
+		OnOutcome: func(o collect.Outcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			it := itemOf(o)
+			rec.Items = append(rec.Items, it)
+			if o.Path == "" {
+				w.Event(it) // the journal keeps every outcome, even of items that stored nothing
+			}
+			pr.outcome(o)
+		}}
+	runErr := runner.Run(cctx, collectors)
+	if cause := context.Cause(cctx); errors.Is(cause, seal.ErrOutput) {
+		w.Abort(cause.Error())
+		return fmt.Errorf("%w\nhint: the journal in %s proves every item completed before the failure; check the output medium", cause, w.PartialDir())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if runErr != nil {
+		rec.Interrupted = fmt.Sprintf("%v at %s", runErr, time.Now().UTC().Format(time.RFC3339))
+	}
+	rec.Ended = time.Now().UTC()
+	pub, _ := seal.PublicKeyPEM(w.PublicKey())
+	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: w.Ephemeral()}
+	rec.Summarize()
+	recBytes, err := rec.Marshal()
+	if err != nil {
+		return err
+	}
+	var info seal.BagInfo
+	info.Add("Bag-Software-Agent", "scelle "+tool.Version)
+	info.Add("Bagging-Date", rec.Ended.Format("2006-01-02"))
+	info.Add("External-Identifier", opts.Case)
+	if opts.Examiner != "" {
+		info.Add("Contact-Name", opts.Examiner)
+	}
+	info.Add("Scelle-Collection-Id", id)
+	info.Add("Scelle-Host", host)
+	info.Add("Scelle-Started", started.Format(time.RFC3339))
+	info.Add("Scelle-Ended", rec.Ended.Format(time.RFC3339))
+	sealed, err := w.Seal(recBytes, info)
+	if err != nil {
+		w.Abort(err.Error())
+		return err
+	}
+	pr.summary(stdout, rec, sealed)
+	if rec.Summary["failed"] > 0 || rec.Interrupted != "" {
+		return withCode(exitIncomplete, errors.New(""))
+	}
+	return nil
+}
+
+func itemOf(o collect.Outcome) chain.Item {
+	it := chain.Item{Collector: o.Collector, Class: o.Class.String(), Source: o.Source, SourceRaw: o.SourceRaw,
+		Path: o.Path, Kind: o.Kind, Status: string(o.Status), Reason: o.Reason, Size: o.Size, SHA256: o.SHA256,
+		LinkTarget: o.LinkTarget, NoATime: o.NoATime, Started: o.Started, Ended: o.Ended}
+	if o.Before != nil {
+		it.Before, _ = json.Marshal(o.Before)
+	}
+	if o.After != nil {
+		it.After, _ = json.Marshal(o.After)
+	}
+	return it
+}
+
+// hostName reads the host name from the kernel (live) or the image.
+func hostName(root string, live bool) string {
+	path := "/proc/sys/kernel/hostname"
+	if !live {
+		path = filepath.Join(root, "etc/hostname")
+	}
+	b, err := collect.ReadFile(context.Background(), path, 4096)
+	if err != nil || strings.TrimSpace(string(b)) == "" {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// toolIdentity describes this program, with the SHA-256 of its own
+// executable as it runs.
+func toolIdentity() chain.Tool {
+	t := chain.Tool{Name: "scelle", Version: version, Revision: vcsRevision(), GoOS: runtime.GOOS, GoArch: runtime.GOARCH}
+	exe, err := os.Executable()
+	if err != nil {
+		return t
+	}
+	t.Path = exe
+	f, err := safeopen.Open(exe)
+	if err != nil {
+		return t
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err == nil {
+		t.SHA256 = fmt.Sprintf("%x", h.Sum(nil))
+	}
+	return t
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sha256 "github.com/minio/sha256-simd"
+	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/seal"
+)
+
+func newExtractCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "extract BAGDIR DEST",
+		Short: "Extract a bag's files into DEST, checking each file's hash as it is written",
+		Long: `Extract every entry of a bag's archive into DEST (which must not exist or be
+empty), under the same names as tar would. Each file's SHA-256 is computed as
+it is written and checked against the signed journal (known before the file)
+and the manifest; a file that does not match is removed and reported. No path
+can leave DEST.
+
+` + exitCodesHelp,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExtract(args[0], args[1], cmd.OutOrStdout())
+		},
+	}
+	return c
+}
+
+func runExtract(bag, dest string, stdout io.Writer) error {
+	if err := prepareDest(dest); err != nil {
+		return err
+	}
+	// What the signed journal expects, known before each file arrives.
+	expect := map[string]string{}
+	if fi, err := os.Stat(bag); err == nil && fi.IsDir() {
+		if jf, err := os.Open(filepath.Join(bag, seal.JournalFile)); err == nil {
+			jc, _ := seal.CheckJournal(jf, nil)
+			jf.Close()
+			if jc != nil {
+				for _, e := range jc.Entries {
+					if e.Type == seal.JournalItem {
+						expect[e.Path] = e.SHA256
+					}
+				}
+			}
+		}
+	}
+	f, err := os.Open(archivePath(bag))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ar, err := seal.NewArchiveReader(f)
+	if err != nil {
+		return err
+	}
+	defer ar.Close()
+	got := map[string]string{}
+	var manifest []byte
+	var bad []string
+	buf := make([]byte, 1<<20)
+	n := 0
+	for {
+		e, err := ar.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return withCode(exitVerifyFailed, fmt.Errorf("after %d files: %w", n, err))
+		}
+		target := filepath.Join(dest, seal.BagDir, filepath.FromSlash(e.Path))
+		if !strings.HasPrefix(target, filepath.Join(dest, seal.BagDir)+string(filepath.Separator)) {
+			return withCode(exitVerifyFailed, fmt.Errorf("%s: leaves the destination", e.Path))
+		}
+		sum, data, err := writeChecked(target, ar, buf, e.Path == seal.ManifestFile)
+		if err != nil {
+			return withCode(exitVerifyFailed, fmt.Errorf("%s: %w", e.Path, err))
+		}
+		if e.Path == seal.ManifestFile {
+			manifest = data
+		}
+		if want, ok := expect[e.Path]; ok && want != sum {
+			os.Remove(target)
+			bad = append(bad, e.Path+": does not match the journal; removed")
+			continue
+		}
+		got[e.Path] = sum
+		n++
+	}
+	if manifest != nil {
+		err := seal.ReadManifest(bytes.NewReader(manifest), func(s [32]byte, p string) error {
+			if got[p] != hex.EncodeToString(s[:]) {
+				bad = append(bad, p+": does not match the manifest")
+				os.Remove(filepath.Join(dest, seal.BagDir, filepath.FromSlash(p)))
+			}
+			return nil
+		})
+		if err != nil {
+			bad = append(bad, seal.ManifestFile+": "+err.Error())
+		}
+	} else {
+		bad = append(bad, "no manifest in the archive: files checked against the journal only")
+	}
+	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, filepath.Join(dest, seal.BagDir))
+	for _, b := range bad {
+		fmt.Fprintf(stdout, "FAIL  %s\n", b)
+	}
+	if len(bad) > 0 {
+		return withCode(exitVerifyFailed, fmt.Errorf("%d files failed their check", len(bad)))
+	}
+	return nil
+}
+
+func prepareDest(dest string) error {
+	entries, err := os.ReadDir(dest)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return os.MkdirAll(dest, 0o755)
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		return &usageError{fmt.Errorf("%s is not empty", dest)}
+	}
+	return nil
+}
+
+// writeChecked writes r to a new file at target, hashing as it goes, and
+// returns the hex SHA-256 (and the bytes when keep is set, for the
+// manifest). It never follows or replaces an existing file.
+func writeChecked(target string, r io.Reader, buf []byte, keep bool) (string, []byte, error) {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return "", nil, err
+	}
+	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", nil, err
+	}
+	h := sha256.New()
+	var kept bytes.Buffer
+	w := io.MultiWriter(f, h)
+	if keep {
+		w = io.MultiWriter(f, h, &kept)
+	}
+	if _, err := io.CopyBuffer(w, r, buf); err != nil {
+		f.Close()
+		os.Remove(target)
+		return "", nil, err
+	}
+	if err := f.Close(); err != nil {
+		return "", nil, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), kept.Bytes(), nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	sha256 "github.com/minio/sha256-simd"
+	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/seal"
+)
+
+func newLsCmd() *cobra.Command {
+	var long bool
+	c := &cobra.Command{
+		Use:   "ls BAGDIR",
+		Short: "List the entries of a bag's archive",
+		Long: `List the entries of a bag's archive, read from the archive itself: size and
+path, and with --long the SHA-256 computed from the content and the zstd
+frame each entry starts in.
+
+` + exitCodesHelp,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLs(args[0], long, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().BoolVarP(&long, "long", "l", false, "also print each entry's SHA-256 and frame")
+	return c
+}
+
+func archivePath(bag string) string {
+	if fi, err := os.Stat(bag); err == nil && fi.IsDir() {
+		return filepath.Join(bag, seal.ArchiveFile)
+	}
+	return bag
+}
+
+func runLs(bag string, long bool, stdout io.Writer) error {
+	f, err := os.Open(archivePath(bag))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ar, err := seal.NewArchiveReader(f)
+	if err != nil {
+		return err
+	}
+	defer ar.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		e, err := ar.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return withCode(exitVerifyFailed, err)
+		}
+		if !long {
+			fmt.Fprintf(stdout, "%12d  %s\n", e.Size, e.Path)
+			continue
+		}
+		h := sha256.New()
+		if _, err := io.CopyBuffer(h, ar, buf); err != nil {
+			return withCode(exitVerifyFailed, fmt.Errorf("%s: %w", e.Path, err))
+		}
+		fmt.Fprintf(stdout, "%12d  %s  frame %d @%d  %s\n", e.Size, hex.EncodeToString(h.Sum(nil)), e.Frame, e.At, e.Path)
+	}
+}

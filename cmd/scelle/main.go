@@ -1,0 +1,135 @@
+// Command scelle collects evidence from a live Linux host into a sealed,
+// signed evidence bag, and verifies, lists and extracts such bags.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.revision=...".
+var (
+	version  = "dev"
+	revision = ""
+)
+
+// Exit codes, the same for every command.
+const (
+	exitOK           = 0
+	exitError        = 1 // the command failed; nothing sealed
+	exitUsage        = 2 // bad flags or arguments
+	exitIncomplete   = 3 // collect: sealed, but some items failed or the run was interrupted
+	exitVerifyFailed = 4 // verify, extract: a check failed (changed or damaged bytes)
+	exitUnsealed     = 5 // verify: never sealed (cut short); what it still proves is listed
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success: sealed and complete, or verified
+  1  error: the command failed (nothing sealed)
+  2  usage: bad flags or arguments
+  3  collect: sealed, but some items failed or the run was interrupted
+  4  verify, extract: a check failed (changed or damaged bytes)
+  5  verify: the bag was never sealed; what it still proves is listed`
+
+// codedError carries an exit code through cobra to main.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &codedError{code, err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd()
+	err := root.ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *codedError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(os.Stderr, "scelle: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "scelle: %v\nRun 'scelle --help' for usage.\n", err)
+		return exitUsage
+	}
+	fmt.Fprintf(os.Stderr, "scelle: %v\n", err)
+	return exitError
+}
+
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "scelle",
+		Short: "Collect and seal evidence from a live host; verify sealed bags",
+		Long: `scelle captures the volatile state of a live host first (processes,
+network, users, kernel), then temporary file systems, logs and configuration,
+hashing and compressing everything in one pass into a sealed, signed evidence
+bag with a chain-of-custody record.
+
+` + exitCodesHelp,
+		Version:       versionString(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newCollectCmd(), newVerifyCmd(), newLsCmd(), newExtractCmd(), newKeyCmd())
+	for _, c := range root.Commands() {
+		c.Args = wrapArgs(c.Args)
+	}
+	return root
+}
+
+// wrapArgs turns argument errors into usage errors.
+func wrapArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	if v == nil {
+		return nil
+	}
+	return func(c *cobra.Command, args []string) error {
+		if err := v(c, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
+
+func versionString() string {
+	return fmt.Sprintf("%s (revision %s)", version, vcsRevision())
+}
+
+func vcsRevision() string {
+	if revision != "" {
+		return revision
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/seal"
+)
+
+// progress reports a collection as it goes: one rewritten status line on a
+// terminal, plain lines otherwise, JSON Lines events with --json.
+type progress struct {
+	mu      sync.Mutex
+	w       io.Writer
+	json    bool
+	tty     bool
+	began   time.Time
+	current string
+	i, n    int
+	items   int
+	bytes   int64
+	counts  map[collect.Status]int
+	last    time.Time
+}
+
+func newProgress(w io.Writer, asJSON bool) *progress {
+	p := &progress{w: w, json: asJSON, began: time.Now(), counts: map[collect.Status]int{}}
+	if f, ok := w.(*os.File); ok && !asJSON {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *progress) event(v map[string]any) {
+	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	b, _ := json.Marshal(v)
+	fmt.Fprintf(p.w, "%s\n", b)
+}
+
+func (p *progress) start(dir, keyFP string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		p.event(map[string]any{"event": "start", "dir": dir, "key_fingerprint": keyFP})
+		return
+	}
+	fmt.Fprintf(p.w, "scelle: collecting into %s\nscelle: signing key fingerprint %s\n", dir, keyFP)
+}
+
+func (p *progress) collector(c collect.Collector, i, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.current, p.i, p.n = c.Name(), i+1, n
+	switch {
+	case p.json:
+		p.event(map[string]any{"event": "collector", "name": c.Name(), "class": c.Class().String(), "index": i + 1, "total": n})
+	case p.tty:
+		p.redraw()
+	default:
+		fmt.Fprintf(p.w, "[%d/%d] %s (%s)\n", i+1, n, c.Name(), c.Class())
+	}
+}
+
+func (p *progress) outcome(o collect.Outcome) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.items++
+	p.bytes += o.Size
+	p.counts[o.Status]++
+	switch {
+	case p.json:
+		p.event(map[string]any{"event": "item", "collector": o.Collector, "source": o.Source, "path": o.Path,
+			"status": o.Status, "reason": o.Reason, "size": o.Size})
+	case p.tty:
+		if time.Since(p.last) > 100*time.Millisecond {
+			p.redraw()
+		}
+	case o.Status == collect.Failed:
+		fmt.Fprintf(p.w, "  failed: %s: %s\n", o.Source, o.Reason)
+	}
+}
+
+func (p *progress) redraw() {
+	p.last = time.Now()
+	line := fmt.Sprintf("[%d/%d] %-24s %6d items %9s %6.1fs", p.i, p.n, p.current, p.items,
+		humanBytes(p.bytes), time.Since(p.began).Seconds())
+	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// groupHex splits a hex fingerprint into groups of four, four groups a
+// line, easy to copy by hand into a procès-verbal.
+func groupHex(h string) []string {
+	var lines []string
+	for len(h) > 0 {
+		n := min(16, len(h))
+		var g []string
+		for i := 0; i < n; i += 4 {
+			g = append(g, h[i:min(i+4, n)])
+		}
+		lines = append(lines, strings.Join(g, " "))
+		h = h[n:]
+	}
+	return lines
+}
+
+// summary prints the end of a collection on stdout.
+func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	if p.json {
+		p.event(map[string]any{"event": "sealed", "dir": s.Dir, "root": s.Root, "summary": rec.Summary,
+			"interrupted": rec.Interrupted})
+		return
+	}
+	fmt.Fprintf(w, "sealed:      %s\n", s.Dir)
+	fmt.Fprintf(w, "items:       %d collected, %d partial, %d skipped, %d failed (%s stored in %d files)\n",
+		rec.Summary["collected"], rec.Summary["partial"], rec.Summary["skipped"], rec.Summary["failed"],
+		humanBytes(s.Octets), s.Items)
+	fmt.Fprintf(w, "time:        %s to %s (%.1fs)\n", rec.Started.Format(time.RFC3339), rec.Ended.Format(time.RFC3339),
+		rec.Ended.Sub(rec.Started).Seconds())
+	if rec.Interrupted != "" {
+		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
+	}
+	shown := 0
+	for _, it := range rec.Items {
+		if it.Status == "failed" {
+			if shown < 20 {
+				fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
+			}
+			shown++
+		}
+	}
+	if shown > 20 {
+		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", shown-20)
+	}
+	fmt.Fprintf(w, "key:         %s (%s)\n", rec.Key.Fingerprint, map[bool]string{true: "made for this collection", false: "operator key"}[rec.Key.Ephemeral])
+	fmt.Fprintf(w, "\nROOT FINGERPRINT (SHA-256 of tagmanifest-sha256.txt):\n")
+	for _, l := range groupHex(s.Root) {
+		fmt.Fprintf(w, "    %s\n", l)
+	}
+}
