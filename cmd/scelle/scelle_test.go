@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"scelle": func() { main() },
+	})
+}
+
+// TestScripts runs the CLI behaviour scripts in testdata/*.txtar.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exit N CMD ARGS...: run CMD and require exit code N.
+			"exit": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: exit CODE CMD [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if got != want {
+					ts.Fatalf("exit code %d, want %d", got, want)
+				}
+			},
+			// bagdir VAR DIR: set VAR to the one folder inside DIR.
+			"bagdir": func(ts *testscript.TestScript, neg bool, args []string) {
+				entries, err := os.ReadDir(ts.MkAbs(args[1]))
+				ts.Check(err)
+				if len(entries) != 1 {
+					ts.Fatalf("%d entries in %s, want 1", len(entries), args[1])
+				}
+				ts.Setenv(args[0], filepath.Join(ts.MkAbs(args[1]), entries[0].Name()))
+			},
+			// flipbyte FILE OFFSET: change one byte of FILE.
+			"flipbyte": func(ts *testscript.TestScript, neg bool, args []string) {
+				p := ts.MkAbs(args[0])
+				b, err := os.ReadFile(p)
+				ts.Check(err)
+				off, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				if off < 0 {
+					off += len(b)
+				}
+				b[off] ^= 0x20
+				ts.Check(os.WriteFile(p, b, 0o644))
+			},
+			// mode FILE PERM: require FILE's permission bits.
+			"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+				fi, err := os.Stat(ts.MkAbs(args[0]))
+				ts.Check(err)
+				if got := fmt.Sprintf("%#o", fi.Mode().Perm()); got != args[1] {
+					ts.Fatalf("%s mode %s, want %s", args[0], got, args[1])
+				}
+			},
+		},
+	})
+}
