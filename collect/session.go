@@ -230,13 +230,12 @@ func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64)
 		NewContextReader(rctx, f))
 	s.finish(&o, st, rerr)
 	o.After, _ = Fstat(f.File)
-	if o.Status == Collected {
-		switch {
-		case capped:
-			o.Status, o.Reason = Partial, fmt.Sprintf("size cap: first %d of %d bytes", size, o.Before.Size)
-		case o.Before.Changed(o.After):
-			o.Status, o.Reason = Partial, "changed while read (see stat_before and stat_after)"
-		}
+	switch {
+	case o.Path == "" || rerr != nil || st.Padded > 0:
+	case capped:
+		o.Status, o.Reason = Partial, fmt.Sprintf("size cap: first %d of %d bytes", size, o.Before.Size)
+	case o.Before.Changed(o.After):
+		o.Status, o.Reason = Partial, "changed while read (see stat_before and stat_after)"
 	}
 	return o
 }

@@ -142,8 +142,12 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, visit func
 		}
 		return nil
 	}
-	if len(rest) == 0 {
-		rest = []string{"**", "*"}
+	if len(rest) == 0 || rest[len(rest)-1] == "**" {
+		// A folder, or a trailing "**": everything below.
+		rest = append(rest, "**", "*")
+		if len(rest) > 2 && rest[len(rest)-3] == "**" {
+			rest = append(rest[:len(rest)-3], "**", "*")
+		}
 	}
 	return walkDir(ctx, s, base, rest, visit)
 }

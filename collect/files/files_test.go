@@ -1,0 +1,185 @@
+package files
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/internal/sinktest"
+)
+
+// fixture builds a tree under a temporary root and returns it.
+func fixture(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func run(t *testing.T, root string, tree *Tree) (*sinktest.Sink, *sinktest.Outcomes) {
+	t.Helper()
+	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	env := &collect.Env{Root: root, ItemTimeout: 5 * time.Second}
+	s := collect.NewSession(env, tree, sink, outs.Add)
+	done := make(chan error, 1)
+	go func() { done <- tree.Collect(context.Background(), s) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("collection hangs")
+	}
+	return sink, outs
+}
+
+func status(outs *sinktest.Outcomes, src string) (collect.Outcome, bool) {
+	o := outs.BySource(src)
+	if len(o) != 1 {
+		return collect.Outcome{}, false
+	}
+	return o[0], true
+}
+
+func TestPatterns(t *testing.T) {
+	root := fixture(t, map[string]string{
+		"etc/passwd":              "p",
+		"etc/ssh/sshd_config":     "s",
+		"var/log/syslog":          "l",
+		"var/log/apt/history.log": "h",
+		"home/ann/.bash_history":  "ann",
+		"home/bob/.bash_history":  "bob",
+		"home/bob/notes.txt":      "n",
+	})
+	for _, tc := range []struct {
+		pats, excl []string
+		want       []string
+	}{
+		{[]string{"/etc"}, nil, []string{"/etc/passwd", "/etc/ssh/sshd_config"}},
+		{[]string{"/var/log/**"}, []string{"/var/log/apt/**"}, []string{"/var/log/syslog"}},
+		{[]string{"/home/*/.bash_history"}, nil, []string{"/home/ann/.bash_history", "/home/bob/.bash_history"}},
+		{[]string{"/**/history.log"}, nil, []string{"/var/log/apt/history.log"}},
+		{[]string{"/etc/passwd", "/etc/**"}, nil, []string{"/etc/passwd", "/etc/ssh/sshd_config"}},
+	} {
+		t.Run(strings.Join(tc.pats, ","), func(t *testing.T) {
+			_, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: tc.pats, Exclude: tc.excl})
+			var got []string
+			for _, o := range outs.All {
+				if o.Status == collect.Collected {
+					got = append(got, o.Source)
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("collected %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSpecialFiles: a FIFO does not hang and is recorded; a socket and a
+// symlink are recorded, never opened; an unreadable file is failed.
+func TestSpecialFiles(t *testing.T) {
+	root := fixture(t, map[string]string{"d/plain": "hello", "d/secret": "s"})
+	if err := syscall.Mkfifo(filepath.Join(root, "d/fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/shadow", filepath.Join(root, "d/link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "d/secret"), 0); err != nil {
+		t.Fatal(err)
+	}
+	sink, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/d"}})
+	fifo, ok := status(outs, "/d/fifo")
+	if !ok || fifo.Status != collect.Skipped || fifo.Kind != collect.KindFIFO {
+		t.Errorf("fifo: %+v", fifo)
+	}
+	link, _ := status(outs, "/d/link")
+	if link.Kind != collect.KindSymlink || link.LinkTarget != "/etc/shadow" || link.Path != "" {
+		t.Errorf("link: %+v", link)
+	}
+	plain, _ := status(outs, "/d/plain")
+	if plain.Status != collect.Collected || string(sink.Files["fs/d/plain"]) != "hello" ||
+		plain.SHA256 != fmt.Sprintf("%x", sha256.Sum256([]byte("hello"))) || plain.Before == nil || plain.After == nil {
+		t.Errorf("plain: %+v", plain)
+	}
+	if os.Geteuid() != 0 {
+		secret, _ := status(outs, "/d/secret")
+		if secret.Status != collect.Failed || !strings.Contains(secret.Reason, "permission denied") {
+			t.Errorf("unreadable: %+v", secret)
+		}
+	}
+}
+
+// growingReader appends to the file while it is read.
+func TestGrowingFile(t *testing.T) {
+	root := fixture(t, map[string]string{"log/app.log": strings.Repeat("x", 4<<20)})
+	p := filepath.Join(root, "log/app.log")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		defer f.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				f.Write([]byte("more\n"))
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	}()
+	time.Sleep(5 * time.Millisecond)
+	sink, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/log"}})
+	close(stop)
+	<-done
+	o, _ := status(outs, "/log/app.log")
+	if o.Status != collect.Partial || o.Before == nil || o.After == nil || o.After.Size <= o.Before.Size {
+		t.Fatalf("growing file: status %s, reason %q, before %+v after %+v", o.Status, o.Reason, o.Before, o.After)
+	}
+	if int64(len(sink.Files["fs/log/app.log"])) != o.Before.Size {
+		t.Fatalf("stored %d bytes, want the size at open %d", len(sink.Files["fs/log/app.log"]), o.Before.Size)
+	}
+}
+
+// TestRootConfinement: under --root, absolute links inside the image do
+// not reach the host.
+func TestRootConfinement(t *testing.T) {
+	root := fixture(t, map[string]string{"etc/hostname": "img"})
+	if err := os.Symlink("/", filepath.Join(root, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	_, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/escape/etc/passwd"}})
+	for _, o := range outs.All {
+		if o.Status == collect.Collected && o.Kind == collect.KindFile {
+			t.Fatalf("collected through a link out of the root: %+v", o)
+		}
+	}
+}
+
+func TestSizeCap(t *testing.T) {
+	root := fixture(t, map[string]string{"big": strings.Repeat("y", 1000)})
+	sink, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/big"}, MaxFileSize: 100})
+	o, _ := status(outs, "/big")
+	if o.Status != collect.Partial || !strings.Contains(o.Reason, "size cap") || len(sink.Files["fs/big"]) != 100 {
+		t.Fatalf("%+v (%d bytes)", o, len(sink.Files["fs/big"]))
+	}
+}
