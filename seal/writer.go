@@ -298,11 +298,37 @@ func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) erro
 
 // putTag writes a tag file (not payload) in a frame of its own.
 func (w *Writer) putTag(name string, b []byte) ([32]byte, error) {
+	return w.putTagReader(name, int64(len(b)), bytes.NewReader(b))
+}
+
+func (w *Writer) putTagReader(name string, size int64, r io.Reader) ([32]byte, error) {
 	var res Result
 	var rerr error
 	res.Path = name
-	err := w.writeEntry(&res, Entry{Name: name, Size: int64(len(b))}, bytes.NewReader(b), &rerr)
+	err := w.writeEntry(&res, Entry{Name: name, Size: size}, r, &rerr)
+	if err == nil && (rerr != nil || res.Padded > 0 || res.Truncated) {
+		err = w.fail(fmt.Errorf("tag file %s: size changed while written (%v)", name, rerr))
+	}
 	return res.SHA256, err
+}
+
+// manifestReader yields the manifest's lines without building it whole.
+type manifestReader struct {
+	entries []manifestEntry
+	buf     []byte
+}
+
+func (m *manifestReader) Read(p []byte) (int, error) {
+	for len(m.buf) == 0 {
+		if len(m.entries) == 0 {
+			return 0, io.EOF
+		}
+		m.buf = []byte(ManifestLine(m.entries[0].sum, m.entries[0].path))
+		m.entries = m.entries[1:]
+	}
+	n := copy(p, m.buf)
+	m.buf = m.buf[n:]
+	return n, nil
 }
 
 // Event appends an event line to the journal: detail is any JSON value
@@ -398,20 +424,29 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 	if err := w.sync(); err != nil {
 		return nil, err
 	}
-	j, err := os.ReadFile(filepath.Join(w.partial, JournalFile))
+	// The journal so far, streamed back from the output folder.
+	jf, err := os.Open(filepath.Join(w.partial, JournalFile))
 	if err != nil {
 		return nil, w.fail(fmt.Errorf("read back journal: %w", err))
 	}
-	if sum, err = w.putTag(BagJournalFile, j); err != nil {
+	jst, err := jf.Stat()
+	if err != nil {
+		jf.Close()
+		return nil, w.fail(fmt.Errorf("read back journal: %w", err))
+	}
+	sum, err = w.putTagReader(BagJournalFile, jst.Size(), jf)
+	jf.Close()
+	if err != nil {
 		return nil, err
 	}
 	tags = append(tags, manifestEntry{BagJournalFile, sum})
 
-	var m strings.Builder
+	// The payload manifest, generated line by line.
+	var msize int64
 	for _, e := range w.manifest {
-		m.WriteString(ManifestLine(e.sum, e.path))
+		msize += int64(64 + 2 + len(e.path) + 1)
 	}
-	if sum, err = w.putTag(ManifestFile, []byte(m.String())); err != nil {
+	if sum, err = w.putTagReader(ManifestFile, msize, &manifestReader{entries: w.manifest}); err != nil {
 		return nil, err
 	}
 	tags = append(tags, manifestEntry{ManifestFile, sum})
