@@ -36,6 +36,14 @@ type collectOptions struct {
 	ItemTimeout    time.Duration
 	Timeout        time.Duration
 	JSON           bool
+	ReferenceTime  string
+	Witnesses      []string
+	Organisation   string
+	Role           string
+	Mandator       string
+	NoPrompt       bool
+
+	reference *chain.Reference // from --reference-time or the prompt
 }
 
 func newCollectCmd() *cobra.Command {
@@ -51,6 +59,11 @@ the host is run.
 ` + exitCodesHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !opts.NoPrompt && (opts.Case == "" || opts.Examiner == "") && stdinIsTerminal() {
+				if err := askMissing(os.Stdin, cmd.ErrOrStderr(), &opts); err != nil {
+					return err
+				}
+			}
 			return runCollect(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -65,6 +78,12 @@ the host is run.
 	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
 	f.DurationVar(&opts.Timeout, "collector-timeout", 10*time.Minute, "time allowed to one collector")
 	f.BoolVar(&opts.JSON, "json", false, "print progress events as JSON Lines on standard error")
+	f.StringVar(&opts.ReferenceTime, "reference-time", "", "time read from a trusted clock (RFC 3339, or HH:MM:SS UTC); the host clock's skew is recorded")
+	f.StringArrayVar(&opts.Witnesses, "witness", nil, "a witness: \"NAME[;ROLE[;REFERENCE[;ORGANISATION]]]\" (repeatable)")
+	f.StringVar(&opts.Organisation, "organisation", "", "the examiner's organisation")
+	f.StringVar(&opts.Role, "role", "", "the examiner's role (e.g. incident responder)")
+	f.StringVar(&opts.Mandator, "mandating-party", "", "who mandated the collection")
+	f.BoolVar(&opts.NoPrompt, "no-prompt", false, "never ask questions, even on a terminal")
 	return c
 }
 
@@ -88,6 +107,17 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	started := time.Now().UTC()
 	if opts.Case == "" {
 		opts.Case = "case"
+	}
+	people, err := peopleOf(opts)
+	if err != nil {
+		return err
+	}
+	if opts.ReferenceTime != "" {
+		t, err := parseReferenceTime(opts.ReferenceTime, started)
+		if err != nil {
+			return &usageError{err}
+		}
+		opts.reference = newReference(t, started)
 	}
 	root, err := filepath.Abs(opts.Root)
 	if err != nil {
@@ -140,7 +170,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	collectors := []collect.Collector{&files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: paths, Exclude: exclude}}
 
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
-		Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}
+		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}
 	var mu sync.Mutex
 	runner := collect.Runner{Env: env, Sink: sink, Timeout: opts.Timeout,
 		OnStart: pr.collector,
@@ -193,6 +223,21 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		return withCode(exitIncomplete, errors.New(""))
 	}
 	return nil
+}
+
+func peopleOf(opts collectOptions) (*chain.People, error) {
+	p := &chain.People{Mandator: opts.Mandator}
+	if opts.Examiner != "" {
+		p.Operator = &chain.Person{Name: opts.Examiner, Organisation: opts.Organisation, Role: opts.Role}
+	}
+	for _, w := range opts.Witnesses {
+		wp, err := parseWitness(w)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		p.Witnesses = append(p.Witnesses, wp)
+	}
+	return p, nil
 }
 
 func itemOf(o collect.Outcome) chain.Item {

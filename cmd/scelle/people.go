@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/scelle/scelle/chain"
+)
+
+// parseWitness reads "NAME[;ROLE[;REFERENCE[;ORGANISATION]]]", e.g.
+// "Me Claire Dupont;commissaire de justice;PV 2026-118".
+func parseWitness(s string) (chain.Person, error) {
+	f := strings.Split(s, ";")
+	for i := range f {
+		f[i] = strings.TrimSpace(f[i])
+	}
+	if f[0] == "" || len(f) > 4 {
+		return chain.Person{}, fmt.Errorf("--witness %q: want NAME[;ROLE[;REFERENCE[;ORGANISATION]]]", s)
+	}
+	p := chain.Person{Name: f[0]}
+	if len(f) > 1 {
+		p.Role = f[1]
+	}
+	if len(f) > 2 {
+		p.Reference = f[2]
+	}
+	if len(f) > 3 {
+		p.Organisation = f[3]
+	}
+	return p, nil
+}
+
+// parseReferenceTime reads an operator's reading of a trusted clock:
+// RFC 3339, or "HH:MM:SS" in UTC on the host's current UTC date.
+func parseReferenceTime(s string, host time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("15:04:05", s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reference time %q: want RFC 3339 (2026-11-22T15:04:05Z) or HH:MM:SS in UTC", s)
+	}
+	h := host.UTC()
+	return time.Date(h.Year(), h.Month(), h.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC), nil
+}
+
+func newReference(operator, host time.Time) *chain.Reference {
+	return &chain.Reference{Operator: operator, Host: host.UTC(), SkewSeconds: host.Sub(operator).Seconds()}
+}
+
+// stdinIsTerminal reports whether the collection may ask questions.
+func stdinIsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+
+// askMissing asks on a terminal for what the operator did not give as
+// flags: the case, the examiner and a reference time. Without a terminal it
+// never reads standard input.
+func askMissing(in io.Reader, out io.Writer, opts *collectOptions) error {
+	r := bufio.NewReader(in)
+	ask := func(q string) (string, error) {
+		fmt.Fprint(out, q)
+		line, err := r.ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return "", fmt.Errorf("reading the answer: %w", err)
+		}
+		return strings.TrimSpace(line), nil
+	}
+	var err error
+	if opts.Case == "" {
+		if opts.Case, err = ask("Case identifier / numéro d'affaire: "); err != nil {
+			return err
+		}
+	}
+	if opts.Examiner == "" {
+		if opts.Examiner, err = ask("Examiner (name) / opérateur (nom): "); err != nil {
+			return err
+		}
+	}
+	if opts.ReferenceTime == "" {
+		for {
+			s, err := ask("Reference time from a trusted clock, UTC (HH:MM:SS, empty to skip)\n  / heure de référence, UTC (HH:MM:SS, vide pour passer): ")
+			if err != nil {
+				return err
+			}
+			if s == "" {
+				break
+			}
+			host := time.Now()
+			t, perr := parseReferenceTime(s, host)
+			if perr != nil {
+				fmt.Fprintf(out, "%v\n", perr)
+				continue
+			}
+			opts.reference = newReference(t, host)
+			break
+		}
+	}
+	return nil
+}
