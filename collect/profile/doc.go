@@ -1,0 +1,12 @@
+// Package profile declares what a collection takes: definition files in
+// YAML name the items (file items, by path pattern, and native items,
+// collectors built in Go), and profiles select items and set their size
+// caps. The definitions are embedded in the binary; a folder given with
+// --definitions replaces embedded files of the same name and adds the
+// others. docs/definitions.md specifies the schema and lists the
+// embedded profiles.
+//
+// Load reads and checks the definitions once; a Set is then read-only and
+// safe for concurrent use. Build turns a profile into collectors for a
+// collect.Runner.
+package profile

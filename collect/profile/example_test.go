@@ -1,0 +1,21 @@
+package profile_test
+
+import (
+	"fmt"
+
+	"github.com/scelle/scelle/collect/profile"
+)
+
+func ExampleSet_Profiles() {
+	s, err := profile.Load("") // the embedded definitions only
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, p := range s.Profiles() {
+		fmt.Println(p.Name, p.Bodyfile[0])
+	}
+	// Output:
+	// full /
+	// triage /tmp
+}
