@@ -102,6 +102,12 @@ type Sink interface {
 	Put(ctx context.Context, m Meta, r io.Reader) (Stored, error)
 }
 
+// SkipError is returned by a Sink that declines an artifact on purpose
+// (an output budget); the item is recorded as skipped with Reason.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return e.Reason }
+
 // Collector captures one source family.
 type Collector interface {
 	// Name is a stable dotted identifier: "proc.table", "files.etc".

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -124,6 +123,19 @@ func (s *Session) PutBytes(ctx context.Context, name, source string, b []byte) O
 	return s.PutReader(ctx, name, source, KindGenerated, int64(len(b)), bytes.NewReader(b))
 }
 
+// PutGenerated stores b, produced by scelle, as name; a non-empty partial
+// reason records it as partial (the records are valid but incomplete).
+func (s *Session) PutGenerated(ctx context.Context, name, source string, b []byte, partial string) Outcome {
+	o := s.newOutcome(source, KindGenerated)
+	st, err := s.put(ctx, Meta{Name: name, Size: int64(len(b)), ModTime: o.Started, Mode: 0o444}, bytes.NewReader(b))
+	s.finish(&o, st, err)
+	if o.Status == Collected && partial != "" {
+		o.Status, o.Reason = Partial, partial
+	}
+	s.Record(o)
+	return o
+}
+
 // PutReader stores size bytes from r (size -1 if unknown) as name and
 // records the outcome.
 func (s *Session) PutReader(ctx context.Context, name, source, kind string, size int64, r io.Reader) Outcome {
@@ -151,7 +163,10 @@ func (s *Session) finish(o *Outcome, st Stored, err error) {
 	if st.Path != "" {
 		o.SHA256 = fmt.Sprintf("%x", st.SHA256)
 	}
+	var skip *SkipError
 	switch {
+	case st.Path == "" && errors.As(err, &skip):
+		o.Status, o.Reason = Skipped, skip.Reason
 	case st.Path == "" && err != nil:
 		o.Status, o.Reason = Failed, err.Error()
 	case err != nil:
@@ -183,8 +198,7 @@ func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64)
 	}
 	o := s.newOutcome(p, KindFile)
 	defer func() { s.Record(o) }()
-	full := s.Env.HostPath(p)
-	before, err := Lstat(full)
+	before, target, err := LstatIn(s.Env.Root, p)
 	if err != nil {
 		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
 		if errors.Is(err, fs.ErrNotExist) {
@@ -196,14 +210,16 @@ func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64)
 	if kind, reason := special(before); kind != "" {
 		o.Kind, o.Status, o.Reason, o.Ended = kind, Skipped, reason, time.Now().UTC()
 		if kind == KindSymlink {
-			o.LinkTarget, _ = os.Readlink(full)
+			// Reading a link's target updates the link's access time:
+			// the kernel offers no way around it; the stat before it is kept.
+			o.LinkTarget = target
 			o.Status, o.Reason = Collected, "link recorded, not followed"
 		}
 		return o
 	}
 	var f *safeopen.File
 	if s.Env.Root == "" || s.Env.Root == "/" {
-		f, err = safeopen.Open(full)
+		f, err = safeopen.Open(p)
 	} else {
 		f, err = safeopen.OpenIn(s.Env.Root, p)
 	}
@@ -303,6 +319,12 @@ func (l *lockedSink) Put(ctx context.Context, m Meta, r io.Reader) (Stored, erro
 // size the kernel does not report) read as is from hostPath, as name.
 // At most limit bytes are kept; more is recorded as partial.
 func (s *Session) CopyKernel(ctx context.Context, name, hostPath string, limit int64) Outcome {
+	return s.CopyKernelTee(ctx, name, hostPath, limit, nil)
+}
+
+// CopyKernelTee is CopyKernel that also writes the stored bytes to tee (if
+// not nil), so a parser reads exactly what the bag holds.
+func (s *Session) CopyKernelTee(ctx context.Context, name, hostPath string, limit int64, tee io.Writer) Outcome {
 	o := s.newOutcome(hostPath, KindKernel)
 	defer func() { s.Record(o) }()
 	f, err := safeopen.Open(hostPath)
@@ -318,7 +340,11 @@ func (s *Session) CopyKernel(ctx context.Context, name, hostPath string, limit i
 	rctx, cancel := s.itemContext(ctx)
 	defer cancel()
 	r := NewContextReader(rctx, f)
-	st, rerr := s.put(rctx, Meta{Name: name, Size: -1, ModTime: o.Started, Mode: 0o444}, io.LimitReader(r, limit))
+	var lr io.Reader = io.LimitReader(r, limit)
+	if tee != nil {
+		lr = io.TeeReader(lr, tee)
+	}
+	st, rerr := s.put(rctx, Meta{Name: name, Size: -1, ModTime: o.Started, Mode: 0o444}, lr)
 	if rerr == nil && st.Size == limit {
 		var one [1]byte
 		if n, _ := r.Read(one[:]); n > 0 {

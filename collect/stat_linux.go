@@ -3,7 +3,11 @@ package collect
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/scelle/scelle/internal/safeopen"
 
 	"golang.org/x/sys/unix"
 )
@@ -78,4 +82,38 @@ func modeFromUnix(m uint32) fs.FileMode {
 		mode |= fs.ModeSticky
 	}
 	return mode
+}
+
+// LstatIn returns the metadata of p (absolute, slash-separated) under
+// root without following a final link, resolving the folders on the way
+// inside root only (an image's absolute links stay in the image); for a
+// link it also returns the target.
+func LstatIn(root, p string) (*FileStat, string, error) {
+	if root == "" || root == "/" {
+		st, err := Lstat(p)
+		if err != nil || !strings.HasPrefix(st.Mode, "L") {
+			return st, "", err
+		}
+		target, _ := os.Readlink(p)
+		return st, target, nil
+	}
+	dir, base, err := safeopen.OpenParent(root, p)
+	if err != nil {
+		return nil, "", err
+	}
+	defer dir.Close()
+	var sx unix.Statx_t
+	if err := unix.Statx(int(dir.Fd()), base, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_DONT_SYNC, statxMask, &sx); err != nil {
+		return nil, "", &os.PathError{Op: "statx", Path: filepath.Join(root, p), Err: err}
+	}
+	st := fromStatx(&sx)
+	if !strings.HasPrefix(st.Mode, "L") {
+		return st, "", nil
+	}
+	buf := make([]byte, 4096)
+	n, err := unix.Readlinkat(int(dir.Fd()), base, buf)
+	if err != nil {
+		return st, "", nil
+	}
+	return st, string(buf[:n]), nil
 }

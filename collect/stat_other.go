@@ -33,3 +33,17 @@ func fromFileInfo(fi fs.FileInfo) *FileStat {
 		Mtime: fi.ModTime().UTC(),
 	}
 }
+
+// LstatIn returns the metadata of p under root, and a link's target.
+func LstatIn(root, p string) (*FileStat, string, error) {
+	full := p
+	if root != "" && root != "/" {
+		full = root + p
+	}
+	st, err := Lstat(full)
+	if err != nil {
+		return nil, "", err
+	}
+	target, _ := os.Readlink(full)
+	return st, target, nil
+}

@@ -163,6 +163,9 @@ func (w *Writer) Ephemeral() bool { return w.ephemeral }
 // PartialDir is the folder the bag is written in until it is sealed.
 func (w *Writer) PartialDir() string { return w.partial }
 
+// Written is the number of archive bytes written so far.
+func (w *Writer) Written() int64 { return w.out.n }
+
 // Err returns the output error that stopped the writer, if any.
 func (w *Writer) Err() error { return w.err }
 

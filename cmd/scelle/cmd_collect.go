@@ -22,6 +22,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/safeopen"
 	"github.com/scelle/scelle/seal"
 )
@@ -42,6 +43,7 @@ type collectOptions struct {
 	Role           string
 	Mandator       string
 	NoPrompt       bool
+	MaxOutput      string
 
 	reference *chain.Reference // from --reference-time or the prompt
 }
@@ -83,6 +85,7 @@ the host is run.
 	f.StringVar(&opts.Organisation, "organisation", "", "the examiner's organisation")
 	f.StringVar(&opts.Role, "role", "", "the examiner's role (e.g. incident responder)")
 	f.StringVar(&opts.Mandator, "mandating-party", "", "who mandated the collection")
+	f.StringVar(&opts.MaxOutput, "max-output", "", "bound the bag's size (e.g. 2GiB); items that would exceed it are skipped, largest first")
 	f.BoolVar(&opts.NoPrompt, "no-prompt", false, "never ask questions, even on a terminal")
 	return c
 }
@@ -129,6 +132,12 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	live := root == "/"
 	env := collect.Env{Root: root, Live: live, Proc: "/proc", Sys: "/sys", MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout}
 
+	var budget int64
+	if opts.MaxOutput != "" {
+		if budget, err = profile.ParseSize(opts.MaxOutput); err != nil || budget <= 0 {
+			return &usageError{fmt.Errorf("--max-output %q: want a size such as 512MiB or 2GiB", opts.MaxOutput)}
+		}
+	}
 	var key ed25519.PrivateKey
 	if opts.Key != "" {
 		if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
@@ -155,7 +164,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sink := &bagSink{w: w, cancel: cancel}
+	sink := &bagSink{w: w, cancel: cancel, budget: budget, reserve: 4 << 20}
 
 	paths := opts.Paths
 	if len(paths) == 0 {

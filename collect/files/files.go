@@ -127,7 +127,7 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, visit func
 	}
 	base := "/" + strings.Join(parts[:i], "/")
 	rest := parts[i:]
-	st, err := collect.Lstat(s.Env.HostPath(base))
+	st, _, err := collect.LstatIn(s.Env.Root, base)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			s.Skip(base, collect.KindFile, "not present")

@@ -35,3 +35,8 @@ type File struct {
 // host) for listing, without following a final link, without updating its
 // access time where allowed, and without leaving root.
 func OpenDir(root, rel string) (*os.File, error) { return openDir(root, rel) }
+
+// OpenParent opens, as an O_PATH handle, the folder that holds rel under
+// root, resolving links inside root only; it returns the handle and the
+// final name. The caller stats or reads links relative to it.
+func OpenParent(root, rel string) (*os.File, string, error) { return openParent(root, rel) }

@@ -108,3 +108,22 @@ func openDir(root, rel string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }
+
+func openParent(root, rel string) (*os.File, string, error) {
+	if root == "/" {
+		root = ""
+	}
+	rel = strings.TrimRight(rel, "/")
+	dir, base := filepath.Split(rel)
+	if base == "" {
+		base = "."
+	}
+	if dir == "" {
+		dir = "/"
+	}
+	fd, err := open(root, dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, "", &os.PathError{Op: "open", Path: filepath.Join(root, dir), Err: err}
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(root, dir)), base, nil
+}

@@ -45,3 +45,9 @@ func openDir(root, rel string) (*os.File, error) {
 	}
 	return os.Open(name)
 }
+
+func openParent(root, rel string) (*os.File, string, error) {
+	dir, base := filepath.Split(filepath.Join(root, filepath.FromSlash(rel)))
+	f, err := os.Open(dir)
+	return f, base, err
+}
