@@ -22,6 +22,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/proc"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/safeopen"
 	"github.com/scelle/scelle/seal"
@@ -44,6 +45,10 @@ type collectOptions struct {
 	Mandator       string
 	NoPrompt       bool
 	MaxOutput      string
+	Profile        string
+	Definitions    string
+	MemoryPIDs     []int
+	pathsOnly      bool // --path given without --profile: only those paths
 
 	reference *chain.Reference // from --reference-time or the prompt
 }
@@ -61,6 +66,7 @@ the host is run.
 ` + exitCodesHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.pathsOnly = len(opts.Paths) > 0 && !cmd.Flags().Changed("profile")
 			if !opts.NoPrompt && (opts.Case == "" || opts.Examiner == "") && stdinIsTerminal() {
 				if err := askMissing(os.Stdin, cmd.ErrOrStderr(), &opts); err != nil {
 					return err
@@ -74,7 +80,10 @@ the host is run.
 	f.StringVar(&opts.Examiner, "examiner", "", "name of the person collecting")
 	f.StringVarP(&opts.Out, "out", "o", "evidence", "folder to write the bag folder in")
 	f.StringVar(&opts.Key, "key", "", "sign with this Ed25519 private key (PEM) instead of a key made for this collection")
-	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders)")
+	f.StringVar(&opts.Profile, "profile", profile.DefaultProfile, "collection profile (see 'scelle profiles')")
+	f.StringVar(&opts.Definitions, "definitions", "", "load definition files from this folder too (same names replace embedded ones)")
+	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders); alone, only these are collected")
+	f.IntSliceVar(&opts.MemoryPIDs, "memory", nil, "also store the readable memory of these processes (size-capped)")
 	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
 	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
 	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
@@ -90,8 +99,34 @@ the host is run.
 	return c
 }
 
-// defaultPaths are collected when no --path is given.
-var defaultPaths = []string{"/etc", "/var/log"}
+// plan returns the collectors of the run: the profile's items, plus the
+// --path items (or only those, when --path is given without --profile).
+// The output folder is never collected.
+func plan(opts collectOptions, env *collect.Env, out, root string) ([]collect.Collector, error) {
+	var exclude []string
+	if rel, ok := strings.CutPrefix(out, root); ok && (root == "/" || strings.HasPrefix(rel, "/")) {
+		exclude = append(exclude, "/"+strings.TrimPrefix(rel, "/"))
+	}
+	var cs []collect.Collector
+	if !opts.pathsOnly {
+		set, err := profile.Load(opts.Definitions)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		cs, err = set.Build(opts.Profile, natives(proc.Options{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+	}
+	if len(opts.Paths) > 0 {
+		var ex []string
+		for _, e := range exclude {
+			ex = append(ex, e, e+"/**")
+		}
+		cs = append(cs, &files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
+	}
+	return cs, nil
+}
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
@@ -166,17 +201,12 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	defer cancel(nil)
 	sink := &bagSink{w: w, cancel: cancel, budget: budget, reserve: 4 << 20}
 
-	paths := opts.Paths
-	if len(paths) == 0 {
-		paths = defaultPaths
+	collectors, err := plan(opts, &env, out, root)
+	if err != nil {
+		w.Abort(err.Error())
+		os.RemoveAll(w.PartialDir())
+		return err
 	}
-	// Never collect our own output.
-	exclude := []string{}
-	if rel, ok := strings.CutPrefix(out, root); ok && (root == "/" || strings.HasPrefix(rel, "/")) {
-		rel = "/" + strings.TrimPrefix(rel, "/")
-		exclude = append(exclude, rel, rel+"/**")
-	}
-	collectors := []collect.Collector{&files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: paths, Exclude: exclude}}
 
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
 		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}

@@ -97,7 +97,7 @@ bag with a chain-of-custody record.
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newCollectCmd(), newVerifyCmd(), newLsCmd(), newExtractCmd(), newKeyCmd())
+	root.AddCommand(newCollectCmd(), newProfilesCmd(), newVerifyCmd(), newLsCmd(), newExtractCmd(), newKeyCmd())
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -34,7 +34,7 @@ const BodyfilePrefix = "bodyfile."
 var Natives = []string{
 	"proc.table", "proc.executables", "proc.hidden",
 	"net.sockets", "net.interfaces", "net.routes", "net.neighbours", "net.dns", "net.netfilter",
-	"system.time", "system.identity", "system.kernel", "system.mounts", "system.dmesg",
+	"system.time", "system.identity", "system.kernel", "system.bpf", "system.mounts", "system.dmesg",
 	"users.utmp", "users.wtmp", "users.btmp", "users.lastlog", "users.accounts",
 }
 

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/collect/profile"
+)
+
+func newProfilesCmd() *cobra.Command {
+	var defs string
+	var verbose bool
+	c := &cobra.Command{
+		Use:   "profiles",
+		Short: "List the collection profiles and the items they take",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runProfiles(defs, verbose, cmd.OutOrStdout())
+		},
+	}
+	c.Flags().StringVar(&defs, "definitions", "", "also load definition files from this folder")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each item's paths and size cap")
+	return c
+}
+
+func runProfiles(defs string, verbose bool, w io.Writer) error {
+	set, err := profile.Load(defs)
+	if err != nil {
+		return err
+	}
+	for _, p := range set.Profiles() {
+		def := ""
+		if p.Name == profile.DefaultProfile {
+			def = " (default)"
+		}
+		fmt.Fprintf(w, "%s%s: %s\n", p.Name, def, p.Description)
+		fmt.Fprintf(w, "  bodyfile of: %s\n", strings.Join(p.Bodyfile, " "))
+		for _, it := range p.Items {
+			class := it.Class.String()
+			if it.Native != "" && it.Class == 0 {
+				class = "native"
+			}
+			fmt.Fprintf(w, "  %-28s %-8s %s\n", it.Name, class, it.Description)
+			if verbose && len(it.Paths) > 0 {
+				capText := "default cap"
+				if size, ok := it.MaxFileSize(p.Name); ok {
+					capText = "no cap"
+					if size > 0 {
+						capText = humanBytes(size) + " cap"
+					}
+				}
+				fmt.Fprintf(w, "  %28s %s (%s)\n", "", strings.Join(it.Paths, " "), capText)
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
