@@ -25,6 +25,10 @@ const readFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONB
 // errExited marks a read that failed because the process had exited.
 var errExited = errors.New("process exited")
 
+// errNoMemory marks a read refused because the process has no user address
+// space: a kernel thread (its environ, maps and mem do not exist).
+var errNoMemory = errors.New("no user address space (kernel thread)")
+
 // listPIDs returns the numeric entries of the /proc folder, sorted.
 func listPIDs(proc string) ([]int, error) {
 	f, err := os.Open(proc)
@@ -107,6 +111,8 @@ func (d *pidDir) exitErr(err error) error {
 	switch {
 	case d.zombie:
 		return fmt.Errorf("%w (zombie, not yet reaped): %w", errExited, err)
+	case errors.Is(err, unix.ESRCH) && !d.gone():
+		return fmt.Errorf("%w: %w", errNoMemory, err)
 	case errors.Is(err, unix.ESRCH) || ((errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES)) && d.gone()):
 		return fmt.Errorf("%w: %w", errExited, err)
 	}
@@ -215,8 +221,10 @@ func copyRaw(ctx context.Context, s *collect.Session, d *pidDir, name, bagName s
 		o = collect.Outcome{Source: src, Kind: collect.KindKernel, Status: collect.Failed, Reason: err.Error()}
 		var pe *os.PathError
 		switch {
-		case errors.Is(err, errExited) && errors.As(err, &pe):
-			o.Reason = pe.Err.Error() // "process exited: ..." without the path
+		case (errors.Is(err, errExited) || errors.Is(err, errNoMemory)) && errors.As(err, &pe):
+			// The process ended between the listing and the read, or it
+			// has nothing to read: nothing is lost that existed.
+			o.Status, o.Reason = collect.Skipped, pe.Err.Error() // without the path
 		case errors.Is(err, fs.ErrNotExist):
 			o.Status, o.Reason = collect.Skipped, "not present"
 		}
@@ -321,7 +329,12 @@ func (t *Table) one(ctx context.Context, s *collect.Session, pid int, fds *jsonl
 	d, err := openPID(s.Env.Proc, pid)
 	if err != nil {
 		for _, name := range rawFiles {
-			s.Fail(path.Join(s.Env.Proc, strconv.Itoa(pid), name), collect.KindKernel, err)
+			src := path.Join(s.Env.Proc, strconv.Itoa(pid), name)
+			if errors.Is(err, errExited) {
+				s.Skip(src, collect.KindKernel, err.Error())
+			} else {
+				s.Fail(src, collect.KindKernel, err)
+			}
 		}
 		note("open", err)
 		return p, false
