@@ -22,8 +22,10 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/netstat"
 	"github.com/scelle/scelle/collect/proc"
 	"github.com/scelle/scelle/collect/profile"
+	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/internal/safeopen"
 	"github.com/scelle/scelle/seal"
 )
@@ -179,7 +181,12 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			return fmt.Errorf("--key: %w", err)
 		}
 	}
-	host := hostName(root, live)
+	ident := system.Identify(&env)
+	clockStart := system.Clock(&env)
+	host := ident.Hostname
+	if host == "" {
+		host = hostName(root, live)
+	}
 	out, err := filepath.Abs(opts.Out)
 	if err != nil {
 		return err
@@ -208,6 +215,18 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		return err
 	}
 
+	hostBlock := struct {
+		system.Identity
+		Interfaces      []netstat.Interface `json:"interfaces,omitempty"`
+		InterfacesError string              `json:"interfaces_error,omitempty"`
+	}{Identity: ident}
+	if live {
+		ifs, err := netstat.Interfaces(&env)
+		hostBlock.Interfaces = ifs
+		if err != nil {
+			hostBlock.InterfacesError = err.Error()
+		}
+	}
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
 		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}
 	var mu sync.Mutex
@@ -234,6 +253,9 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		rec.Interrupted = fmt.Sprintf("%v at %s", runErr, time.Now().UTC().Format(time.RFC3339))
 	}
 	rec.Ended = time.Now().UTC()
+	rec.Host, _ = json.Marshal(hostBlock)
+	rec.ClockStart, _ = json.Marshal(clockStart)
+	rec.ClockEnd, _ = json.Marshal(system.Clock(&env))
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
 	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: w.Ephemeral()}
 	rec.Summarize()

@@ -143,6 +143,9 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed) {
 		humanBytes(s.Octets), s.Items)
 	fmt.Fprintf(w, "time:        %s to %s (%.1fs)\n", rec.Started.Format(time.RFC3339), rec.Ended.Format(time.RFC3339),
 		rec.Ended.Sub(rec.Started).Seconds())
+	if r := rec.Reference; r != nil {
+		fmt.Fprintf(w, "clock:       host %s reference %s: host %+.1fs\n", r.Host.Format(time.RFC3339), r.Operator.Format(time.RFC3339), r.SkewSeconds)
+	}
 	if rec.Interrupted != "" {
 		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
 	}
