@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"io"
+	"sync"
 )
 
 // NewContextReader returns a reader whose Read returns ctx's error once ctx
@@ -27,6 +28,10 @@ type readResult struct {
 
 const ctxReadChunk = 1 << 20
 
+// chunks recycles the readers' buffers: one reader per file would
+// otherwise allocate a chunk per file.
+var chunks = sync.Pool{New: func() any { b := make([]byte, ctxReadChunk); return &b }}
+
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
@@ -35,8 +40,8 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		if len(p) > ctxReadChunk {
 			p = p[:ctxReadChunk]
 		}
-		if cap(c.buf) < len(p) {
-			c.buf = make([]byte, len(p))
+		if c.buf == nil {
+			c.buf = *chunks.Get().(*[]byte)
 		}
 		buf := c.buf[:len(p)]
 		ch := make(chan readResult, 1)
@@ -50,6 +55,12 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	case res := <-c.pending:
 		c.pending = nil
 		n := copy(p, c.buf[:res.n])
+		if res.err != nil {
+			// The end: no read of ours is running, the buffer is free.
+			b := c.buf
+			c.buf = nil
+			chunks.Put(&b)
+		}
 		return n, res.err
 	case <-c.ctx.Done():
 		// The background read keeps its buffer; drop ours so a late

@@ -139,7 +139,7 @@ func Create(dir string, opts Options) (*Writer, error) {
 	}
 	w.out = &countWriter{w: w.archive, h: sha256.New()}
 	w.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(opts.Level), zstd.WithEncoderCRC(true),
-		zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(8<<20))
+		zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(2<<20))
 	if err != nil {
 		return nil, err
 	}

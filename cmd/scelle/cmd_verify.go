@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,11 +24,13 @@ func newVerifyCmd() *cobra.Command {
 	var opts verifyOptions
 	c := &cobra.Command{
 		Use:   "verify BAGDIR",
-		Short: "Verify a bag: archive hash, payload, manifests, root, signature, record, journal",
+		Short: "Verify a bag: archive hash, payload, manifests, root, signature, record, journal, custody",
 		Long: `Verify the output folder of a collection without extracting it: the archive's
 SHA-256, every payload file against the manifest, the tag manifest, the root
-fingerprint, the Ed25519 signature, the collection record and the signed,
-hash-chained journal. Each verdict names the file, entry or line that differs.
+fingerprint, the Ed25519 signature, the collection record, the signed,
+hash-chained journal and the custody log beside the bag (custody.jsonl: a
+sealed bag without one fails). Each verdict names the file, entry or line that
+differs.
 On a bag that was never sealed (a killed run, a pulled stick), it lists what
 the journal still proves.
 
@@ -42,20 +45,9 @@ the journal still proves.
 }
 
 func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
-	rep, err := seal.Verify(dir)
+	rep, verdict, code, err := verification(dir)
 	if err != nil {
 		return err
-	}
-	if rep.Sealed && len(rep.Failed()) == 0 {
-		checkRecord(rep, dir)
-	}
-	verdict := "VERIFIED"
-	code := exitOK
-	switch {
-	case !rep.Sealed:
-		verdict, code = "NOT SEALED", exitUnsealed
-	case !rep.OK():
-		verdict, code = "FAILED", exitVerifyFailed
 	}
 	if opts.JSON {
 		b, _ := json.MarshalIndent(struct {
@@ -92,6 +84,62 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 		return withCode(code, errors.New(""))
 	}
 	return nil
+}
+
+// verification makes every check of scelle verify on the output folder
+// dir and gives the verdict and the exit code that goes with it.
+func verification(dir string) (rep *seal.Report, verdict string, code int, err error) {
+	rep, err = seal.Verify(dir)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	if rep.Sealed && len(rep.Failed()) == 0 {
+		checkRecord(rep, dir)
+	}
+	checkCustody(rep, dir)
+	verdict, code = "VERIFIED", exitOK
+	switch {
+	case !rep.Sealed:
+		verdict, code = "NOT SEALED", exitUnsealed
+	case !rep.OK():
+		verdict, code = "FAILED", exitVerifyFailed
+	}
+	return rep, verdict, code, nil
+}
+
+// checkCustody checks the custody log against the bag: its chain, each
+// line's signature, the acquired and sealed events signed with the bag's
+// key and naming its root. A sealed bag must have one; a folder never
+// sealed is checked only if it has one.
+func checkCustody(rep *seal.Report, dir string) {
+	c, err := chain.CheckCustodyDir(dir)
+	if errors.Is(err, fs.ErrNotExist) && !rep.Sealed {
+		return
+	}
+	ok, where, detail := custodyVerdict(c, err, rep.Sealed)
+	rep.Checks = append(rep.Checks, seal.Check{Name: "custody", OK: ok, Where: where, Detail: detail})
+}
+
+// custodyVerdict sums up a custody log check for a bag sealed or not.
+func custodyVerdict(c *chain.CustodyCheck, err error, sealed bool) (ok bool, where, detail string) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, chain.CustodyFile, "missing: a sealed bag keeps its signed custody log beside the archive"
+	case err != nil:
+		return false, chain.CustodyFile, err.Error()
+	case c.Err != nil:
+		return false, fmt.Sprintf("%s line %d", chain.CustodyFile, c.Err.Line),
+			fmt.Sprintf("%v; the %d lines before it hold", c.Err, len(c.Entries))
+	case len(c.Entries) == 0:
+		return false, chain.CustodyFile, "empty: no acquired event"
+	case sealed && c.Sealed() == nil:
+		n := len(c.Entries)
+		return false, fmt.Sprintf("%s line %d", chain.CustodyFile, n+1),
+			fmt.Sprintf("%s line %d: no sealed event after line %d: the bag is sealed but its custody log does not say so (the sealed line was removed, or the collection stopped between sealing and logging)", chain.CustodyFile, n+1, n)
+	case !sealed:
+		return true, chain.CustodyFile, fmt.Sprintf("%d events chained and signed, acquired with the bag's key; head %s", len(c.Entries), c.Head())
+	}
+	return true, chain.CustodyFile, fmt.Sprintf("%d events chained and signed, acquired and sealed with the bag's key; head %s", len(c.Entries), c.Head())
 }
 
 // checkRecord cross-checks the collection record with the manifest: every

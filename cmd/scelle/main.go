@@ -50,7 +50,14 @@ func (e *codedError) Unwrap() error { return e.err }
 
 func withCode(code int, err error) error { return &codedError{code, err} }
 
+// memoryLimit is the soft heap limit that keeps a collection within its
+// memory budget on the host (GOMEMLIMIT overrides it).
+const memoryLimit = 40 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCmd()
@@ -97,7 +104,7 @@ bag with a chain-of-custody record.
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newCollectCmd(), newProfilesCmd(), newVerifyCmd(), newLsCmd(), newExtractCmd(), newKeyCmd())
+	root.AddCommand(newCollectCmd(), newProfilesCmd(), newVerifyCmd(), newLsCmd(), newExtractCmd(), newKeyCmd(), newCustodyCmd())
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}
