@@ -54,7 +54,7 @@ func (o *Outcome) setSource(p string) {
 
 // FileStat is a file's metadata, taken before and after reading it.
 type FileStat struct {
-	Mode  string    `json:"mode"` // as ls -l prints it
+	Mode  string    `json:"mode"` // Go's fs.FileMode string: "-rw-r--r--", "drwxr-xr-x", "Lrwxrwxrwx"
 	Perm  uint32    `json:"perm"` // st_mode
 	UID   uint32    `json:"uid"`
 	GID   uint32    `json:"gid"`

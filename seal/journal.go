@@ -74,10 +74,13 @@ const sigMarker = `,"sig":"`
 // the line feed.
 func signLine(e JournalEntry, key ed25519.PrivateKey) ([]byte, error) {
 	e.Sig = ""
-	body, err := json.Marshal(e)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // paths keep '&', '<', '>' as the manifest has them
+	if err := enc.Encode(e); err != nil {
 		return nil, err
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	msg := body[:len(body)-1] // drop the closing brace
 	sig := ed25519.Sign(key, msg)
 	line := make([]byte, 0, len(msg)+len(sigMarker)+90)

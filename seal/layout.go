@@ -1,5 +1,9 @@
 package seal
 
+// FormatVersion is the version of the bag format this package writes
+// (docs/format.md), recorded in bag-info.txt as Scelle-Bag-Format.
+const FormatVersion = "1"
+
 // Names of the files in an output folder. These names are a contract with
 // docs/format.md, the tests and the users.
 const (

@@ -14,8 +14,10 @@ const escapeByte = '^'
 // manifest (RFC 8493) and GNU sha256sum both read literally: valid UTF-8
 // with no control character, no backslash, no percent sign, and "^" only
 // as an escape. Every other byte is written "^XX" (upper-case hex).
-// Empty components are dropped; "." and ".." components are escaped
-// ("^2E", "^2E^2E") so that no name leaves the bag. DecodeName reverses it.
+// A space that begins or ends a component is escaped too, since manifest
+// readers may trim white space. Empty components are dropped; "." and ".."
+// components are escaped ("^2E", "^2E^2E") so that no name leaves the
+// bag. DecodeName reverses it.
 func EncodeName(name string) string {
 	var b strings.Builder
 	first := true
@@ -33,7 +35,8 @@ func EncodeName(name string) string {
 		}
 		for i := 0; i < len(comp); {
 			r, size := utf8.DecodeRuneInString(comp[i:])
-			if (r == utf8.RuneError && size == 1) || needsEscape(r) {
+			edge := r == ' ' && (i == 0 || i == len(comp)-1)
+			if (r == utf8.RuneError && size == 1) || needsEscape(r) || edge {
 				for j := 0; j < size; j++ {
 					fmt.Fprintf(&b, "^%02X", comp[i+j])
 				}
@@ -83,7 +86,7 @@ func ValidName(enc string) bool {
 		return false
 	}
 	for _, comp := range strings.Split(enc, "/") {
-		if comp == "" || comp == "." || comp == ".." {
+		if comp == "" || comp == "." || comp == ".." || comp[0] == ' ' || comp[len(comp)-1] == ' ' {
 			return false
 		}
 	}

@@ -163,6 +163,11 @@ func Verify(dir string) (*Report, error) {
 	if jerr != nil {
 		return nil, jerr
 	}
+	if last := jc.Last(); rep.Sealed && jc.Err == nil && !jc.Truncated && (last == nil || last.Type != JournalSeal) {
+		// The files are there but the journal never recorded the seal: the
+		// run stopped while sealing.
+		rep.Sealed = false
+	}
 	switch {
 	case rep.Sealed && scan.err == nil && len(missing) == 0:
 		verifySealed(rep, dir, scan, jc, pub)
@@ -342,6 +347,9 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 			if _, ok := s.byPath[p]; !ok {
 				bad = append(bad, p+" (listed, not in the archive)")
 			}
+			if !strings.HasPrefix(p, PayloadDir+"/") {
+				bad = append(bad, p+" (listed in the payload manifest, outside data/)")
+			}
 		}
 		if len(bad) > 0 {
 			rep.add(CheckPayload, false, strings.Join(capList(bad, 20), "; "), "%d payload problems", len(bad))
@@ -382,6 +390,11 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 	for _, n := range []string{BagitFile, BagInfoFile, ManifestFile, BagRecordFile, BagJournalFile} {
 		if !listed[n] {
 			bad = append(bad, n+" (not listed)")
+		}
+	}
+	for p := range s.tagSums {
+		if p != TagManifestFile && !listed[p] {
+			bad = append(bad, p+" (tag file not in the tag manifest)")
 		}
 	}
 	if len(bad) > 0 {
@@ -455,14 +468,22 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 		return
 	}
 	n := 0
+	journaled := map[string]bool{}
 	for i, e := range jc.Entries {
 		if e.Type != JournalItem {
 			continue
 		}
 		n++
+		journaled[e.Path] = true
 		ms, ok := s.manifest[e.Path]
 		if !ok || hex.EncodeToString(ms[:]) != e.SHA256 {
 			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, i+1), "item %s does not match the manifest", e.Path)
+			return
+		}
+	}
+	for _, p := range s.mOrder {
+		if !journaled[p] {
+			rep.add(CheckJournalChain, false, ManifestFile, "%s is in the manifest but no journal line records it", p)
 			return
 		}
 	}

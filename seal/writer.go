@@ -455,6 +455,7 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 	tags = append(tags, manifestEntry{ManifestFile, sum})
 
 	info.Add("Payload-Oxum", fmt.Sprintf("%d.%d", w.octets, len(w.manifest)))
+	info.Add("Scelle-Bag-Format", FormatVersion)
 	var bi strings.Builder
 	for _, f := range info.Fields {
 		fmt.Fprintf(&bi, "%s: %s\n", oneLine(f[0]), oneLine(f[1]))
