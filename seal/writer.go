@@ -78,8 +78,7 @@ type Writer struct {
 
 	archive  *os.File
 	out      *countWriter
-	enc      *zstd.Encoder
-	sw       switchWriter
+	fr       *framer
 	tw       *tar.Writer
 	journal  *os.File
 	seq      int64
@@ -138,12 +137,10 @@ func Create(dir string, opts Options) (*Writer, error) {
 		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
 	}
 	w.out = &countWriter{w: w.archive, h: sha256.New()}
-	w.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(opts.Level), zstd.WithEncoderCRC(true),
-		zstd.WithEncoderConcurrency(2), zstd.WithWindowSize(2<<20))
-	if err != nil {
+	if w.fr, err = newFramer(w.out, opts.Level); err != nil {
 		return nil, err
 	}
-	w.tw = tar.NewWriter(&w.sw)
+	w.tw = tar.NewWriter(w.fr)
 	if err := w.appendJournal(JournalEntry{Type: JournalOpen, Collection: opts.Collection,
 		PublicKey: journalKeyString(w.PublicKey()), Tool: opts.Tool}); err != nil {
 		return nil, err
@@ -228,11 +225,23 @@ func (w *Writer) uniqueName(p string) string {
 	return p + "^23" + strconv.Itoa(n+1)
 }
 
-// writeEntry writes one tar entry of e.Size bytes from r in its own frame.
+// writeEntry writes one tar entry of e.Size bytes from r, starting a new
+// frame.
 func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) error {
-	res.Offset = w.out.n
-	w.enc.Reset(w.out)
-	w.sw.w = w.enc
+	if err := w.startEntry(res, e); err != nil {
+		return err
+	}
+	if err := w.entryBody(res, e, r, rerr); err != nil {
+		return err
+	}
+	if err := w.tw.Flush(); err != nil {
+		return w.fail(err)
+	}
+	return w.endEntry(res)
+}
+
+func (w *Writer) startEntry(res *Result, e Entry) error {
+	w.fr.beginEntry()
 	mt := e.ModTime
 	if mt.IsZero() {
 		mt = w.opts.Now()
@@ -242,6 +251,21 @@ func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) erro
 	if err := w.tw.WriteHeader(hdr); err != nil {
 		return w.fail(fmt.Errorf("tar header %s: %w", res.Path, err))
 	}
+	return nil
+}
+
+func (w *Writer) endEntry(res *Result) error {
+	start, end, err := w.fr.endEntry()
+	if err != nil {
+		return w.fail(err)
+	}
+	res.Offset, res.End = start, end
+	return nil
+}
+
+// entryBody copies the entry's content, hashing it, padding or cutting it
+// to e.Size.
+func (w *Writer) entryBody(res *Result, e Entry, r io.Reader, rerr *error) error {
 	h := sha256.New()
 	remaining := e.Size
 	for remaining > 0 && *rerr == nil {
@@ -284,18 +308,8 @@ func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) erro
 			res.Truncated = true
 		}
 	}
-	if err := w.tw.Flush(); err != nil {
-		return w.fail(err)
-	}
-	if err := w.enc.Close(); err != nil {
-		return w.fail(err)
-	}
-	if w.out.err != nil {
-		return w.fail(w.out.err)
-	}
 	res.Size = e.Size
 	copy(res.SHA256[:], h.Sum(nil))
-	res.End = w.out.n
 	return nil
 }
 
@@ -470,20 +484,24 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		tm.WriteString(ManifestLine(e.sum, e.path))
 	}
 	tagManifest := []byte(tm.String())
-	// The last frame holds the tag manifest and the end-of-archive marker.
+	// The last entry holds the tag manifest and the end-of-archive marker.
 	var res Result
 	var rerr error
 	res.Path = TagManifestFile
-	res.Offset = w.out.n
-	if err := w.writeEntryNoClose(&res, tagManifest, &rerr); err != nil {
+	e := Entry{Name: TagManifestFile, Size: int64(len(tagManifest)), ModTime: w.opts.Now()}
+	if err := w.startEntry(&res, e); err != nil {
+		return nil, err
+	}
+	if err := w.entryBody(&res, e, bytes.NewReader(tagManifest), &rerr); err != nil {
 		return nil, err
 	}
 	if err := w.tw.Close(); err != nil {
 		return nil, w.fail(err)
 	}
-	if err := w.enc.Close(); err != nil || w.out.err != nil {
-		return nil, w.fail(errors.Join(err, w.out.err))
+	if err := w.endEntry(&res); err != nil {
+		return nil, err
 	}
+	w.fr.close()
 	if err := w.archive.Sync(); err != nil {
 		return nil, w.fail(fmt.Errorf("sync archive: %w", err))
 	}
@@ -532,25 +550,8 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		return nil, w.fail(err)
 	}
 	w.sealed = true
-	w.enc.Close()
 	return &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, PublicKey: w.PublicKey(),
 		Items: len(w.manifest), Octets: w.octets}, nil
-}
-
-// writeEntryNoClose writes b as a tag entry in a new frame and leaves the
-// frame open so that the end-of-archive marker joins it.
-func (w *Writer) writeEntryNoClose(res *Result, b []byte, rerr *error) error {
-	w.enc.Reset(w.out)
-	w.sw.w = w.enc
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: BagDir + "/" + res.Path, Size: int64(len(b)), Mode: 0o644,
-		ModTime: w.opts.Now().UTC(), Format: tar.FormatPAX}
-	if err := w.tw.WriteHeader(hdr); err != nil {
-		return w.fail(err)
-	}
-	if _, err := w.tw.Write(b); err != nil {
-		return w.fail(err)
-	}
-	return nil
 }
 
 // Abort records why the collection stopped before sealing and closes the
@@ -563,11 +564,13 @@ func (w *Writer) Abort(reason string) error {
 	detail, _ := json.Marshal(map[string]string{"reason": reason})
 	var errs []error
 	if w.err == nil {
+		// A Put cut short by a panic or a signal may have left an entry
+		// unfinished; it was never journaled, so it is not claimed.
 		errs = append(errs, w.appendJournal(JournalEntry{Type: JournalAbort, Detail: detail}))
 		errs = append(errs, w.archive.Sync(), w.journal.Sync())
 	}
+	w.fr.close()
 	errs = append(errs, w.archive.Close(), w.journal.Close())
-	w.enc.Close()
 	w.sealed = true
 	return errors.Join(errs...)
 }
@@ -614,8 +617,3 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// switchWriter lets one tar.Writer write into a new zstd frame per entry.
-type switchWriter struct{ w io.Writer }
-
-func (s *switchWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
