@@ -180,6 +180,10 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
 			return fmt.Errorf("--key: %w", err)
 		}
+	} else if key, err = seal.NewKey(); err != nil {
+		// Made here, not by seal.Create, so that the custody log's acquired
+		// and sealed events can be signed with it; it still never touches a disk.
+		return err
 	}
 	ident := system.Identify(&env)
 	clockStart := system.Clock(&env)
@@ -203,6 +207,10 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	pr := newProgress(stderr, opts.JSON)
 	pr.start(w.PartialDir(), seal.KeyFingerprint(w.PublicKey()))
+	if _, err := chain.AppendCustody(w.PartialDir(), chain.AcquiredEvent(id, opts.Case, host, "scelle "+tool.Version, people.Operator), key); err != nil {
+		w.Abort(err.Error())
+		return fmt.Errorf("custody log: %w", err)
+	}
 
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -228,7 +236,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		}
 	}
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
-		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started}
+		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started,
+		Items: []chain.Item{}}
+	if !opts.pathsOnly {
+		rec.Profile = opts.Profile
+	}
 	var mu sync.Mutex
 	runner := collect.Runner{Env: env, Sink: sink, Timeout: opts.Timeout,
 		OnStart: pr.collector,
@@ -237,8 +249,10 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			defer mu.Unlock()
 			it := itemOf(o)
 			rec.Items = append(rec.Items, it)
-			if o.Path == "" {
-				w.Event(it) // the journal keeps every outcome, even of items that stored nothing
+			if o.Path == "" || o.Status != collect.Collected {
+				// The journal keeps every outcome that its item lines do
+				// not tell: items that stored nothing, and partial ones.
+				w.Event(it)
 			}
 			pr.outcome(o)
 		}}
@@ -257,7 +271,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	rec.ClockStart, _ = json.Marshal(clockStart)
 	rec.ClockEnd, _ = json.Marshal(system.Clock(&env))
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: w.Ephemeral()}
+	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: opts.Key == ""}
 	rec.Summarize()
 	recBytes, err := rec.Marshal()
 	if err != nil {
@@ -278,6 +292,9 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	if err != nil {
 		w.Abort(err.Error())
 		return err
+	}
+	if _, err := chain.AppendCustody(sealed.Dir, chain.SealedEvent(sealed, rec.Summary, people.Operator), key); err != nil {
+		return fmt.Errorf("sealed %s, but its custody log lacks the sealed event: %w", sealed.Dir, err)
 	}
 	pr.summary(stdout, rec, sealed)
 	if rec.Summary["failed"] > 0 || rec.Interrupted != "" {

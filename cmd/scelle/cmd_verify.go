@@ -29,8 +29,9 @@ func newVerifyCmd() *cobra.Command {
 SHA-256, every payload file against the manifest, the tag manifest, the root
 fingerprint, the Ed25519 signature, the collection record, the signed,
 hash-chained journal and the custody log beside the bag (custody.jsonl: a
-sealed bag without one fails). Each verdict names the file, entry or line that
-differs.
+sealed bag without one fails), and each RFC 3161 timestamp token beside it
+(timestamp-<n>.tsr, offline, against the CA file saved with it). Each verdict
+names the file, entry or line that differs.
 On a bag that was never sealed (a killed run, a pulled stick), it lists what
 the journal still proves.
 
@@ -161,6 +162,11 @@ func checkRecord(rep *seal.Report, dir string) {
 		if strings.HasPrefix(it.Path, seal.PayloadDir+"/") {
 			man[it.Path] = it.SHA256
 		}
+	}
+	if rec.Key.Fingerprint != rep.Key {
+		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile,
+			Detail: fmt.Sprintf("the record names key %s, the bag is signed with %s", rec.Key.Fingerprint, rep.Key)})
+		return
 	}
 	if bad := rec.CheckItems(man); len(bad) > 0 {
 		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile,
