@@ -48,6 +48,8 @@ type frameStream struct {
 	index int
 	start int64
 	err   error
+	// pending holds decoded bytes that finishFrame read ahead.
+	pending []byte
 }
 
 func newFrameStream(r io.Reader) (*frameStream, error) {
@@ -62,6 +64,11 @@ func newFrameStream(r io.Reader) (*frameStream, error) {
 func (f *frameStream) Close() { f.dec.Close() }
 
 func (f *frameStream) Read(p []byte) (int, error) {
+	if len(f.pending) > 0 {
+		n := copy(p, f.pending)
+		f.pending = f.pending[n:]
+		return n, nil
+	}
 	for f.err == nil {
 		if f.body == nil {
 			if err := f.next(); err != nil {
@@ -106,6 +113,9 @@ func (f *frameStream) next() error {
 		f.index++
 		f.start = f.n
 		if len(hdr) < 4 {
+			if err != io.EOF {
+				return f.frameErr(err)
+			}
 			return f.frameErr(fmt.Errorf("%w: %d stray bytes at the end", ErrCut, len(hdr)))
 		}
 		magic := binary.LittleEndian.Uint32(hdr)
@@ -171,8 +181,11 @@ func (b *frameBody) Read(p []byte) (int, error) {
 	n, err := b.src.Read(p)
 	*b.n += int64(n)
 	b.remaining -= int64(n)
-	if err == io.EOF && b.remaining > 0 {
-		b.err = fmt.Errorf("%w in the middle of a frame", ErrCut)
+	if err != nil && b.remaining > 0 {
+		if err == io.EOF {
+			err = fmt.Errorf("%w in the middle of a frame", ErrCut)
+		}
+		b.err = err
 		if n > 0 {
 			return n, nil
 		}
@@ -250,6 +263,79 @@ func (b *frameBody) advance() error {
 		b.done = true
 	case stDone:
 		b.done = true
+	}
+	return nil
+}
+
+// maxFrameTail bounds what may follow an entry's content in its frame:
+// tar padding and the end-of-archive marker (1,535 bytes in a scelle bag).
+const maxFrameTail = 64 << 10
+
+// finishFrame decodes the rest of the current frame now, so that its
+// checksum is checked, and keeps its bytes for Read.
+func (f *frameStream) finishFrame() error {
+	var buf [4096]byte
+	for f.err == nil && f.body != nil {
+		if len(f.pending) > maxFrameTail {
+			return f.frameErr(fmt.Errorf("more than %d bytes follow an entry in its frame", maxFrameTail))
+		}
+		n, err := f.dec.Read(buf[:])
+		f.pending = append(f.pending, buf[:n]...)
+		switch {
+		case err == io.EOF && !f.body.done:
+			f.err = f.frameErr(fmt.Errorf("%w in the middle of a frame", ErrCut))
+		case err == io.EOF:
+			f.body = nil
+			return nil
+		case err != nil:
+			if f.body.err != nil {
+				err = f.body.err
+			}
+			f.err = f.frameErr(err)
+		}
+	}
+	if f.err != nil && f.err != io.EOF {
+		return f.err
+	}
+	return nil
+}
+
+// checkEnd reads the rest of the current frame, which must be zero bytes,
+// and checks that no byte follows that frame.
+func (f *frameStream) checkEnd() error {
+	for _, c := range f.pending {
+		if c != 0 {
+			return f.frameErr(errors.New("data after the end of the archive"))
+		}
+	}
+	f.pending = nil
+	buf := make([]byte, 32<<10)
+	for f.err == nil && f.body != nil {
+		n, err := f.dec.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return f.frameErr(errors.New("data after the end of the archive"))
+			}
+		}
+		switch {
+		case err == io.EOF && !f.body.done:
+			f.err = f.frameErr(fmt.Errorf("%w in the middle of a frame", ErrCut))
+		case err == io.EOF:
+			f.body = nil
+		case err != nil:
+			if f.body.err != nil {
+				err = f.body.err
+			}
+			f.err = f.frameErr(err)
+		}
+	}
+	if f.err != nil && f.err != io.EOF {
+		return f.err
+	}
+	if b, err := f.src.Peek(1); len(b) > 0 {
+		return &FrameError{Index: f.index + 1, Offset: f.n, At: f.n, Err: errors.New("data after the end of the archive")}
+	} else if err != io.EOF {
+		return f.frameErr(err)
 	}
 	return nil
 }

@@ -114,8 +114,9 @@ func ParseJournalLine(line []byte, pub ed25519.PublicKey) (JournalEntry, error) 
 	if i < 0 || !bytes.HasSuffix(line, []byte(`"}`)) {
 		return e, errors.New("no signature")
 	}
-	sig, err := base64.StdEncoding.DecodeString(string(line[i+len(sigMarker) : len(line)-2]))
-	if err != nil || len(sig) != ed25519.SignatureSize {
+	b64 := string(line[i+len(sigMarker) : len(line)-2])
+	sig, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(sig) != ed25519.SignatureSize || base64.StdEncoding.EncodeToString(sig) != b64 {
 		return e, errors.New("malformed signature")
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))

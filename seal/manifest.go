@@ -27,12 +27,13 @@ func ParseManifestLine(line string) (sum [32]byte, path string, err error) {
 	if _, err := hex.Decode(sum[:], []byte(line[:64])); err != nil {
 		return sum, "", fmt.Errorf("checksum: %w", err)
 	}
+	// As sha256sum -c reads it: one space, a mode byte (' ' text, '*'
+	// binary), then the path as it is.
 	rest := line[64:]
-	if rest[0] != ' ' && rest[0] != '\t' {
-		return sum, "", errors.New("checksum not followed by white space")
+	if rest[0] != ' ' || (rest[1] != ' ' && rest[1] != '*') {
+		return sum, "", errors.New("checksum not followed by two spaces or by a space and '*'")
 	}
-	rest = strings.TrimLeft(rest, " \t")
-	rest = strings.TrimPrefix(rest, "*") // sha256sum's binary-mode marker
+	rest = rest[2:]
 	if !ValidName(rest) {
 		return sum, "", fmt.Errorf("invalid path %q", rest)
 	}

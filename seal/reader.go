@@ -85,6 +85,8 @@ func (a *ArchiveReader) Next() (*ArchiveEntry, error) {
 		return nil, &EntryError{hdr.Name, errors.New("name is not a valid bag path")}
 	case hdr.Size < 0:
 		return nil, &EntryError{hdr.Name, errors.New("negative size")}
+	case isSparse(hdr):
+		return nil, &EntryError{hdr.Name, errors.New("sparse entry: a bag holds regular files only")}
 	}
 	e.Path = name
 	a.cur = e
@@ -94,6 +96,13 @@ func (a *ArchiveReader) Next() (*ArchiveEntry, error) {
 // Read reads the current entry's content.
 func (a *ArchiveReader) Read(p []byte) (int, error) {
 	n, err := a.tr.Read(p)
+	if err == io.EOF {
+		// All the entry's bytes are out, but the checksum of its frame,
+		// after the tar padding, is not checked yet: check it first.
+		if ferr := a.fs.finishFrame(); ferr != nil {
+			return n, a.wrap(ferr)
+		}
+	}
 	if err != nil && err != io.EOF {
 		err = a.wrap(err)
 	}
@@ -106,30 +115,21 @@ func (a *ArchiveReader) wrap(err error) error {
 		return err
 	}
 	if err == io.ErrUnexpectedEOF && a.fs.err != nil {
+		if a.fs.err == io.EOF {
+			// The last frame was whole: the archive ends inside a tar
+			// header or entry.
+			return &FrameError{Index: a.fs.index, Offset: a.fs.start, At: a.fs.n,
+				Err: fmt.Errorf("%w inside a tar entry", ErrCut)}
+		}
 		return a.fs.err
 	}
 	return &FrameError{Index: a.fs.index, Offset: a.fs.start, At: a.fs.n, Err: err}
 }
 
 // checkTrailer drains what follows the end-of-archive marker: only zero
-// bytes may follow, in the same frame.
+// bytes may follow, in the same frame, and nothing after that frame.
 func (a *ArchiveReader) checkTrailer() error {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := a.fs.Read(buf)
-		for _, c := range buf[:n] {
-			if c != 0 {
-				return &FrameError{Index: a.fs.index, Offset: a.fs.start, At: a.fs.n,
-					Err: errors.New("data after the end of the archive")}
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return a.fs.checkEnd()
 }
 
 // Offset is the number of archive bytes read so far.
@@ -140,4 +140,16 @@ func (a *ArchiveReader) Sum() [32]byte {
 	var s [32]byte
 	copy(s[:], a.hash.Sum(nil))
 	return s
+}
+
+// isSparse reports whether archive/tar reads hdr as a GNU sparse file
+// (PAX formats 0.0, 0.1, 1.0): its Typeflag is TypeReg, but its content is
+// made up from a sparse map.
+func isSparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }

@@ -100,8 +100,12 @@ type archiveScan struct {
 	byPath   map[string]int
 	tags     map[string][]byte // small tag files
 	tagSums  map[string][32]byte
-	manifest map[string][32]byte
-	mOrder   []string
+	manifest map[string][32]byte // lines that name an entry before the manifest
+	mOrder   []string            // those paths, in manifest order
+	// missing: the first lines that name no entry before the manifest;
+	// nMissing counts them all.
+	missing  []string
+	nMissing int
 	err      error // first decoding error; entries before it are whole
 	sum      [32]byte
 	dups     []string
@@ -143,7 +147,7 @@ func Verify(dir string) (*Report, error) {
 
 	var pub ed25519.PublicKey
 	if rep.Sealed {
-		b, err := os.ReadFile(filepath.Join(dir, PubFile))
+		b, err := readSmall(filepath.Join(dir, PubFile))
 		if err == nil {
 			pub, err = ParsePublicKeyPEM(b)
 		}
@@ -218,6 +222,15 @@ func scanArchive(path string) (*archiveScan, error) {
 			man, manDone = pw, make(chan error, 1)
 			go func() {
 				err := ReadManifest(pr, func(sum [32]byte, p string) error {
+					// The payload comes before the manifest: check each
+					// line as it comes; keep nothing for a line that
+					// names no entry.
+					if _, ok := s.byPath[p]; !ok || !strings.HasPrefix(p, PayloadDir+"/") {
+						if s.nMissing++; len(s.missing) < 20 {
+							s.missing = append(s.missing, p)
+						}
+						return nil
+					}
 					if _, dup := s.manifest[p]; dup {
 						return fmt.Errorf("%s listed twice", p)
 					}
@@ -236,7 +249,9 @@ func scanArchive(path string) (*archiveScan, error) {
 			w = io.MultiWriter(eh, keep)
 		}
 		if man != nil {
-			w = io.MultiWriter(eh, man)
+			// When the parser stops at a bad line, the pipe refuses
+			// writes; keep hashing (manErr says why).
+			w = io.MultiWriter(eh, ignoreErrors{man})
 		}
 		n, err := io.CopyBuffer(w, ar, buf)
 		if man != nil {
@@ -284,7 +299,7 @@ func checkJournalFile(path string, pub ed25519.PublicKey) (*JournalCheck, error)
 }
 
 func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
-	sumFile, err := os.ReadFile(filepath.Join(dir, ArchiveSumFile))
+	sumFile, err := readSmall(filepath.Join(dir, ArchiveSumFile))
 	want := hex.EncodeToString(s.sum[:])
 	switch {
 	case err != nil:
@@ -343,16 +358,16 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 				e.Proven = true
 			}
 		}
-		for _, p := range s.mOrder {
-			if _, ok := s.byPath[p]; !ok {
-				bad = append(bad, p+" (listed, not in the archive)")
-			}
+		problems := len(bad) + s.nMissing
+		for _, p := range s.missing {
 			if !strings.HasPrefix(p, PayloadDir+"/") {
 				bad = append(bad, p+" (listed in the payload manifest, outside data/)")
+			} else {
+				bad = append(bad, p+" (listed, not in the archive)")
 			}
 		}
-		if len(bad) > 0 {
-			rep.add(CheckPayload, false, strings.Join(capList(bad, 20), "; "), "%d payload problems", len(bad))
+		if problems > 0 {
+			rep.add(CheckPayload, false, strings.Join(capList(bad, 20), "; "), "%d payload problems", problems)
 		} else {
 			rep.add(CheckPayload, true, ManifestFile, "%d files match", count)
 		}
@@ -407,14 +422,14 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 	rootSum := sha256.Sum256(tm)
 	root := hex.EncodeToString(rootSum[:])
 	rep.Root = root
-	rootFile, err := os.ReadFile(filepath.Join(dir, RootFile))
+	rootFile, err := readSmall(filepath.Join(dir, RootFile))
 	if err != nil || string(rootFile) != root+"\n" {
 		rep.add(CheckRoot, false, RootFile, "the tag manifest's SHA-256 is %s; %s says %q", root, RootFile, strings.TrimSpace(string(rootFile)))
 	} else {
 		rep.add(CheckRoot, true, RootFile, "%s", root)
 	}
 	if pub != nil {
-		sig, err := os.ReadFile(filepath.Join(dir, SigFile))
+		sig, err := readSmall(filepath.Join(dir, SigFile))
 		switch {
 		case err != nil:
 			rep.add(CheckSignature, false, SigFile, "%v", err)
@@ -452,7 +467,7 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 		rep.add(CheckJournalChain, false, JournalFile, "does not end with a seal line")
 		return
 	}
-	sumFile, _ := os.ReadFile(filepath.Join(dir, ArchiveSumFile))
+	sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
 	if last.Root != root || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  ") {
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name this root and archive")
 		return
@@ -590,3 +605,32 @@ func capList(s []string, n int) []string {
 
 // ErrUnsealed is returned by callers that need a sealed bag.
 var ErrUnsealed = errors.New("not a sealed bag")
+
+// maxSmallFile bounds the files beside the archive that Verify reads
+// whole: root.txt, root.sig, root.pub.pem, evidence.tar.zst.sha256.
+const maxSmallFile = 64 << 10
+
+// readSmall reads a small file beside the archive, refusing a larger one.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSmallFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes", filepath.Base(path), maxSmallFile)
+	}
+	return b, nil
+}
+
+// ignoreErrors is a writer that never fails.
+type ignoreErrors struct{ w io.Writer }
+
+func (i ignoreErrors) Write(p []byte) (int, error) {
+	i.w.Write(p)
+	return len(p), nil
+}
