@@ -169,6 +169,9 @@ func (s *Session) finish(o *Outcome, st Stored, err error) {
 		o.Status, o.Reason = Skipped, skip.Reason
 	case st.Path == "" && err != nil:
 		o.Status, o.Reason = Failed, err.Error()
+	case err != nil && o.Kind == KindGenerated && st.Padded == 0:
+		// A generator's error says what its records lack.
+		o.Status, o.Reason = Partial, err.Error()
 	case err != nil:
 		o.Status, o.Reason = Partial, fmt.Sprintf("read failed after %d bytes: %v", st.Size-st.Padded, err)
 		if st.Padded > 0 {

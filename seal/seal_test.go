@@ -205,3 +205,36 @@ func ExampleEncodeName() {
 }
 
 var _ = io.EOF
+
+// dataThenError yields data, then fails.
+type dataThenError struct {
+	data []byte
+	err  error
+}
+
+func (f *dataThenError) Read(p []byte) (int, error) {
+	if len(f.data) == 0 {
+		return 0, f.err
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestPutUnknownSizeError: an item of unknown size whose reader fails after
+// some bytes is stored with those bytes, not zeros, and the error returned.
+func TestPutUnknownSizeError(t *testing.T) {
+	w, err := Create(filepath.Join(t.TempDir(), "b"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort("test")
+	boom := fmt.Errorf("boom")
+	res, err := w.Put(context.Background(), Entry{Name: "x", Size: -1}, &dataThenError{data: []byte("valid records\n"), err: boom})
+	if err != boom {
+		t.Fatalf("error %v, want boom", err)
+	}
+	if res.Size != 14 || res.Padded != 0 || res.SHA256 != sha256.Sum256([]byte("valid records\n")) {
+		t.Fatalf("stored %+v", res)
+	}
+}

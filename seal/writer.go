@@ -180,12 +180,14 @@ func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) 
 		return Result{}, errors.New("bag already sealed")
 	}
 	var res Result
-	var rerr error
+	var rerr, bufErr error
 	if e.Size < 0 {
+		// Buffered to learn the size: what was read before an error is
+		// stored whole, and the error is returned with it.
 		var b bytes.Buffer
-		n, err := io.Copy(&b, io.LimitReader(r, w.opts.MaxBuffer))
-		rerr = err
-		if err == nil && n == w.opts.MaxBuffer {
+		var n int64
+		n, bufErr = io.Copy(&b, io.LimitReader(r, w.opts.MaxBuffer))
+		if bufErr == nil && n == w.opts.MaxBuffer {
 			var one [1]byte
 			if k, _ := io.ReadFull(r, one[:]); k > 0 {
 				res.Truncated = true
@@ -197,6 +199,9 @@ func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) 
 	err := w.writeEntry(&res, e, r, &rerr)
 	if err != nil {
 		return Result{}, err
+	}
+	if bufErr != nil {
+		rerr = bufErr
 	}
 	w.manifest = append(w.manifest, manifestEntry{res.Path, res.SHA256})
 	w.octets += res.Size
