@@ -1,0 +1,544 @@
+package chain
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	sha256 "github.com/minio/sha256-simd"
+
+	"github.com/scelle/scelle/seal"
+)
+
+// Export turns a sealed bag into the formats analysts load into their
+// tools: a CASE/UCO JSON-LD graph (case-uco), a Sleuth Kit bodyfile
+// (bodyfile) and a JSON Lines timeline for Timesketch (jsonl).
+//
+// It reads the output folder and never writes to it, and it never
+// extracts the archive: it reads record.json beside the archive twice as
+// a stream (its members, then its items one by one), then decodes the
+// archive once, entry by entry, with seal.ArchiveReader. Memory is
+// bounded by the stored items' paths and hashes (to check each entry
+// against the record), never by the evidence itself.
+//
+// While it reads, Export checks that what it exports is what was sealed:
+// every payload entry has the SHA-256 and size the record gives it and
+// every stored item of the record is in the archive; record.json is
+// byte for byte the bag's scelle/record.json; the tag manifest lists
+// that record with its hash, and hashes to root.txt; the archive hashes
+// to evidence.tar.zst.sha256. When a format exports the custody log
+// (case-uco, jsonl), the log must hold to its end. Any difference ends
+// the export with an error that wraps ErrExportMismatch, after some
+// output may have been written: the caller must discard it (scelle export
+// writes FILE.partial and renames it only on success). Export does not
+// check the Ed25519 signature, nor the journal: scelle verify does.
+
+// Export formats.
+const (
+	ExportCaseUCO  = "case-uco"
+	ExportBodyfile = "bodyfile"
+	ExportJSONL    = "jsonl"
+)
+
+// ExportFormats lists the formats Export writes.
+var ExportFormats = []string{ExportCaseUCO, ExportBodyfile, ExportJSONL}
+
+// ErrExportMismatch is wrapped by every error that means the bag is not
+// what its record, root or archive hash say: nothing exported from it
+// may be used.
+var ErrExportMismatch = errors.New("the bag does not match its record")
+
+// ErrExportNotSealed is returned for a folder that holds no sealed bag
+// (no record.json or root.txt beside the archive).
+var ErrExportNotSealed = errors.New("not a sealed bag")
+
+// ExportOptions configure Export.
+type ExportOptions struct {
+	Format string
+	// Warn, when not nil, is told what the export leaves out and why (a
+	// line of a parsed file that is not JSON, an event without a time).
+	// Export goes on after a warning.
+	Warn func(msg string)
+}
+
+// ExportStats says what Export read and wrote.
+type ExportStats struct {
+	Format  string
+	Root    string // the bag's root fingerprint
+	Entries int    // archive entries read and checked
+	Items   int    // record items read
+	Records int    // lines, events or graph nodes written
+	Skipped int    // source records left out (each reported through Warn)
+}
+
+// exportFormat is one output format. begin gets the record's members
+// (Items empty), item each record item in order, entry the payload
+// entries it asked for (wants) as they are read from the archive, and
+// end is called once the archive is checked.
+type exportFormat interface {
+	begin(b *exportBag) error
+	item(b *exportBag, it *Item) error
+	wants(path string) bool
+	entry(b *exportBag, path string, src storedItem, r io.Reader) error
+	end(b *exportBag) error
+}
+
+// storedItem is what the record says of a stored item.
+type storedItem struct {
+	sha256    string
+	size      int64
+	collector string
+	source    string
+	seen      bool
+}
+
+// exportBag is the bag being exported.
+type exportBag struct {
+	dir     string
+	folder  string // the output folder's base name
+	rec     *Record
+	recSum  string // SHA-256 of record.json
+	root    string
+	archive string // SHA-256 from evidence.tar.zst.sha256
+	size    int64  // archive size in bytes
+	custody *CustodyCheck
+	// hostname caches the record's host.hostname.
+	hostname *string
+	stored   map[string]*storedItem
+	nStored  int
+	w        *bufio.Writer
+	opts     ExportOptions
+	stats    *ExportStats
+}
+
+func (b *exportBag) warn(format string, args ...any) {
+	b.stats.Skipped++
+	if b.opts.Warn != nil {
+		b.opts.Warn(fmt.Sprintf(format, args...))
+	}
+}
+
+func mismatch(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrExportMismatch, fmt.Sprintf(format, args...))
+}
+
+// Export writes the sealed bag in the output folder dir to w in the
+// format opts.Format. See the package's export notes above for what it
+// checks.
+func Export(dir string, w io.Writer, opts ExportOptions) (ExportStats, error) {
+	stats := ExportStats{Format: opts.Format}
+	var f exportFormat
+	switch opts.Format {
+	case ExportCaseUCO:
+		f = &caseUCOExport{}
+	case ExportBodyfile:
+		f = &bodyfileExport{}
+	case ExportJSONL:
+		f = &jsonlExport{}
+	default:
+		return stats, fmt.Errorf("unknown export format %q (want %s)", opts.Format, strings.Join(ExportFormats, ", "))
+	}
+	b, err := openExportBag(dir, opts.Format != ExportBodyfile)
+	if err != nil {
+		return stats, err
+	}
+	b.opts, b.stats = opts, &stats
+	stats.Root = b.root
+	b.w = bufio.NewWriterSize(w, 256<<10)
+	if err := f.begin(b); err != nil {
+		return stats, err
+	}
+	if err := b.items(func(it *Item) error { stats.Items++; return f.item(b, it) }); err != nil {
+		return stats, err
+	}
+	if err := b.readArchive(f); err != nil {
+		return stats, err
+	}
+	if err := f.end(b); err != nil {
+		return stats, err
+	}
+	return stats, b.w.Flush()
+}
+
+// openExportBag reads what identifies the sealed bag in dir, its record's
+// members, and (withCustody) its custody log, which must hold.
+func openExportBag(dir string, withCustody bool) (*exportBag, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a folder", dir)
+	}
+	b := &exportBag{dir: dir, folder: filepath.Base(filepath.Clean(dir)), stored: map[string]*storedItem{}}
+	for _, name := range []string{seal.ArchiveFile, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is missing", ErrExportNotSealed, name)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	root, err := os.ReadFile(filepath.Join(dir, seal.RootFile))
+	if err != nil {
+		return nil, err
+	}
+	b.root = strings.TrimSuffix(string(root), "\n")
+	if !isSHA256Hex(b.root) {
+		return nil, mismatch("%s does not hold a SHA-256", seal.RootFile)
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, seal.ArchiveSumFile))
+	if err != nil {
+		return nil, err
+	}
+	b.archive, _, _ = strings.Cut(string(sum), " ")
+	if !isSHA256Hex(b.archive) {
+		return nil, mismatch("%s does not hold a SHA-256", seal.ArchiveSumFile)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, seal.ArchiveFile)); err == nil {
+		b.size = fi.Size()
+	}
+	if b.rec, b.recSum, err = readRecordMembers(filepath.Join(dir, seal.RecordFile)); err != nil {
+		return nil, err
+	}
+	if withCustody {
+		c, err := CheckCustodyDir(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, mismatch("no custody log (%s): a sealed bag keeps one beside the archive", CustodyFile)
+		case err != nil:
+			return nil, fmt.Errorf("custody log: %w", err)
+		case c.Err != nil:
+			return nil, mismatch("%v; the custody events cannot be exported", c.Err)
+		case c.Sealed() == nil:
+			return nil, mismatch("%s has no sealed event", CustodyFile)
+		case c.Sealed().Root != b.root:
+			return nil, mismatch("%s seals root %s, %s holds %s", CustodyFile, c.Sealed().Root, seal.RootFile, b.root)
+		}
+		b.custody = c
+	}
+	return b, nil
+}
+
+// readRecordMembers decodes every member of the record at path but its
+// items, and returns the file's SHA-256.
+func readRecordMembers(path string) (*Record, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	members := map[string]json.RawMessage{}
+	err = walkRecord(io.TeeReader(io.LimitReader(f, MaxRecord), h), func(key string, dec *json.Decoder) error {
+		if key == "items" {
+			return skipValue(dec)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err
+		}
+		members[key] = raw
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", seal.RecordFile, err)
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, "", err
+	}
+	all, err := json.Marshal(members)
+	if err != nil {
+		return nil, "", err
+	}
+	var rec Record
+	if err := json.Unmarshal(all, &rec); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", seal.RecordFile, err)
+	}
+	if rec.Format != RecordFormat {
+		return nil, "", fmt.Errorf("%s: record format %q, want %q", seal.RecordFile, rec.Format, RecordFormat)
+	}
+	return &rec, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// items streams the record's items to fn, one at a time, and notes the
+// stored ones (those with a path) for the archive pass. The file is
+// hashed again: it must be the one whose members were read.
+func (b *exportBag) items(fn func(*Item) error) error {
+	f, err := os.Open(filepath.Join(b.dir, seal.RecordFile))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	err = walkRecord(io.TeeReader(io.LimitReader(f, MaxRecord), h), func(key string, dec *json.Decoder) error {
+		if key != "items" {
+			return skipValue(dec)
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if t == nil {
+			return nil
+		}
+		if t != json.Delim('[') {
+			return errors.New("items is not an array")
+		}
+		for dec.More() {
+			var it Item
+			if err := dec.Decode(&it); err != nil {
+				return fmt.Errorf("item: %w", err)
+			}
+			if it.Path != "" {
+				if _, dup := b.stored[it.Path]; dup {
+					return mismatch("%s is stored twice in the record", it.Path)
+				}
+				b.stored[it.Path] = &storedItem{sha256: it.SHA256, size: it.Size, collector: it.Collector, source: it.Source}
+				b.nStored++
+			}
+			if err := fn(&it); err != nil {
+				return err
+			}
+		}
+		_, err = dec.Token()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", seal.RecordFile, err)
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != b.recSum {
+		return mismatch("%s changed while it was read", seal.RecordFile)
+	}
+	return nil
+}
+
+// walkRecord calls fn for each member of the top-level JSON object read
+// from r, with the decoder placed on the member's value; fn must consume
+// that value.
+func walkRecord(r io.Reader, fn func(key string, dec *json.Decoder) error) error {
+	dec := json.NewDecoder(r)
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != json.Delim('{') {
+		return errors.New("not a JSON object")
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := t.(string)
+		if err := fn(key, dec); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+// skipValue consumes one JSON value, token by token (no copy of it is
+// kept).
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// readArchive decodes the archive once, checks every entry and hands the
+// payload entries the format wants to it.
+func (b *exportBag) readArchive(f exportFormat) error {
+	af, err := os.Open(filepath.Join(b.dir, seal.ArchiveFile))
+	if err != nil {
+		return err
+	}
+	defer af.Close()
+	whole := sha256.New()
+	tee := io.TeeReader(af, whole)
+	ar, err := seal.NewArchiveReader(tee)
+	if err != nil {
+		return mismatch("%s: %v", seal.ArchiveFile, err)
+	}
+	defer ar.Close()
+	buf := make([]byte, 256<<10)
+	var tagManifest []byte
+	sawRecord := false
+	for {
+		e, err := ar.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return mismatch("%s: %v", seal.ArchiveFile, err)
+		}
+		b.stats.Entries++
+		h := sha256.New()
+		cr := &countingReader{r: io.TeeReader(ar, h)}
+		switch {
+		case strings.HasPrefix(e.Path, seal.PayloadDir+"/"):
+			s, ok := b.stored[e.Path]
+			if !ok {
+				return mismatch("%s is in the archive, not in the record", e.Path)
+			}
+			if s.seen {
+				return mismatch("%s is twice in the archive", e.Path)
+			}
+			s.seen = true
+			if f.wants(e.Path) {
+				if err := f.entry(b, e.Path, *s, cr); err != nil {
+					return err
+				}
+			}
+			if err := drain(cr, buf); err != nil {
+				return mismatch("%s: %v", e.Path, err)
+			}
+			if got := hex.EncodeToString(h.Sum(nil)); got != s.sha256 || cr.n != s.size {
+				return mismatch("%s: its content (%d bytes, SHA-256 %s) is not what the record says (%d bytes, %s)",
+					e.Path, cr.n, got, s.size, s.sha256)
+			}
+		case e.Path == seal.TagManifestFile:
+			var kept bytes.Buffer
+			if _, err := io.Copy(&kept, io.LimitReader(cr, seal.MaxTagFile+1)); err != nil {
+				return mismatch("%s: %v", e.Path, err)
+			}
+			if kept.Len() > seal.MaxTagFile {
+				return mismatch("%s is larger than %d bytes", e.Path, seal.MaxTagFile)
+			}
+			tagManifest = kept.Bytes()
+		default:
+			if err := drain(cr, buf); err != nil {
+				return mismatch("%s: %v", e.Path, err)
+			}
+			if e.Path == seal.BagRecordFile {
+				sawRecord = true
+				if got := hex.EncodeToString(h.Sum(nil)); got != b.recSum {
+					return mismatch("%s is not the bag's %s", seal.RecordFile, seal.BagRecordFile)
+				}
+			}
+		}
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(whole.Sum(nil)); got != b.archive {
+		return mismatch("%s has SHA-256 %s; %s says %s", seal.ArchiveFile, got, seal.ArchiveSumFile, b.archive)
+	}
+	if !sawRecord {
+		return mismatch("the archive holds no %s", seal.BagRecordFile)
+	}
+	if tagManifest == nil {
+		return mismatch("the archive holds no %s", seal.TagManifestFile)
+	}
+	if got := hexSHA256(tagManifest); got != b.root {
+		return mismatch("%s hashes to %s, not to the root %s of %s", seal.TagManifestFile, got, b.root, seal.RootFile)
+	}
+	listed := ""
+	err = seal.ReadManifest(bytes.NewReader(tagManifest), func(sum [32]byte, p string) error {
+		if p == seal.BagRecordFile {
+			listed = hex.EncodeToString(sum[:])
+		}
+		return nil
+	})
+	if err != nil {
+		return mismatch("%s: %v", seal.TagManifestFile, err)
+	}
+	if listed != b.recSum {
+		return mismatch("%s does not list this record", seal.TagManifestFile)
+	}
+	for p, s := range b.stored {
+		if !s.seen {
+			return mismatch("%s is in the record, not in the archive", p)
+		}
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func drain(r io.Reader, buf []byte) error {
+	_, err := io.CopyBuffer(io.Discard, r, buf)
+	return err
+}
+
+func hexSHA256(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// maxExportLine bounds one line of a JSON Lines file read from the bag
+// (a process record with its whole environment fits).
+const maxExportLine = 8 << 20
+
+// jsonLines calls fn with each line of r (without its line feed). A line
+// longer than maxExportLine is skipped and reported through skip.
+func jsonLines(r io.Reader, fn func(n int, line []byte) error, skip func(n int, why string)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long[:0], line...)
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				if len(long) <= maxExportLine {
+					long = append(long, line...)
+				}
+			}
+			line = long
+		}
+		if err != nil && err != io.EOF {
+			return err
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		switch {
+		case len(line) > maxExportLine:
+			skip(n, fmt.Sprintf("longer than %d bytes", maxExportLine))
+		case len(bytes.TrimSpace(line)) > 0:
+			if ferr := fn(n, line); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}

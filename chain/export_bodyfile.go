@@ -1,0 +1,197 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// The bodyfile export: a Sleuth Kit 3.x bodyfile
+//
+//	MD5|name|inode|mode_as_string|UID|GID|size|atime|mtime|ctime|crtime
+//
+// that mactime -b turns into a timeline. It holds, first, one line for
+// every item of the record that has a stat_before (the files collected,
+// links recorded, special files recorded but never opened), with the
+// item's original host path and the metadata read before the file was
+// read; then the bodyfile chunks the collection stored under
+// parsed/bodyfile/ (<base>.000.body, <base>.001.body ...), as stored, in
+// archive order, which is their number order. MD5 is always 0. Names are
+// escaped as package collect/bodyfile escapes them ('%', '|' and the '>'
+// of "->" as %HH, control bytes as \ooo, '\' as \\), so that the two
+// parts read alike; times are whole seconds since 1970 UTC, crtime 0 when
+// no birth time is known.
+
+// exportStat is the part of a record item's stat_before the exports use
+// (collect.FileStat, docs/format.md section 7.4).
+type exportStat struct {
+	Mode  string    `json:"mode"`
+	Perm  uint32    `json:"perm"`
+	UID   uint32    `json:"uid"`
+	GID   uint32    `json:"gid"`
+	Size  int64     `json:"size"`
+	Inode uint64    `json:"inode"`
+	Atime time.Time `json:"atime"`
+	Mtime time.Time `json:"mtime"`
+	Ctime time.Time `json:"ctime"`
+	Btime time.Time `json:"btime"`
+}
+
+// itemStat decodes an item's stat_before; nil when it has none.
+func itemStat(it *Item) (*exportStat, error) {
+	if len(it.Before) == 0 || string(it.Before) == "null" {
+		return nil, nil
+	}
+	var st exportStat
+	if err := json.Unmarshal(it.Before, &st); err != nil {
+		return nil, fmt.Errorf("stat_before: %w", err)
+	}
+	return &st, nil
+}
+
+// itemHostPath is the item's original host path as bytes: source_raw when
+// the path is not valid UTF-8, else source.
+func itemHostPath(it *Item) string {
+	if len(it.SourceRaw) > 0 {
+		return string(it.SourceRaw)
+	}
+	return it.Source
+}
+
+// bodyChunk matches the bodyfile chunks of collect/bodyfile.
+var bodyChunk = regexp.MustCompile(`^data/parsed/bodyfile/[^/]+\.[0-9]{3,}\.body$`)
+
+type bodyfileExport struct {
+	line bytes.Buffer
+}
+
+func (x *bodyfileExport) begin(b *exportBag) error { return nil }
+
+func (x *bodyfileExport) item(b *exportBag, it *Item) error {
+	st, err := itemStat(it)
+	if err != nil {
+		b.warn("record item %s: %v", it.Source, err)
+		return nil
+	}
+	if st == nil || it.Source == "" {
+		return nil
+	}
+	x.line.Reset()
+	x.line.WriteString("0|")
+	escapeBodyName(&x.line, itemHostPath(it))
+	if st.Perm&0o170000 == 0o120000 && it.LinkTarget != "" {
+		x.line.WriteString(" -> ")
+		escapeBodyName(&x.line, it.LinkTarget)
+	}
+	x.line.WriteByte('|')
+	x.line.WriteString(strconv.FormatUint(st.Inode, 10))
+	x.line.WriteByte('|')
+	x.line.WriteString(bodyMode(st.Perm))
+	for _, v := range []int64{int64(st.UID), int64(st.GID), st.Size, st.Atime.Unix(), st.Mtime.Unix(), st.Ctime.Unix(), unixOrZero(st.Btime)} {
+		x.line.WriteByte('|')
+		x.line.WriteString(strconv.FormatInt(v, 10))
+	}
+	x.line.WriteByte('\n')
+	b.stats.Records++
+	_, err = b.w.Write(x.line.Bytes())
+	return err
+}
+
+func (x *bodyfileExport) wants(path string) bool { return bodyChunk.MatchString(path) }
+
+func (x *bodyfileExport) entry(b *exportBag, path string, _ storedItem, r io.Reader) error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			b.stats.Records += bytes.Count(buf[:n], []byte{'\n'})
+			if _, werr := b.w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (x *bodyfileExport) end(b *exportBag) error { return nil }
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// bodyMode writes st_mode m as TSK's mode_as_string ("r/rrwxr-xr-x"), as
+// package collect/bodyfile does.
+func bodyMode(m uint32) string {
+	var t byte = '-'
+	switch m & 0o170000 {
+	case 0o100000:
+		t = 'r'
+	case 0o040000:
+		t = 'd'
+	case 0o120000:
+		t = 'l'
+	case 0o010000:
+		t = 'p'
+	case 0o020000:
+		t = 'c'
+	case 0o060000:
+		t = 'b'
+	case 0o140000:
+		t = 's'
+	}
+	b := []byte{t, '/', t, '-', '-', '-', '-', '-', '-', '-', '-', '-'}
+	const rwx = "rwxrwxrwx"
+	for i := 0; i < 9; i++ {
+		if m&(1<<(8-i)) != 0 {
+			b[3+i] = rwx[i]
+		}
+	}
+	special := func(bit uint32, i int, set, unset byte) {
+		if m&bit == 0 {
+			return
+		}
+		if b[i] == 'x' {
+			b[i] = set
+		} else {
+			b[i] = unset
+		}
+	}
+	special(0o4000, 5, 's', 'S')
+	special(0o2000, 8, 's', 'S')
+	special(0o1000, 11, 't', 'T')
+	return string(b)
+}
+
+// escapeBodyName writes a name escaped as package collect/bodyfile does.
+func escapeBodyName(buf *bytes.Buffer, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' || c == '|' || (c == '>' && i > 0 && s[i-1] == '-'):
+			buf.WriteByte('%')
+			buf.WriteByte(hexDigits[c>>4])
+			buf.WriteByte(hexDigits[c&0xf])
+		case c < 0x20 || c == 0x7f:
+			buf.WriteByte('\\')
+			buf.WriteByte('0' + c>>6)
+			buf.WriteByte('0' + c>>3&7)
+			buf.WriteByte('0' + c&7)
+		case c == '\\':
+			buf.WriteString(`\\`)
+		default:
+			buf.WriteByte(c)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/chain"
+)
+
+type exportOptions struct {
+	Format string
+	Out    string
+}
+
+func newExportCmd() *cobra.Command {
+	var opts exportOptions
+	c := &cobra.Command{
+		Use:   "export BAGDIR --format case-uco|bodyfile|jsonl [--out FILE]",
+		Short: "Export a sealed bag as CASE/UCO JSON-LD, a Sleuth Kit bodyfile or a JSON Lines timeline",
+		Long: `Export the sealed bag in BAGDIR for analysis tools, reading the archive as a
+stream (nothing is extracted, the folder is never written):
+
+  case-uco  CASE 1.x / UCO 1.x JSON-LD: the collection as an investigative
+            action (times, operator, tool and its SHA-256, host), the bag with
+            its SHA-256 and root fingerprint, every payload file with its path,
+            size and SHA-256, the custody events and provenance records
+  bodyfile  Sleuth Kit 3.x bodyfile for mactime -b: every collected file's
+            original path and metadata before it was read, then the bodyfile
+            the collection stored under parsed/bodyfile/
+  jsonl     a timeline for Timesketch (message, datetime, timestamp,
+            timestamp_desc, source, path, sha256, collector): file times,
+            collection start and end, custody events, process starts, logins,
+            kernel messages
+
+While it reads, export checks every payload entry against the record, the
+record against the tag manifest and the root fingerprint, and the archive
+against its .sha256; case-uco and jsonl also need the custody log to hold.
+On any difference it stops with exit code 4 and --out FILE is not written.
+It does not check the signature or the journal: run scelle verify first.
+The output goes to standard output, or with --out to FILE, written as
+FILE.partial and renamed once complete (FILE must not exist).
+
+` + exitCodesHelp,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExport(opts, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(chain.ExportFormats, ", ")+" (required)")
+	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write to FILE instead of standard output")
+	return c
+}
+
+func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
+	valid := false
+	for _, f := range chain.ExportFormats {
+		valid = valid || opts.Format == f
+	}
+	if !valid {
+		return &usageError{fmt.Errorf("--format must be one of %s", strings.Join(chain.ExportFormats, ", "))}
+	}
+	eo := chain.ExportOptions{Format: opts.Format, Warn: func(msg string) {
+		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", msg)
+	}}
+	if opts.Out == "" {
+		_, err := chain.Export(dir, stdout, eo)
+		return exportError(err, "discard what it printed")
+	}
+	if _, err := os.Lstat(opts.Out); err == nil {
+		return &usageError{fmt.Errorf("%s exists: export never overwrites a file", opts.Out)}
+	}
+	partial := opts.Out + ".partial"
+	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	stats, err := chain.Export(dir, f, eo)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(partial, opts.Out)
+	}
+	if err != nil {
+		os.Remove(partial)
+		return exportError(err, opts.Out+" was not written")
+	}
+	if d, derr := os.Open(filepath.Dir(opts.Out)); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	fmt.Fprintf(stderr, "scelle: exported %s: %d archive entries checked, %d %s written to %s (root %s)\n",
+		stats.Format, stats.Entries, stats.Records, unitOf(stats.Format), opts.Out, stats.Root)
+	return nil
+}
+
+func unitOf(format string) string {
+	switch format {
+	case chain.ExportCaseUCO:
+		return "graph nodes"
+	case chain.ExportBodyfile:
+		return "lines"
+	}
+	return "events"
+}
+
+// exportError gives export's errors their exit codes and hints.
+func exportError(err error, output string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, chain.ErrExportMismatch):
+		return withCode(exitVerifyFailed, fmt.Errorf("%w\nhint: the export is not evidence (%s); scelle verify BAGDIR says what holds", err, output))
+	case errors.Is(err, chain.ErrExportNotSealed):
+		return fmt.Errorf("%w\nhint: export reads sealed bags; scelle verify BAGDIR lists what an unsealed bag proves, scelle extract recovers its files", err)
+	}
+	return err
+}
