@@ -1,6 +1,8 @@
 package seal
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -33,20 +35,48 @@ func EncodeName(name string) string {
 			b.WriteString(strings.Repeat("^2E", len(comp)))
 			continue
 		}
-		for i := 0; i < len(comp); {
-			r, size := utf8.DecodeRuneInString(comp[i:])
-			edge := r == ' ' && (i == 0 || i == len(comp)-1)
-			if (r == utf8.RuneError && size == 1) || needsEscape(r) || edge {
-				for j := 0; j < size; j++ {
-					fmt.Fprintf(&b, "^%02X", comp[i+j])
-				}
-			} else {
-				b.WriteString(comp[i : i+size])
-			}
-			i += size
-		}
+		b.WriteString(encodeComponent(comp))
 	}
 	return b.String()
+}
+
+// MaxComponent is the longest encoded path component: what file systems
+// accept as one name (NAME_MAX), so that tar can extract every entry.
+const MaxComponent = 255
+
+// encodeComponent encodes one component; one longer than MaxComponent
+// once encoded is cut at a character boundary and ended with "^7E" and 16
+// hex digits of the SHA-256 of the raw component. "^7E" never comes out
+// of the encoding itself ('~' is left as it is), so the shortened name
+// cannot collide with another; the record keeps the original name.
+func encodeComponent(comp string) string {
+	var b strings.Builder
+	for i := 0; i < len(comp); {
+		r, size := utf8.DecodeRuneInString(comp[i:])
+		edge := r == ' ' && (i == 0 || i == len(comp)-1)
+		if (r == utf8.RuneError && size == 1) || needsEscape(r) || edge {
+			for j := 0; j < size; j++ {
+				fmt.Fprintf(&b, "^%02X", comp[i+j])
+			}
+		} else {
+			b.WriteString(comp[i : i+size])
+		}
+		i += size
+	}
+	if b.Len() <= MaxComponent {
+		return b.String()
+	}
+	enc := b.String()
+	cut := MaxComponent - len("^7E") - 16
+	for cut > 0 {
+		// Not inside a ^XX escape, nor inside a UTF-8 sequence.
+		if enc[cut-1] != '^' && (cut < 2 || enc[cut-2] != '^') && utf8.RuneStart(enc[cut]) {
+			break
+		}
+		cut--
+	}
+	sum := sha256.Sum256([]byte(comp))
+	return enc[:cut] + "^7E" + hex.EncodeToString(sum[:8])
 }
 
 func needsEscape(r rune) bool {

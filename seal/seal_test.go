@@ -199,6 +199,25 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
+// TestEncodeNameLong: a component too long once encoded is shortened with a
+// hash, within NAME_MAX, distinct for distinct names.
+func TestEncodeNameLong(t *testing.T) {
+	a := EncodeName("fs/" + strings.Repeat("\xe9", 200))
+	b := EncodeName("fs/" + strings.Repeat("\xe9", 201))
+	for _, e := range []string{a, b} {
+		comp := e[len("fs/"):]
+		if len(comp) > MaxComponent || !strings.Contains(comp, "^7E") || !ValidName(e) {
+			t.Fatalf("%q: %d bytes", e, len(comp))
+		}
+	}
+	if a == b {
+		t.Fatal("two long names encode alike")
+	}
+	if got := EncodeName(strings.Repeat("x", 255)); got != strings.Repeat("x", 255) {
+		t.Fatal("a 255-byte name was changed")
+	}
+}
+
 func ExampleEncodeName() {
 	fmt.Println(EncodeName("fs/tmp/a\nb%"))
 	// Output: fs/tmp/a^0Ab^25
