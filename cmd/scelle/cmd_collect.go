@@ -46,6 +46,7 @@ type collectOptions struct {
 	Role           string
 	Mandator       string
 	NoPrompt       bool
+	NoReport       bool
 	MaxOutput      string
 	Profile        string
 	Definitions    string
@@ -97,6 +98,7 @@ the host is run.
 	f.StringVar(&opts.Role, "role", "", "the examiner's role (e.g. incident responder)")
 	f.StringVar(&opts.Mandator, "mandating-party", "", "who mandated the collection")
 	f.StringVar(&opts.MaxOutput, "max-output", "", "bound the bag's size (e.g. 2GiB); items that would exceed it are skipped, largest first")
+	f.BoolVar(&opts.NoReport, "no-report", false, "do not read the bag back to verify it and write report.html and report.pdf")
 	f.BoolVar(&opts.NoPrompt, "no-prompt", false, "never ask questions, even on a terminal")
 	return c
 }
@@ -201,7 +203,9 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	dir := filepath.Join(out, folderName(opts.Case, host, started))
 	tool := toolIdentity()
 	id := uuid.NewString()
-	w, err := seal.Create(dir, seal.Options{Key: key, Collection: id, Tool: "scelle " + tool.Version})
+	var beforeSealLine func(partial string, s *seal.Sealed) error // set once the record is known
+	w, err := seal.Create(dir, seal.Options{Key: key, Collection: id, Tool: "scelle " + tool.Version,
+		BeforeSealLine: func(partial string, s *seal.Sealed) error { return beforeSealLine(partial, s) }})
 	if err != nil {
 		return err
 	}
@@ -214,7 +218,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	sink := &bagSink{w: w, cancel: cancel, budget: budget, reserve: 4 << 20}
+	sink := &bagSink{w: w, cancel: cancel, budget: budget}
 
 	collectors, err := plan(opts, &env, out, root)
 	if err != nil {
@@ -249,6 +253,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			defer mu.Unlock()
 			it := itemOf(o)
 			rec.Items = append(rec.Items, it)
+			sink.recorded()
 			if o.Path == "" || o.Status != collect.Collected {
 				// The journal keeps every outcome that its item lines do
 				// not tell: items that stored nothing, and partial ones.
@@ -288,15 +293,36 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	info.Add("Scelle-Host", host)
 	info.Add("Scelle-Started", started.Format(time.RFC3339))
 	info.Add("Scelle-Ended", rec.Ended.Format(time.RFC3339))
+	// The custody log's sealed event goes in before the journal's seal
+	// line: a run killed in between leaves a bag that is not sealed, never
+	// a sealed bag whose custody log lacks its sealed event.
+	beforeSealLine = func(partial string, s *seal.Sealed) error {
+		if _, err := chain.AppendCustody(partial, chain.SealedEvent(s, rec.Summary, people.Operator), key); err != nil {
+			return fmt.Errorf("custody log: %w", err)
+		}
+		return nil
+	}
 	sealed, err := w.Seal(recBytes, info)
 	if err != nil {
 		w.Abort(err.Error())
+		if errors.Is(err, seal.ErrOutput) {
+			return fmt.Errorf("%w\nhint: the journal in %s proves every item completed before the failure; check the output medium", err, w.PartialDir())
+		}
 		return err
 	}
-	if _, err := chain.AppendCustody(sealed.Dir, chain.SealedEvent(sealed, rec.Summary, people.Operator), key); err != nil {
-		return fmt.Errorf("sealed %s, but its custody log lacks the sealed event: %w", sealed.Dir, err)
+	// Read the bag back from the medium, verify it, and write the court
+	// report: a bad write on a failing stick shows here, not in court.
+	var rr *reportResult
+	if !opts.NoReport {
+		if rr, err = buildReports(sealed.Dir, sealed.Dir, time.Time{}); err != nil {
+			pr.summary(stdout, rec, sealed, nil)
+			return fmt.Errorf("sealed %s, but reading it back failed: %w", sealed.Dir, err)
+		}
 	}
-	pr.summary(stdout, rec, sealed)
+	pr.summary(stdout, rec, sealed, rr)
+	if rr != nil && rr.code != exitOK {
+		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", sealed.Dir, rr.verdict))
+	}
 	if rec.Summary["failed"] > 0 || rec.Interrupted != "" {
 		return withCode(exitIncomplete, errors.New(""))
 	}

@@ -126,15 +126,19 @@ func groupHex(h string) []string {
 }
 
 // summary prints the end of a collection on stdout.
-func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed) {
+func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed, rr *reportResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 	if p.json {
-		p.event(map[string]any{"event": "sealed", "dir": s.Dir, "root": s.Root, "summary": rec.Summary,
-			"interrupted": rec.Interrupted})
+		ev := map[string]any{"event": "sealed", "dir": s.Dir, "root": s.Root, "summary": rec.Summary,
+			"interrupted": rec.Interrupted}
+		if rr != nil {
+			ev["read_back"], ev["report_html"], ev["report_pdf"] = rr.verdict, rr.html, rr.pdf
+		}
+		p.event(ev)
 		return
 	}
 	fmt.Fprintf(w, "sealed:      %s\n", s.Dir)
@@ -160,6 +164,9 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed) {
 	}
 	if shown > 20 {
 		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", shown-20)
+	}
+	if rr != nil {
+		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rr.verdict, rr.pdf, rr.html)
 	}
 	fmt.Fprintf(w, "key:         %s (%s)\n", rec.Key.Fingerprint, map[bool]string{true: "made for this collection", false: "operator key"}[rec.Key.Ephemeral])
 	fmt.Fprintf(w, "\nROOT FINGERPRINT (SHA-256 of tagmanifest-sha256.txt):\n")
