@@ -42,6 +42,13 @@ type Options struct {
 	MaxBuffer int64
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// BeforeSealLine, if set, is called by Seal once the files beside the
+	// archive are written and synced, just before the journal's seal line
+	// (which makes the bag count as sealed), with the folder still named
+	// ".partial" and s describing the bag. The custody log's sealed event
+	// is written here, so that no stop leaves a sealed bag whose custody
+	// log does not say so. An error stops the sealing.
+	BeforeSealLine func(partial string, s *Sealed) error
 }
 
 // ErrOutput wraps every failure to write the output folder: the disk is
@@ -389,8 +396,30 @@ func (w *Writer) sync() error {
 	if err := w.journal.Sync(); err != nil {
 		return w.fail(fmt.Errorf("sync journal: %w", err))
 	}
+	if err := w.stillThere(); err != nil {
+		return w.fail(err)
+	}
 	w.lastSync = w.opts.Now()
 	return nil
+}
+
+// stillThere checks that the journal open for writing is still the one
+// the output folder's path names. Writes to a medium unmounted while open
+// (umount -l) or to a folder removed or replaced still succeed, into
+// files nobody will ever find: stop as soon as that shows.
+func (w *Writer) stillThere() error {
+	open, err := w.journal.Stat()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	named, err := os.Stat(filepath.Join(w.partial, JournalFile))
+	if err == nil && os.SameFile(open, named) {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("replaced by another file")
+	}
+	return fmt.Errorf("output folder %s is gone (medium unmounted or removed?): %w", w.partial, err)
 }
 
 func (w *Writer) fail(err error) error {
@@ -536,6 +565,13 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 			return nil, w.fail(err)
 		}
 	}
+	sealed := &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, PublicKey: w.PublicKey(),
+		Items: len(w.manifest), Octets: w.octets}
+	if w.opts.BeforeSealLine != nil {
+		if err := w.opts.BeforeSealLine(w.partial, sealed); err != nil {
+			return nil, err
+		}
+	}
 	if err := w.appendJournal(JournalEntry{Type: JournalSeal, Root: root, ArchiveSHA256: archiveSum}); err != nil {
 		return nil, err
 	}
@@ -555,8 +591,7 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		return nil, w.fail(err)
 	}
 	w.sealed = true
-	return &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, PublicKey: w.PublicKey(),
-		Items: len(w.manifest), Octets: w.octets}, nil
+	return sealed, nil
 }
 
 // Abort records why the collection stopped before sealing and closes the

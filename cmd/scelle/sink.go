@@ -5,9 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/seal"
+)
+
+// Estimates of what the output folder holds besides the items' bytes, so
+// that --max-output bounds the whole folder, not only the archive.
+const (
+	// sealReserve is kept for the files written at sealing and beside the
+	// archive that do not grow with the items: bagit.txt, bag-info.txt,
+	// the tag manifest, root.txt, root.sig, root.pub.pem, the archive's
+	// .sha256, the custody log, and the record's fixed part.
+	sealReserve = 64 << 10
+	// perOutcome is what each outcome (stored or not) adds: its journal
+	// line, beside the archive and copied into it; its record entry, in
+	// record.json and in the archive; its manifest line.
+	perOutcome = 3 << 10
+	// perEntry is an archive entry's tar header(s), padding and frame.
+	perEntry = 2 << 10
 )
 
 // bagSink adapts the bag writer to the collector's Sink. An output
@@ -15,12 +32,26 @@ import (
 type bagSink struct {
 	w      *seal.Writer
 	cancel context.CancelCauseFunc
-	// budget bounds the archive's size (0: none); reserve is kept for the
-	// tag files written at sealing.
-	budget, reserve int64
+	// budget bounds the output folder's size (0: none).
+	budget int64
+	// outcomes counts the outcomes recorded so far (see recorded).
+	outcomes atomic.Int64
+}
+
+// recorded counts one more outcome against the budget.
+func (b *bagSink) recorded() { b.outcomes.Add(1) }
+
+// left is what the budget still allows for the bytes of one more item.
+func (b *bagSink) left() int64 {
+	return b.budget - sealReserve - perEntry - b.w.Written() - (b.outcomes.Load()+1)*perOutcome
 }
 
 func (b *bagSink) Put(ctx context.Context, m collect.Meta, r io.Reader) (collect.Stored, error) {
+	if ctx.Err() != nil {
+		// Interrupted: store nothing more (a reader on a cancelled context
+		// would yield only zero padding).
+		return collect.Stored{}, &collect.SkipError{Reason: "interrupted before this item was read"}
+	}
 	if b.budget > 0 {
 		// An item is taken only if it fits even uncompressed, so the
 		// largest items are the ones left out when space runs short.
@@ -28,7 +59,7 @@ func (b *bagSink) Put(ctx context.Context, m collect.Meta, r io.Reader) (collect
 		if size < 0 {
 			size = 16 << 20
 		}
-		if left := b.budget - b.reserve - b.w.Written(); size > left {
+		if left := b.left(); size > left {
 			return collect.Stored{}, &collect.SkipError{Reason: fmt.Sprintf("output budget: %d bytes would exceed the %d left of --max-output", size, max(left, 0))}
 		}
 	}
