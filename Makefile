@@ -36,7 +36,7 @@ vet:
 # Tools the tests drive for real; installed from Debian's packages when
 # missing and run as root (CI does the same in .ci/run).
 TEST_TOOLS := zstd:zstd openssl:openssl swtpm:swtpm swtpm_setup:swtpm-tools pdftotext:poppler-utils \
-	zbarimg:zbar-tools mactime:sleuthkit age:age hashdeep:hashdeep
+	zbarimg:zbar-tools mactime:sleuthkit age:age hashdeep:hashdeep strace:strace
 deps:
 	@missing=; for tp in $(TEST_TOOLS); do command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
 	python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
