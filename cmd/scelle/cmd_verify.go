@@ -98,6 +98,7 @@ func verification(dir string) (rep *seal.Report, verdict string, code int, err e
 		checkRecord(rep, dir)
 	}
 	checkCustody(rep, dir)
+	checkTimestamps(rep, dir)
 	verdict, code = "VERIFIED", exitOK
 	switch {
 	case !rep.Sealed:

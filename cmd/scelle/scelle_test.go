@@ -15,6 +15,9 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"scelle": func() { main() },
+		// listener: hold a listening loopback socket, print its port,
+		// sleep until killed (the live triage test's suspect process).
+		"listener": listenerMain,
 	})
 }
 
@@ -23,6 +26,8 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// tsa VAR: start an RFC 3161 TSA on loopback (tsa_test.go).
+			"tsa": cmdTSA,
 			// exit N CMD ARGS...: run CMD and require exit code N.
 			"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) < 2 {

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scelle/scelle/seal"
+)
+
+func listenerMain() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr().(*net.TCPAddr).Port)
+	time.Sleep(10 * time.Minute)
+}
+
+// bagFiles reads the named payload files of a sealed bag straight from
+// its archive.
+func bagFiles(t *testing.T, dir string, want map[string]bool) map[string][]byte {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, seal.ArchiveFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ar, err := seal.NewArchiveReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ar.Close()
+	got := map[string][]byte{}
+	for {
+		e, err := ar.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want[e.Path] {
+			b, err := io.ReadAll(ar)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[e.Path] = b
+		}
+	}
+}
+
+// TestLiveTriage runs the default triage of this machine, as a responder
+// would, against a planted suspect: a process started from a binary that
+// was then deleted, holding a listening loopback socket, and a file in
+// /dev/shm. It also checks the footprint: no program executed (strace),
+// peak memory, and nothing written outside the output folder's parent.
+func TestLiveTriage(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("needs Linux and root, as a live triage does")
+	}
+	if testing.Short() {
+		t.Skip("a full triage of this machine")
+	}
+	strace, _ := exec.LookPath("strace")
+
+	// The suspect: a copy of this test binary named "listener", deleted
+	// once started.
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "listener")
+	self, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	binSum := sha256.Sum256(self)
+	suspect := exec.Command(bin, "--marker", "scelle-live-test")
+	out, _ := suspect.StdoutPipe()
+	if err := suspect.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { suspect.Process.Kill(); suspect.Wait() })
+	port, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	port = strings.TrimSpace(port)
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	shm := filepath.Join("/dev/shm", fmt.Sprintf("scelle-live-%d", os.Getpid()))
+	if err := os.WriteFile(shm, []byte("dropped payload\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(shm) })
+
+	outDir := filepath.Join(t.TempDir(), "out")
+	args := []string{"collect", "--out", outDir, "--case", "LIVE", "--examiner", "test", "--no-prompt"}
+	var cmd *exec.Cmd
+	trace := filepath.Join(t.TempDir(), "strace.log")
+	if strace != "" {
+		link := filepath.Join(t.TempDir(), "scelle")
+		if err := os.Symlink(os.Args[0], link); err != nil {
+			t.Fatal(err)
+		}
+		cmd = exec.Command(strace, append([]string{"-f", "-qq", "--seccomp-bpf", "-e", "trace=execve,execveat,fork,vfork", "-o", trace, link}, args...)...)
+	} else {
+		t.Log("strace not installed: the no-exec check is skipped (.ci/run installs it)")
+		cmd = scelleCmd(t, args...)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err = cmd.Run()
+	elapsed := time.Since(start)
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != exitIncomplete) {
+		t.Fatalf("collect: %v\n%s", err, stderr.String())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	t.Logf("triage: %.1fs wall, %.1fs user, %.1fs sys, peak RSS %d KiB (under strace: %v)",
+		elapsed.Seconds(), time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds(), ru.Maxrss, strace != "")
+	if ru.Maxrss > 64<<10 {
+		t.Errorf("peak RSS %d KiB, over 64 MiB", ru.Maxrss)
+	}
+
+	// No program executed: the only execve is strace starting scelle.
+	if strace != "" {
+		log, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var execs []string
+		for _, l := range strings.Split(string(log), "\n") {
+			if strings.Contains(l, "execve(") || strings.Contains(l, "fork(") || strings.Contains(l, "execveat(") {
+				execs = append(execs, l)
+			}
+		}
+		if len(execs) != 1 {
+			t.Errorf("collect executed programs or forked:\n%s", strings.Join(execs, "\n"))
+		}
+	}
+
+	entries, err := os.ReadDir(outDir)
+	if err != nil || len(entries) != 1 || strings.HasSuffix(entries[0].Name(), seal.PartialSuffix) {
+		t.Fatalf("output folder: %v %v", entries, err)
+	}
+	bag := filepath.Join(outDir, entries[0].Name())
+	if rep, _, code, err := verification(bag); err != nil || code != exitOK {
+		if rep != nil {
+			t.Logf("%+v", rep.Failed())
+		}
+		t.Fatalf("verify: code %d, %v", code, err)
+	}
+
+	pid := suspect.Process.Pid
+	exe := fmt.Sprintf("data/live/proc/exe/%d.bin", pid)
+	shmItem := "data/fs" + shm
+	files := bagFiles(t, bag, map[string]bool{
+		"data/live/proc/processes.jsonl": true, "data/live/net/sockets.jsonl": true, exe: true, shmItem: true,
+	})
+
+	// The process, with its command line and the deleted flag.
+	var proc map[string]any
+	for _, l := range strings.Split(string(files["data/live/proc/processes.jsonl"]), "\n") {
+		if strings.Contains(l, fmt.Sprintf(`"pid":%d,`, pid)) {
+			json.Unmarshal([]byte(l), &proc)
+		}
+	}
+	if proc == nil {
+		t.Fatalf("process %d not in processes.jsonl", pid)
+	}
+	if d, _ := proc["exe_deleted"].(bool); !d {
+		t.Errorf("exe_deleted not set: %v", proc["exe_deleted"])
+	}
+	if c := fmt.Sprint(proc["cmdline"]); !strings.Contains(c, "scelle-live-test") {
+		t.Errorf("cmdline %s", c)
+	}
+	// The recovered executable is the original.
+	if got := sha256.Sum256(files[exe]); got != binSum {
+		t.Errorf("recovered executable %s: sha256 %s, want %s", exe, hex.EncodeToString(got[:]), hex.EncodeToString(binSum[:]))
+	}
+	// The socket, mapped to the process.
+	found := false
+	for _, l := range strings.Split(string(files["data/live/net/sockets.jsonl"]), "\n") {
+		if strings.Contains(l, `"local_port":`+port+`,`) && strings.Contains(l, `"pid":`+strconv.Itoa(pid)+`,`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("listening socket on port %s owned by %d not in sockets.jsonl", port, pid)
+	}
+	// The file in /dev/shm.
+	if string(files[shmItem]) != "dropped payload\n" {
+		t.Errorf("%s: %q", shmItem, files[shmItem])
+	}
+}
