@@ -59,11 +59,9 @@ func (s *stream) Send(cmd []byte) ([]byte, error) {
 
 func (s *stream) Close() error { return s.conn.Close() }
 
-// swtpm control channel commands (swtpm's include/swtpm/tpm_ioctl.h).
-const (
-	ctrlInit     = 0x02
-	ctrlShutdown = 0x03
-)
+// ctrlInit is CMD_INIT of swtpm's control channel
+// (include/swtpm/tpm_ioctl.h): power the TPM (again), flags follow.
+const ctrlInit = 0x02
 
 // openSwtpm connects to the command socket of a swtpm at addr
 // (HOST:PORT). A swtpm started without --flags not-need-init,startup-clear

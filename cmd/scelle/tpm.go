@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/tpm"
+)
+
+// checkTPM adds the TPM checks of a sealed bag (docs/tpm.md): tpm-start,
+// tpm-end and tpm-continuity, or one "tpm" check for a bag made without
+// a TPM. A bag whose record and folder hold no TPM evidence gets none.
+func checkTPM(rep *seal.Report, dir string) {
+	if rep.Root == "" {
+		return // no sealed root to bind
+	}
+	var bag tpm.Bag
+	bag.Root = rep.Root
+	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+	if err == nil {
+		var rec *chain.Record
+		rec, err = chain.ReadRecord(f)
+		f.Close()
+		if err == nil {
+			bag.Collection, bag.KeyFingerprint, bag.Start = rec.Collection, rec.Key.Fingerprint, rec.Extra[tpm.RecordKey]
+		}
+	}
+	if err != nil {
+		// The record checks say what is wrong with it; say here only
+		// that the TPM evidence cannot be checked without it.
+		if _, serr := os.Stat(filepath.Join(dir, tpm.File)); !errors.Is(serr, fs.ErrNotExist) {
+			rep.Checks = append(rep.Checks, seal.Check{Name: tpm.CheckStart, Where: seal.RecordFile,
+				Detail: "cannot check the TPM evidence without the record: " + err.Error()})
+		}
+		return
+	}
+	rep.Checks = append(rep.Checks, tpm.CheckBeside(dir, bag)...)
+}
