@@ -49,7 +49,11 @@ deps:
 	fi
 
 test: deps vet build
-	$(GO) test -race -count=1 -timeout 20m ./...
+	@# Test files live under .testtmp, not /tmp: the live triage test
+	@# collects this machine's /tmp and must not sweep up the suite's own.
+	mkdir -p .testtmp
+	TMPDIR=$(CURDIR)/.testtmp $(GO) test -race -count=1 -timeout 25m ./...
+	rm -rf .testtmp
 	@for os_arch in $(TARGETS); do \
 		echo "cross-build $$os_arch"; \
 		GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/scelle || exit 1; \
