@@ -61,6 +61,9 @@ type JournalEntry struct {
 	// seal
 	Root          string `json:"root,omitempty"`
 	ArchiveSHA256 string `json:"archive_sha256,omitempty"`
+	// ArchiveAgeSHA256 is the SHA-256 of evidence.tar.zst.age, for a bag
+	// encrypted with age; ArchiveSHA256 is then the plaintext archive's.
+	ArchiveAgeSHA256 string `json:"archive_age_sha256,omitempty"`
 
 	// event, abort
 	Detail json.RawMessage `json:"detail,omitempty"`

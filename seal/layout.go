@@ -14,6 +14,11 @@ const (
 	SigFile        = "root.sig"
 	PubFile        = "root.pub.pem"
 	JournalFile    = "journal.jsonl"
+	// EncryptedArchiveFile replaces ArchiveFile in a bag encrypted with age
+	// (Options.Recipients); EncryptedArchiveSumFile holds its SHA-256.
+	// ArchiveSumFile keeps the plaintext archive's.
+	EncryptedArchiveFile    = ArchiveFile + ".age"
+	EncryptedArchiveSumFile = EncryptedArchiveFile + ".sha256"
 	// PartialSuffix marks an output folder that is not (yet) sealed.
 	PartialSuffix = ".partial"
 )

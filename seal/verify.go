@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 )
 
@@ -50,6 +51,12 @@ type Report struct {
 	// Unclaimed counts whole entries in the archive that no journal line
 	// or manifest claims (written just before a cut).
 	Unclaimed int `json:"unclaimed"`
+	// Encrypted: the archive is evidence.tar.zst.age, encrypted with age.
+	Encrypted bool `json:"encrypted,omitempty"`
+	// ContentsUnverified: an encrypted archive checked without an
+	// identity. The ciphertext's SHA-256, the journal and the files beside
+	// the archive were checked; the archive's contents were not.
+	ContentsUnverified bool `json:"contents_unverified,omitempty"`
 }
 
 // OK reports whether every check holds.
@@ -84,6 +91,7 @@ func (r *Report) add(name string, ok bool, where, detail string, args ...any) {
 const (
 	CheckLayout       = "layout"
 	CheckArchiveHash  = "archive-sha256"
+	CheckAgeHash      = "archive-age-sha256" // encrypted bags only
 	CheckArchive      = "archive"
 	CheckPayload      = "payload"
 	CheckOxum         = "payload-oxum"
@@ -110,12 +118,31 @@ type archiveScan struct {
 	sum      [32]byte
 	dups     []string
 	manErr   error
+	// For an encrypted archive: the ciphertext's SHA-256 (nil when not
+	// encrypted), and the error that stopped decryption (also in err).
+	ageSum *[32]byte
+	decErr error
+}
+
+// VerifyOptions configure VerifyWith.
+type VerifyOptions struct {
+	// Identities decrypt an encrypted archive (evidence.tar.zst.age) as it
+	// is read; no plaintext is written anywhere. Without them, only the
+	// ciphertext's SHA-256, the journal and the files beside the archive
+	// of an encrypted bag are checked (Report.ContentsUnverified).
+	Identities []age.Identity
 }
 
 // Verify checks the output folder dir (sealed, or ".partial"). It never
 // writes. The error return is for a folder it cannot read at all; every
 // finding is in the Report.
-func Verify(dir string) (*Report, error) {
+func Verify(dir string) (*Report, error) { return VerifyWith(dir, VerifyOptions{}) }
+
+// VerifyWith is Verify, with identities to decrypt an encrypted archive.
+// Identities that match none of its recipients give ErrWrongIdentity,
+// unless the ciphertext differs from the one sealed (then the report
+// says so).
+func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 	rep := &Report{Dir: dir}
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -128,14 +155,19 @@ func Verify(dir string) (*Report, error) {
 		fi, err := os.Lstat(filepath.Join(dir, name))
 		return err == nil && fi.Mode().IsRegular()
 	}
+	archiveName, layout := ArchiveFile, []string{ArchiveFile, ArchiveSumFile, RecordFile, RootFile, SigFile, PubFile, JournalFile}
+	if present(EncryptedArchiveFile) {
+		rep.Encrypted, archiveName = true, EncryptedArchiveFile
+		layout = append([]string{EncryptedArchiveFile, EncryptedArchiveSumFile}, layout[1:]...)
+	}
 	var missing []string
-	for _, n := range []string{ArchiveFile, ArchiveSumFile, RecordFile, RootFile, SigFile, PubFile, JournalFile} {
+	for _, n := range layout {
 		if !present(n) {
 			missing = append(missing, n)
 		}
 	}
 	rep.Sealed = present(RootFile) && present(SigFile) && present(PubFile) && present(ArchiveSumFile)
-	if !present(ArchiveFile) || !present(JournalFile) {
+	if !present(archiveName) || !present(JournalFile) {
 		rep.add(CheckLayout, false, strings.Join(missing, ", "), "missing")
 		return rep, nil
 	}
@@ -159,7 +191,22 @@ func Verify(dir string) (*Report, error) {
 		}
 	}
 
-	scan, err := scanArchive(filepath.Join(dir, ArchiveFile))
+	var scan *archiveScan
+	var ageSum [32]byte
+	switch {
+	case rep.Encrypted && len(opts.Identities) > 0:
+		scan, err = scanEncrypted(dir, opts.Identities)
+	case rep.Encrypted && present(ArchiveFile):
+		// Decrypted beside the ciphertext (age -d -o evidence.tar.zst).
+		if scan, err = scanArchive(filepath.Join(dir, ArchiveFile)); err == nil {
+			ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
+			scan.ageSum = &ageSum
+		}
+	case rep.Encrypted:
+		ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
+	default:
+		scan, err = scanArchive(filepath.Join(dir, ArchiveFile))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -173,12 +220,18 @@ func Verify(dir string) (*Report, error) {
 		rep.Sealed = false
 	}
 	switch {
+	case scan == nil:
+		rep.ContentsUnverified = true
+		verifyCiphertext(rep, dir, ageSum, jc, pub, len(missing) == 0)
 	case rep.Sealed && scan.err == nil && len(missing) == 0:
 		verifySealed(rep, dir, scan, jc, pub)
 	case rep.Sealed && len(missing) == 0:
 		// A sealed bag whose archive no longer decodes: say where, and
 		// what the signed journal still proves.
-		checkArchiveHash(rep, dir, scan)
+		if scan.decErr == nil {
+			checkArchiveHash(rep, dir, scan)
+		}
+		checkAgeHash(rep, dir, scan.ageSum)
 		proveByJournal(rep, scan, jc)
 	default:
 		proveByJournal(rep, scan, jc)
@@ -193,8 +246,57 @@ func scanArchive(path string) (*archiveScan, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return scanReader(f)
+}
+
+// scanEncrypted scans the plaintext of dir's encrypted archive as age
+// decrypts it, hashing the ciphertext on the way.
+func scanEncrypted(dir string, ids []age.Identity) (*archiveScan, error) {
+	path := filepath.Join(dir, EncryptedArchiveFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ch := sha256.New()
+	ct := io.TeeReader(f, ch)
+	var s *archiveScan
+	pr, err := NewDecryptReader(ct, ids...)
+	switch {
+	case err == nil:
+		if s, err = scanReader(pr); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, ErrWrongIdentity), errors.As(err, new(*DecryptError)):
+		s = &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
+			manifest: map[string][32]byte{}, err: err, decErr: err}
+	default:
+		return nil, err
+	}
+	// Hash whatever age did not read.
+	if _, err := io.Copy(ch, f); err != nil {
+		return nil, err
+	}
+	var sum [32]byte
+	copy(sum[:], ch.Sum(nil))
+	s.ageSum = &sum
+	if errors.Is(s.err, ErrWrongIdentity) {
+		// A wrong key, unless the ciphertext is not the one sealed: then
+		// its header was changed.
+		b, rerr := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
+		if rerr != nil || string(b) == hex.EncodeToString(sum[:])+"  "+EncryptedArchiveFile+"\n" {
+			return nil, s.err
+		}
+		s.err = &DecryptError{Err: fmt.Errorf("the header does not open with the identities given (%w)", s.err)}
+		s.decErr = s.err
+	}
+	return s, nil
+}
+
+// scanReader reads a plaintext archive from r in one pass.
+func scanReader(r io.Reader) (*archiveScan, error) {
 	h := sha256.New()
-	tee := io.TeeReader(f, h)
+	tee := io.TeeReader(r, h)
 	s := &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
 		manifest: map[string][32]byte{}}
 	ar, err := NewArchiveReader(tee)
@@ -283,7 +385,15 @@ func scanArchive(path string) (*archiveScan, error) {
 	}
 	// Hash whatever the decoder did not reach.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
-		return nil, err
+		if !errors.As(err, new(*DecryptError)) {
+			return nil, err
+		}
+		if s.err == nil {
+			s.err = err
+		}
+	}
+	if de := new(DecryptError); errors.As(s.err, &de) {
+		s.decErr = de
 	}
 	copy(s.sum[:], h.Sum(nil))
 	return s, nil
@@ -311,8 +421,27 @@ func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
 	}
 }
 
+// checkAgeHash checks evidence.tar.zst.age.sha256 against sum, the
+// ciphertext's SHA-256 (nil: not encrypted, nothing to check).
+func checkAgeHash(rep *Report, dir string, sum *[32]byte) {
+	if sum == nil {
+		return
+	}
+	sumFile, err := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
+	want := hex.EncodeToString(sum[:])
+	switch {
+	case err != nil:
+		rep.add(CheckAgeHash, false, EncryptedArchiveSumFile, "%v", err)
+	case string(sumFile) != want+"  "+EncryptedArchiveFile+"\n":
+		rep.add(CheckAgeHash, false, EncryptedArchiveFile, "SHA-256 is %s; %s says %q", want, EncryptedArchiveSumFile, strings.TrimSpace(string(sumFile)))
+	default:
+		rep.add(CheckAgeHash, true, EncryptedArchiveFile, "%s", want)
+	}
+}
+
 func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub ed25519.PublicKey) {
 	checkArchiveHash(rep, dir, s)
+	checkAgeHash(rep, dir, s.ageSum)
 	rep.add(CheckArchive, true, ArchiveFile, "%d entries decode; nothing after the end", len(s.entries))
 
 	// Structure: bagit.txt first, tag manifest last.
@@ -472,6 +601,10 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name this root and archive")
 		return
 	}
+	if msg := sealedCiphertext(dir, last, s.ageSum != nil); msg != "" {
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "%s", msg)
+		return
+	}
 	// The copy in the bag is the journal up to sealing.
 	var prefix bytes.Buffer
 	for _, l := range jc.Lines[:len(jc.Lines)-1] {
@@ -509,10 +642,14 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 // item the signed journal records whose content decodes whole and hashes
 // to the journal's value.
 func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
+	where := ArchiveFile
+	if s.ageSum != nil && s.decErr != nil {
+		where = EncryptedArchiveFile
+	}
 	if s.err != nil {
-		rep.add(CheckArchive, false, ArchiveFile, "%v; the %d entries before it decode whole", s.err, len(s.entries))
+		rep.add(CheckArchive, false, where, "%v; the %d entries before it decode whole", s.err, len(s.entries))
 	} else {
-		rep.add(CheckArchive, true, ArchiveFile, "%d entries decode", len(s.entries))
+		rep.add(CheckArchive, true, where, "%d entries decode", len(s.entries))
 	}
 	if jc.Err != nil {
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, len(jc.Entries))
@@ -633,4 +770,94 @@ type ignoreErrors struct{ w io.Writer }
 func (i ignoreErrors) Write(p []byte) (int, error) {
 	i.w.Write(p)
 	return len(p), nil
+}
+
+// sealedCiphertext checks the seal line's archive_age_sha256 against
+// evidence.tar.zst.age.sha256: present and equal for an encrypted bag,
+// absent otherwise. It returns what is wrong, or "".
+func sealedCiphertext(dir string, last *JournalEntry, encrypted bool) string {
+	switch {
+	case !encrypted && last.ArchiveAgeSHA256 != "":
+		return "the seal line names an encrypted archive (" + EncryptedArchiveFile + "), which is not in the folder"
+	case !encrypted:
+		return ""
+	case last.ArchiveAgeSHA256 == "":
+		return "the seal line names no encrypted archive, but the folder holds " + EncryptedArchiveFile
+	}
+	sumFile, _ := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
+	if !strings.HasPrefix(string(sumFile), last.ArchiveAgeSHA256+"  ") {
+		return "seal line does not name this encrypted archive (" + EncryptedArchiveSumFile + ")"
+	}
+	return ""
+}
+
+// verifyCiphertext checks an encrypted bag without an identity: the
+// ciphertext's SHA-256 (ageSum), the journal (chained, signed by the bag's
+// key, sealing this ciphertext, this plaintext hash and this root), and
+// the form of the files beside the archive. The contents, the manifests
+// and the signature over the tag manifest need the plaintext.
+func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck, pub ed25519.PublicKey, complete bool) {
+	if jc.Key != nil {
+		rep.Key = KeyFingerprint(jc.Key)
+	}
+	items := 0
+	for _, e := range jc.Entries {
+		if e.Type == JournalItem {
+			items++
+		}
+	}
+	if !rep.Sealed || !complete {
+		if jc.Err != nil {
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, len(jc.Entries))
+		} else {
+			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", len(jc.Entries))
+		}
+		rep.add("sealed", false, "", "not sealed: the signed journal claims %d items; none verified (the archive is encrypted: give an identity)", items)
+		return
+	}
+	checkAgeHash(rep, dir, &ageSum)
+	last := jc.Last()
+	rootFile, rerr := readSmall(filepath.Join(dir, RootFile))
+	root := strings.TrimSuffix(string(rootFile), "\n")
+	if rerr != nil || len(rootFile) != 65 || !isHex(root) {
+		rep.add(CheckRoot, false, RootFile, "not 64 hex digits and a line feed")
+	} else if last == nil || last.Type != JournalSeal || last.Root != root {
+		rep.add(CheckRoot, false, RootFile, "not the root the journal's seal line signs")
+	} else {
+		rep.Root = root
+		rep.add(CheckRoot, true, RootFile, "%s, as the signed seal line says (the tag manifest is encrypted: not recomputed)", root)
+	}
+	if pub != nil {
+		sig, err := readSmall(filepath.Join(dir, SigFile))
+		switch {
+		case err != nil:
+			rep.add(CheckSignature, false, SigFile, "%v", err)
+		case len(sig) != ed25519.SignatureSize:
+			rep.add(CheckSignature, false, SigFile, "%d bytes, not an Ed25519 signature", len(sig))
+		default:
+			rep.add(CheckSignature, true, SigFile, "Ed25519, key %s; form only: the tag manifest it signs is encrypted", rep.Key)
+		}
+	}
+	switch {
+	case jc.Err != nil:
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v", jc.Err.Err)
+	case jc.Truncated:
+		rep.add(CheckJournalChain, false, JournalFile, "last line cut short")
+	case last == nil || last.Type != JournalSeal:
+		rep.add(CheckJournalChain, false, JournalFile, "does not end with a seal line")
+	default:
+		sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
+		if len(sumFile) != 64+2+len(ArchiveFile)+1 || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  "+ArchiveFile+"\n") {
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name the plaintext archive of %s", ArchiveSumFile)
+		} else if msg := sealedCiphertext(dir, last, true); msg != "" {
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "%s", msg)
+		} else {
+			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items claimed, sealed; the seal line signs this ciphertext", len(jc.Entries), items)
+		}
+	}
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
 }

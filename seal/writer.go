@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 	sha256 "github.com/minio/sha256-simd"
 )
@@ -49,6 +50,12 @@ type Options struct {
 	// is written here, so that no stop leaves a sealed bag whose custody
 	// log does not say so. An error stops the sealing.
 	BeforeSealLine func(partial string, s *Sealed) error
+	// Recipients, if set, encrypt the archive with age to each of them:
+	// it is written as evidence.tar.zst.age, whose plaintext is the
+	// archive an unencrypted bag would hold (encrypt.go). The journal and
+	// the files beside the archive stay in clear. age holds the last 64 KiB
+	// of plaintext until the next chunk is full: a killed run loses them.
+	Recipients []age.Recipient
 }
 
 // ErrOutput wraps every failure to write the output folder: the disk is
@@ -85,6 +92,7 @@ type Writer struct {
 
 	archive  *os.File
 	out      *countWriter
+	enc      *encryptor // nil: the archive is not encrypted
 	fr       *framer
 	tw       *tar.Writer
 	journal  *os.File
@@ -132,18 +140,36 @@ func Create(dir string, opts Options) (*Writer, error) {
 	if _, err := os.Lstat(dir); err == nil {
 		return nil, fmt.Errorf("%s already exists", dir)
 	}
+	archiveName := ArchiveFile
+	if len(opts.Recipients) > 0 {
+		var err error
+		if w.enc, err = newEncryptor(opts.Recipients); err != nil {
+			return nil, err
+		}
+		archiveName = EncryptedArchiveFile
+	}
 	if err := os.Mkdir(w.partial, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
 	}
 	var err error
-	if w.archive, err = os.OpenFile(filepath.Join(w.partial, ArchiveFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+	if w.archive, err = os.OpenFile(filepath.Join(w.partial, archiveName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
 	}
 	if w.journal, err = os.OpenFile(filepath.Join(w.partial, JournalFile), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644); err != nil {
 		w.archive.Close()
 		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
 	}
-	w.out = &countWriter{w: w.archive, h: sha256.New()}
+	var archiveOut io.Writer = w.archive
+	if w.enc != nil {
+		if err := w.enc.attach(w.archive); err != nil {
+			w.archive.Close()
+			w.journal.Close()
+			return nil, fmt.Errorf("%w: %v", ErrOutput, err)
+		}
+		archiveOut = w.enc
+	}
+	// out counts and hashes the plaintext archive, encrypted or not.
+	w.out = &countWriter{w: archiveOut, h: sha256.New()}
 	if w.fr, err = newFramer(w.out, opts.Level); err != nil {
 		return nil, err
 	}
@@ -449,6 +475,10 @@ type Sealed struct {
 	PublicKey     ed25519.PublicKey
 	Items         int
 	Octets        int64
+
+	// ArchiveAgeSHA256 is the SHA-256 of evidence.tar.zst.age, for an
+	// encrypted archive (ArchiveSHA256 is then the plaintext's); else empty.
+	ArchiveAgeSHA256 string
 }
 
 // Seal writes the tag files (the collection record, the journal so far,
@@ -536,6 +566,13 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		return nil, err
 	}
 	w.fr.close()
+	var ageSum string
+	if w.enc != nil {
+		if err := w.enc.close(); err != nil {
+			return nil, w.fail(fmt.Errorf("encrypt archive: %w", err))
+		}
+		ageSum = w.enc.sum()
+	}
 	if err := w.archive.Sync(); err != nil {
 		return nil, w.fail(fmt.Errorf("sync archive: %w", err))
 	}
@@ -555,24 +592,29 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		data []byte
 	}{
 		{ArchiveSumFile, []byte(archiveSum + "  " + ArchiveFile + "\n")},
+		{EncryptedArchiveSumFile, []byte(ageSum + "  " + EncryptedArchiveFile + "\n")},
 		{RecordFile, record},
 		{RootFile, []byte(root + "\n")},
 		{SigFile, sig},
 		{PubFile, pub},
 	}
 	for _, f := range files {
+		if f.name == EncryptedArchiveSumFile && w.enc == nil {
+			continue
+		}
 		if err := writeNew(filepath.Join(w.partial, f.name), f.data, 0o644); err != nil {
 			return nil, w.fail(err)
 		}
 	}
-	sealed := &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, PublicKey: w.PublicKey(),
-		Items: len(w.manifest), Octets: w.octets}
+	sealed := &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, ArchiveAgeSHA256: ageSum,
+		PublicKey: w.PublicKey(), Items: len(w.manifest), Octets: w.octets}
 	if w.opts.BeforeSealLine != nil {
 		if err := w.opts.BeforeSealLine(w.partial, sealed); err != nil {
 			return nil, err
 		}
 	}
-	if err := w.appendJournal(JournalEntry{Type: JournalSeal, Root: root, ArchiveSHA256: archiveSum}); err != nil {
+	if err := w.appendJournal(JournalEntry{Type: JournalSeal, Root: root, ArchiveSHA256: archiveSum,
+		ArchiveAgeSHA256: ageSum}); err != nil {
 		return nil, err
 	}
 	if err := w.journal.Sync(); err != nil {
@@ -604,6 +646,12 @@ func (w *Writer) Abort(reason string) error {
 	detail, _ := json.Marshal(map[string]string{"reason": reason})
 	var errs []error
 	if w.err == nil {
+		if w.enc != nil {
+			// Write the frames sent and age's last chunk, so that the
+			// ciphertext decrypts to its end.
+			w.fr.close()
+			errs = append(errs, w.enc.close())
+		}
 		// A Put cut short by a panic or a signal may have left an entry
 		// unfinished; it was never journaled, so it is not claimed.
 		errs = append(errs, w.appendJournal(JournalEntry{Type: JournalAbort, Detail: detail}))

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"filippo.io/age"
 	"github.com/google/uuid"
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ import (
 	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/internal/safeopen"
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/tpm"
 )
 
 type collectOptions struct {
@@ -51,6 +53,10 @@ type collectOptions struct {
 	Profile        string
 	Definitions    string
 	MemoryPIDs     []int
+	// age recipients, and files of them: encrypt the archive to each.
+	Recipients     []string
+	RecipientFiles []string
+	TPM            string
 	pathsOnly      bool // --path given without --profile: only those paths
 
 	reference *chain.Reference // from --reference-time or the prompt
@@ -65,6 +71,15 @@ func newCollectCmd() *cobra.Command {
 <out>/<case>_<hostname>_<UTC yyyymmddThhmmssZ>/ (written as *.partial and
 renamed once sealed). Nothing is written outside that folder and no program of
 the host is run.
+
+With --recipient or --recipients-file, the archive is encrypted with age to
+each recipient (the experts' public keys, age1...) and written as
+evidence.tar.zst.age; no plaintext of it touches the disk. The journal,
+record.json and the other files beside it stay in clear: they hold paths,
+hashes and times, not contents. Then 'scelle verify' needs --identity to check
+the contents, and the read-back verdict is ENCRYPTED (see 'scelle verify
+--help'). age writes 64 KiB chunks: a run killed before sealing loses the
+last chunk, and the items in it are claimed but not proven.
 
 ` + exitCodesHelp,
 		Args: cobra.NoArgs,
@@ -100,6 +115,9 @@ the host is run.
 	f.StringVar(&opts.MaxOutput, "max-output", "", "bound the bag's size (e.g. 2GiB); items that would exceed it are skipped, largest first")
 	f.BoolVar(&opts.NoReport, "no-report", false, "do not read the bag back to verify it and write report.html and report.pdf")
 	f.BoolVar(&opts.NoPrompt, "no-prompt", false, "never ask questions, even on a terminal")
+	f.StringVar(&opts.TPM, "tpm", "", "TPM to quote at start and sealing: a device (default /dev/tpmrm0) or swtpm:HOST:PORT")
+	f.StringArrayVar(&opts.Recipients, "recipient", nil, "encrypt the archive with age to this public key (age1...; repeatable)")
+	f.StringArrayVar(&opts.RecipientFiles, "recipients-file", nil, "encrypt the archive to the age public keys in FILE, one a line, # comments (repeatable)")
 	return c
 }
 
@@ -177,6 +195,10 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			return &usageError{fmt.Errorf("--max-output %q: want a size such as 512MiB or 2GiB", opts.MaxOutput)}
 		}
 	}
+	recipients, err := collectRecipients(opts)
+	if err != nil {
+		return err
+	}
 	var key ed25519.PrivateKey
 	if opts.Key != "" {
 		if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
@@ -205,9 +227,17 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	id := uuid.NewString()
 	var beforeSealLine func(partial string, s *seal.Sealed) error // set once the record is known
 	w, err := seal.Create(dir, seal.Options{Key: key, Collection: id, Tool: "scelle " + tool.Version,
-		BeforeSealLine: func(partial string, s *seal.Sealed) error { return beforeSealLine(partial, s) }})
+		BeforeSealLine: func(partial string, s *seal.Sealed) error { return beforeSealLine(partial, s) },
+		Recipients:     recipients})
 	if err != nil {
 		return err
+	}
+	// TPM quotes bind the bag to this machine and show no reboot between
+	// start and sealing; no TPM is recorded as absent, not an error.
+	tpmSess := tpm.Begin(opts.TPM, id, seal.KeyFingerprint(w.PublicKey()))
+	defer tpmSess.Close()
+	if tpmSess.Err != nil && !errors.Is(tpmSess.Err, tpm.ErrNoTPM) {
+		fmt.Fprintf(stderr, "scelle: warning: %v (the bag will not be bound to this machine's TPM)\n", tpmSess.Err)
 	}
 	pr := newProgress(stderr, opts.JSON)
 	pr.start(w.PartialDir(), seal.KeyFingerprint(w.PublicKey()))
@@ -241,7 +271,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
 		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started,
-		Items: []chain.Item{}}
+		Items: []chain.Item{}, Extra: map[string]json.RawMessage{tpm.RecordKey: tpmSess.StartJSON()}}
 	if !opts.pathsOnly {
 		rec.Profile = opts.Profile
 	}
@@ -310,6 +340,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		}
 		return err
 	}
+	if err := tpmSess.Seal(sealed.Dir, sealed.Root); err != nil {
+		fmt.Fprintf(stderr, "scelle: warning: %v\n", err)
+	} else if tpmSess.EndErr != nil && !errors.Is(tpmSess.EndErr, tpm.ErrNoTPM) {
+		fmt.Fprintf(stderr, "scelle: warning: %v\n", tpmSess.EndErr)
+	}
 	// Read the bag back from the medium, verify it, and write the court
 	// report: a bad write on a failing stick shows here, not in court.
 	var rr *reportResult
@@ -320,13 +355,33 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		}
 	}
 	pr.summary(stdout, rec, sealed, rr)
-	if rr != nil && rr.code != exitOK {
+	if rr != nil && rr.code != exitOK && !(len(recipients) > 0 && rr.verdict == verdictEncrypted) {
 		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", sealed.Dir, rr.verdict))
 	}
 	if rec.Summary["failed"] > 0 || rec.Interrupted != "" {
 		return withCode(exitIncomplete, errors.New(""))
 	}
 	return nil
+}
+
+// collectRecipients parses --recipient and --recipients-file.
+func collectRecipients(opts collectOptions) ([]age.Recipient, error) {
+	var rs []age.Recipient
+	for _, s := range opts.Recipients {
+		r, err := seal.ParseRecipient(s)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--recipient: %w", err)}
+		}
+		rs = append(rs, r)
+	}
+	for _, f := range opts.RecipientFiles {
+		r, err := seal.ReadRecipientsFile(f)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--recipients-file: %w", err)}
+		}
+		rs = append(rs, r...)
+	}
+	return rs, nil
 }
 
 func peopleOf(opts collectOptions) (*chain.People, error) {

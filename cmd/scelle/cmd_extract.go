@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
@@ -17,6 +18,7 @@ import (
 )
 
 func newExtractCmd() *cobra.Command {
+	var identities []string
 	c := &cobra.Command{
 		Use:   "extract BAGDIR DEST",
 		Short: "Extract a bag's files into DEST, checking each file's hash as it is written",
@@ -24,18 +26,24 @@ func newExtractCmd() *cobra.Command {
 empty), under the same names as tar would. Each file's SHA-256 is computed as
 it is written and checked against the signed journal (known before the file)
 and the manifest; a file that does not match is removed and reported. No path
-can leave DEST.
+can leave DEST. An encrypted archive (evidence.tar.zst.age) is decrypted with
+--identity as it is read: only the extracted files are written.
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExtract(args[0], args[1], cmd.OutOrStdout())
+			ids, err := readIdentities(identities) // cmd_verify.go
+			if err != nil {
+				return err
+			}
+			return runExtract(args[0], args[1], ids, cmd.OutOrStdout())
 		},
 	}
+	c.Flags().StringArrayVarP(&identities, "identity", "i", nil, "age identity file to decrypt an encrypted archive (repeatable)")
 	return c
 }
 
-func runExtract(bag, dest string, stdout io.Writer) error {
+func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	if err := prepareDest(dest); err != nil {
 		return err
 	}
@@ -54,7 +62,7 @@ func runExtract(bag, dest string, stdout io.Writer) error {
 			}
 		}
 	}
-	f, err := os.Open(archivePath(bag))
+	f, err := seal.OpenArchive(bag, ids)
 	if err != nil {
 		return err
 	}

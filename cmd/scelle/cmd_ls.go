@@ -4,9 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
+	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
@@ -15,32 +14,33 @@ import (
 
 func newLsCmd() *cobra.Command {
 	var long bool
+	var identities []string
 	c := &cobra.Command{
 		Use:   "ls BAGDIR",
 		Short: "List the entries of a bag's archive",
 		Long: `List the entries of a bag's archive, read from the archive itself: size and
 path, and with --long the SHA-256 computed from the content and the zstd
-frame each entry starts in.
+frame each entry starts in. An encrypted archive (evidence.tar.zst.age) is
+decrypted with --identity as it is read; frames and offsets are those of the
+plaintext archive.
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLs(args[0], long, cmd.OutOrStdout())
+			ids, err := readIdentities(identities) // cmd_verify.go
+			if err != nil {
+				return err
+			}
+			return runLs(args[0], ids, long, cmd.OutOrStdout())
 		},
 	}
 	c.Flags().BoolVarP(&long, "long", "l", false, "also print each entry's SHA-256 and frame")
+	c.Flags().StringArrayVarP(&identities, "identity", "i", nil, "age identity file to decrypt an encrypted archive (repeatable)")
 	return c
 }
 
-func archivePath(bag string) string {
-	if fi, err := os.Stat(bag); err == nil && fi.IsDir() {
-		return filepath.Join(bag, seal.ArchiveFile)
-	}
-	return bag
-}
-
-func runLs(bag string, long bool, stdout io.Writer) error {
-	f, err := os.Open(archivePath(bag))
+func runLs(bag string, ids []age.Identity, long bool, stdout io.Writer) error {
+	f, err := seal.OpenArchive(bag, ids)
 	if err != nil {
 		return err
 	}

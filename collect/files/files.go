@@ -9,7 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/scelle/scelle/collect"
@@ -23,6 +23,17 @@ import (
 // and a pattern that names a folder takes everything below it. Folders are
 // walked without following links; what is not a regular file is recorded,
 // never opened.
+//
+// Memory does not grow with the number of files walked: a folder is read
+// in batches of dirBatch entries, and a path is remembered only where it
+// could be reached twice (by a later pattern, or by a pattern whose "**"
+// can match in more than one way).
+//
+// Order: patterns in the order given; in each folder, its files (and other
+// non-folders) in name order within each batch of dirBatch entries, then
+// its sub-folders in the same order. A folder of at most dirBatch entries
+// is therefore taken in name order; a larger one in the order the file
+// system lists it, sorted batch by batch.
 type Tree struct {
 	ID       string
 	Vol      collect.Class
@@ -36,6 +47,9 @@ type Tree struct {
 	MaxFiles int
 }
 
+// dirBatch is the number of folder entries read and sorted at a time.
+const dirBatch = 4096
+
 // Name implements collect.Collector.
 func (t *Tree) Name() string { return t.ID }
 
@@ -44,33 +58,46 @@ func (t *Tree) Class() collect.Class { return t.Vol }
 
 // Collect implements collect.Collector.
 func (t *Tree) Collect(ctx context.Context, s *collect.Session) error {
+	pats := make([]string, len(t.Patterns))
+	for i, p := range t.Patterns {
+		pats[i] = path.Clean("/" + strings.TrimPrefix(p, "/"))
+	}
+	// seen holds only the paths that could be visited again.
 	seen := map[string]bool{}
 	count := 0
-	visit := func(p string, d fs.DirEntry) {
-		if seen[p] || excluded(t.Exclude, p) {
-			return
-		}
-		seen[p] = true
-		if d != nil && d.IsDir() {
-			return
-		}
-		if t.MaxFiles > 0 && count >= t.MaxFiles {
-			s.Skip(p, collect.KindFile, fmt.Sprintf("file count cap of %d reached", t.MaxFiles))
-			return
-		}
-		count++
-		max := t.MaxFileSize
-		if max < 0 {
-			max = 1<<63 - 1
-		}
-		s.CopyFile(ctx, p, max)
-	}
-	for _, pat := range t.Patterns {
+	for i, pat := range pats {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pat = path.Clean("/" + strings.TrimPrefix(pat, "/"))
-		if err := walkPattern(ctx, s, pat, visit); err != nil {
+		ambiguous := false
+		later := pats[i+1:]
+		visit := func(p string, d fs.DirEntry) error {
+			if err := ctx.Err(); err != nil {
+				// Interrupted: stop here; the runner records the rest.
+				return err
+			}
+			if d != nil && d.IsDir() {
+				return nil
+			}
+			if seen[p] || excluded(t.Exclude, p) {
+				return nil
+			}
+			if ambiguous || covered(later, p) {
+				seen[p] = true
+			}
+			if t.MaxFiles > 0 && count >= t.MaxFiles {
+				s.Skip(p, collect.KindFile, fmt.Sprintf("file count cap of %d reached", t.MaxFiles))
+				return nil
+			}
+			count++
+			max := t.MaxFileSize
+			if max < 0 {
+				max = 1<<63 - 1
+			}
+			s.CopyFile(ctx, p, max)
+			return nil
+		}
+		if err := walkPattern(ctx, s, pat, &ambiguous, visit); err != nil {
 			return err
 		}
 	}
@@ -81,6 +108,21 @@ func excluded(pats []string, p string) bool {
 	for _, x := range pats {
 		if ok, _ := matchPath(x, p); ok {
 			return true
+		}
+	}
+	return false
+}
+
+// covered reports whether one of pats takes p: p matches it, or p lies
+// below a folder that matches it.
+func covered(pats []string, p string) bool {
+	parts := strings.Split(strings.Trim(p, "/"), "/")
+	for _, pat := range pats {
+		pp := strings.Split(strings.Trim(pat, "/"), "/")
+		for n := len(parts); n > 0; n-- {
+			if ok, _ := matchParts(pp, parts[:n]); ok {
+				return true
+			}
 		}
 	}
 	return false
@@ -116,9 +158,12 @@ func matchParts(pat, p []string) (bool, error) {
 
 func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
+type visitFunc func(string, fs.DirEntry) error
+
 // walkPattern calls visit for each path matching pat. Missing fixed paths
-// are recorded as not present.
-func walkPattern(ctx context.Context, s *collect.Session, pat string, visit func(string, fs.DirEntry)) error {
+// are recorded as not present. It sets *ambiguous when the pattern can
+// reach a path in more than one way (a "**" other than a final one).
+func walkPattern(ctx context.Context, s *collect.Session, pat string, ambiguous *bool, visit visitFunc) error {
 	parts := strings.Split(strings.Trim(pat, "/"), "/")
 	// The fixed prefix of the pattern.
 	i := 0
@@ -138,7 +183,7 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, visit func
 	}
 	if !strings.HasPrefix(st.Mode, "d") {
 		if len(rest) == 0 {
-			visit(base, nil)
+			return visit(base, nil)
 		}
 		return nil
 	}
@@ -149,93 +194,111 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, visit func
 			rest = append(rest[:len(rest)-3], "**", "*")
 		}
 	}
+	// Only a final "**" "*" walks each path once: any other "**" can match
+	// the same path in several ways, and a folder matched by the last
+	// component is taken whole and walked again.
+	for j, c := range rest {
+		if c == "**" && (j != len(rest)-2 || rest[len(rest)-1] != "*") {
+			*ambiguous = true
+		}
+	}
 	return walkDir(ctx, s, base, rest, visit)
 }
 
-// walkDir matches the remaining pattern components rest below dir.
-func walkDir(ctx context.Context, s *collect.Session, dir string, rest []string, visit func(string, fs.DirEntry)) error {
+// descent is a sub-folder to walk once its parent is listed.
+type descent struct {
+	dir  string
+	rest []string
+}
+
+var everything = []string{"**", "*"}
+
+// walkDir matches the remaining pattern components rest below dir. It
+// reads dir in batches and handles each batch's files at once; the
+// sub-folders to walk are kept (their names only) and walked after dir is
+// closed, so that an open folder is never held while walking below it.
+func walkDir(ctx context.Context, s *collect.Session, dir string, rest []string, visit visitFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if len(rest) == 0 {
 		return nil
 	}
-	entries, err := readDir(s.Env.Root, dir)
+	f, err := safeopen.OpenDir(s.Env.Root, dir)
 	if err != nil {
 		s.Fail(dir, collect.KindDir, err)
-		if len(entries) == 0 {
-			return nil
+		return nil
+	}
+	var below []descent
+	for {
+		batch, rerr := f.ReadDir(dirBatch)
+		slices.SortFunc(batch, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+		for _, d := range batch {
+			if err := matchEntry(dir, d, rest, visit, &below); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		if rerr == io.EOF || (rerr == nil && len(batch) == 0) {
+			break
+		}
+		if rerr != nil {
+			s.Fail(dir, collect.KindDir, rerr)
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			f.Close()
+			return err
 		}
 	}
-	for _, d := range entries {
-		p := path.Join(dir, d.Name())
-		if rest[0] == "**" {
-			// "**" matches zero components here ...
-			if ok, _ := matchParts(rest[1:], []string{d.Name()}); ok && len(rest) == 2 {
-				visit(p, d)
-				if d.IsDir() && rest[1] != "*" {
-					if err := walkDir(ctx, s, p, []string{"**", "*"}, visit); err != nil {
-						return err
-					}
-				}
-			} else if len(rest) > 2 {
-				if ok, _ := path.Match(rest[1], d.Name()); ok && d.IsDir() {
-					if err := walkDir(ctx, s, p, rest[2:], visit); err != nil {
-						return err
-					}
-				}
-			}
-			// ... or one more folder.
-			if d.IsDir() {
-				if err := walkDir(ctx, s, p, rest, visit); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		ok, err := path.Match(rest[0], d.Name())
-		if err != nil {
-			return fmt.Errorf("pattern %q: %w", rest[0], err)
-		}
-		if !ok {
-			continue
-		}
-		switch {
-		case len(rest) == 1 && d.IsDir():
-			if err := walkDir(ctx, s, p, []string{"**", "*"}, visit); err != nil {
-				return err
-			}
-		case len(rest) == 1:
-			visit(p, d)
-		case d.IsDir():
-			if err := walkDir(ctx, s, p, rest[1:], visit); err != nil {
-				return err
-			}
+	f.Close()
+	for _, d := range below {
+		if err := walkDir(ctx, s, d.dir, d.rest, visit); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// readDir lists dir (under root) sorted by name, reading in batches so a
-// huge folder does not need one huge allocation.
-func readDir(root, dir string) ([]fs.DirEntry, error) {
-	f, err := safeopen.OpenDir(root, dir)
+// matchEntry matches one entry d of dir against rest: it visits what
+// matches and queues the sub-folders to walk.
+func matchEntry(dir string, d fs.DirEntry, rest []string, visit visitFunc, below *[]descent) error {
+	p := path.Join(dir, d.Name())
+	down := func(r []string) { *below = append(*below, descent{p, r}) }
+	if rest[0] == "**" {
+		// "**" matches zero components here ...
+		if ok, _ := matchParts(rest[1:], []string{d.Name()}); ok && len(rest) == 2 {
+			if err := visit(p, d); err != nil {
+				return err
+			}
+			if d.IsDir() && rest[1] != "*" {
+				down(everything)
+			}
+		} else if len(rest) > 2 {
+			if ok, _ := path.Match(rest[1], d.Name()); ok && d.IsDir() {
+				down(rest[2:])
+			}
+		}
+		// ... or one more folder.
+		if d.IsDir() {
+			down(rest)
+		}
+		return nil
+	}
+	ok, err := path.Match(rest[0], d.Name())
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("pattern %q: %w", rest[0], err)
 	}
-	defer f.Close()
-	var all []fs.DirEntry
-	for {
-		batch, err := f.ReadDir(4096)
-		all = append(all, batch...)
-		if err == io.EOF || (err == nil && len(batch) == 0) {
-			break
-		}
-		if err != nil {
-			sort.Slice(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })
-			return all, err
-		}
+	if !ok {
+		return nil
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Name() < all[j].Name() })
-	return all, nil
+	switch {
+	case len(rest) == 1 && d.IsDir():
+		down(everything)
+	case len(rest) == 1:
+		return visit(p, d)
+	case d.IsDir():
+		down(rest[1:])
+	}
+	return nil
 }

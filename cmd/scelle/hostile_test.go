@@ -1,0 +1,850 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/scelle/scelle/seal"
+)
+
+// End-to-end tests of scelle collect when things go wrong: killed,
+// interrupted, out of space, output gone read-only or unmounted, hostile
+// inputs. Each runs the scelle binary (this test binary, re-executed) and
+// bounds it in time.
+
+// fixtureTree writes a tree of small files and a few large ones (random
+// bytes, so they do not compress) under root/sub and returns the SHA-256
+// of each file by its host path ("/sub/...").
+func fixtureTree(t *testing.T, root, sub string, seed uint64, small, smallMax, large, largeSize int) map[string]string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	sums := map[string]string{}
+	write := func(rel string, n int) {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		full := filepath.Join(root, sub, rel)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		sums["/"+sub+"/"+rel] = hex.EncodeToString(s[:])
+	}
+	for i := range small {
+		write(fmt.Sprintf("d%02d/f%03d", i%17, i), rng.IntN(smallMax))
+	}
+	for i := range large {
+		write(fmt.Sprintf("large/big%d", i), largeSize)
+	}
+	return sums
+}
+
+func hostileRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/hostname"), []byte(hostname), 0o644)
+	return root
+}
+
+const hostname = "box\n"
+
+// withHostname adds the fixture's /etc/hostname to sums.
+func withHostname(sums map[string]string) map[string]string {
+	s := sha256.Sum256([]byte(hostname))
+	sums["/etc/hostname"] = hex.EncodeToString(s[:])
+	return sums
+}
+
+// result is what one scelle run left.
+type result struct {
+	code           int
+	stdout, stderr string
+	took           time.Duration
+	rusage         *syscall.Rusage
+}
+
+// start runs scelle in the background; wait collects it, killing it (and
+// failing the test) after limit.
+func start(t *testing.T, cmd *exec.Cmd) (wait func(limit time.Duration) result, stderr *lockedBuffer) {
+	t.Helper()
+	var out bytes.Buffer
+	stderr = &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return func(limit time.Duration) result {
+		t.Helper()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(limit):
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("scelle %v still running after %v; stderr:\n%s", cmd.Args[1:], limit, stderr.String())
+		}
+		r := result{stdout: out.String(), stderr: stderr.String(), took: time.Since(began)}
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.code = ee.ExitCode()
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				r.code = -int(ws.Signal())
+			}
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		r.rusage, _ = cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		return r
+	}, stderr
+}
+
+func run(t *testing.T, limit time.Duration, args ...string) result {
+	t.Helper()
+	wait, _ := start(t, scelleCmd(t, args...))
+	return wait(limit)
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// verifyReport is scelle verify --json.
+type verifyReport struct {
+	Verdict string `json:"verdict"`
+	Sealed  bool   `json:"sealed"`
+	Checks  []struct {
+		Name   string `json:"name"`
+		OK     bool   `json:"ok"`
+		Detail string `json:"detail"`
+	} `json:"checks"`
+	Items []struct {
+		Path   string `json:"path"`
+		SHA256 string `json:"sha256"`
+		Proven bool   `json:"proven"`
+		Why    string `json:"why"`
+	} `json:"items"`
+	Proven, Unproven, Unclaimed int
+}
+
+func verifyJSON(t *testing.T, dir string) (verifyReport, int) {
+	t.Helper()
+	r := run(t, 60*time.Second, "verify", "--json", dir)
+	var rep verifyReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("verify %s: exit %d, %v\n%s%s", dir, r.code, err, r.stdout, r.stderr)
+	}
+	return rep, r.code
+}
+
+// checkProven requires every item that verify proves to hold exactly the
+// bytes of its source in the fixture, and nothing to be claimed but not
+// proven. It returns the number proven.
+func checkProven(t *testing.T, rep verifyReport, sums map[string]string) int {
+	t.Helper()
+	n := 0
+	for _, it := range rep.Items {
+		if !strings.HasPrefix(it.Path, seal.PayloadDir+"/") {
+			continue
+		}
+		name, err := seal.DecodeName(strings.TrimPrefix(it.Path, seal.PayloadDir+"/"))
+		if err != nil {
+			t.Errorf("%s: %v", it.Path, err)
+			continue
+		}
+		if !it.Proven {
+			t.Errorf("%s claimed but not proven: %s", it.Path, it.Why)
+			continue
+		}
+		want, ok := sums[strings.TrimPrefix(name, "fs")]
+		if !ok || want != it.SHA256 {
+			t.Errorf("%s proven with SHA-256 %s; the source's is %q", it.Path, it.SHA256, want)
+		}
+		n++
+	}
+	if rep.Unproven != 0 {
+		t.Errorf("%d items claimed but not proven", rep.Unproven)
+	}
+	return n
+}
+
+// bagDir returns the one folder scelle made in out, or "".
+func bagDir(t *testing.T, out string) string {
+	t.Helper()
+	entries, _ := os.ReadDir(out)
+	var dirs []string
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	switch len(dirs) {
+	case 0:
+		return ""
+	case 1:
+		return filepath.Join(out, dirs[0])
+	}
+	t.Fatalf("%d folders in %s: %v", len(dirs), out, dirs)
+	return ""
+}
+
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+// sealedFiles are the files that claim a sealed bag.
+var sealedFiles = []string{seal.ArchiveSumFile, seal.RecordFile, seal.RootFile, seal.SigFile, seal.PubFile}
+
+func noPanic(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine ") {
+		t.Errorf("stderr shows a panic:\n%s", stderr)
+	}
+}
+
+// TestKilledMidRun kills scelle with SIGKILL at seeded random points from
+// a few milliseconds to past the end of a run. Whatever is left verifies
+// as NOT SEALED (5) or, if the run had sealed, VERIFIED (0); every item it
+// proves holds its source's exact bytes; nothing is claimed unproven.
+func TestKilledMidRun(t *testing.T) {
+	root := hostileRoot(t)
+	sums := withHostname(fixtureTree(t, root, "data", 1, 300, 24<<10, 4, 1<<20+12345))
+	args := func(out string) []string {
+		return []string{"collect", "--root", root, "--path", "/**", "--no-prompt", "--out", out}
+	}
+	// One whole run gives the time scale.
+	out := t.TempDir()
+	r := run(t, 60*time.Second, args(out)...)
+	if r.code != 0 {
+		t.Fatalf("whole run: exit %d\n%s", r.code, r.stderr)
+	}
+	full := r.took
+	rep, code := verifyJSON(t, bagDir(t, out))
+	if code != 0 || checkProven(t, rep, sums) != len(sums) {
+		t.Fatalf("whole run: verify exit %d, %d proven of %d", code, rep.Proven, len(sums))
+	}
+	t.Logf("whole run: %d files, %v", len(sums), full.Round(time.Millisecond))
+
+	rng := rand.New(rand.NewPCG(2026, 11))
+	const runs = 15
+	var outcomes []string
+	for i := range runs {
+		// Spread over [2ms, 1.1 x the whole run], jittered.
+		span := float64(full) * 1.1
+		delay := 2*time.Millisecond + time.Duration(span*(float64(i)+rng.Float64())/runs)
+		out := t.TempDir()
+		cmd := scelleCmd(t, args(out)...)
+		wait, _ := start(t, cmd)
+		time.Sleep(delay)
+		cmd.Process.Signal(syscall.SIGKILL)
+		r := wait(30 * time.Second)
+		dir := bagDir(t, out)
+		if dir == "" {
+			outcomes = append(outcomes, fmt.Sprintf("%v: no folder yet", delay.Round(time.Millisecond)))
+			continue
+		}
+		rep, code := verifyJSON(t, dir)
+		sealed := !strings.HasSuffix(dir, seal.PartialSuffix) || exists(filepath.Join(dir, seal.RootFile))
+		switch code {
+		case 5:
+			for _, f := range sealedFiles[:1] {
+				if exists(filepath.Join(dir, f)) && rep.Sealed {
+					t.Errorf("%v: %s present but NOT SEALED", delay, f)
+				}
+			}
+		case 0:
+			if r.code != 0 && r.code != -int(syscall.SIGKILL) {
+				t.Errorf("%v: exit %d", delay, r.code)
+			}
+		default:
+			t.Errorf("%v (kill at %v): verify exit %d, want 5 or 0 (sealed files present: %v)\n%+v", dir, delay, code, sealed, rep.Checks)
+		}
+		n := checkProven(t, rep, sums)
+		outcomes = append(outcomes, fmt.Sprintf("%v: verify %d, %d proven, %d unclaimed", delay.Round(time.Millisecond), code, n, rep.Unclaimed))
+	}
+	t.Logf("kill -9 at:\n  %s", strings.Join(outcomes, "\n  "))
+}
+
+// waitEvent reads --json progress events on stderr until match returns
+// true, or fails after limit.
+func waitEvent(t *testing.T, stderr *lockedBuffer, limit time.Duration, match func(ev map[string]any) bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(stderr.String()))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var ev map[string]any
+			if json.Unmarshal(sc.Bytes(), &ev) == nil && match(ev) {
+				return
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("event not seen within %v:\n%s", limit, stderr.String())
+}
+
+type recordFile struct {
+	Interrupted string `json:"interrupted"`
+	Items       []struct {
+		Collector, Source, Path, Kind, Status, Reason string
+		Size                                          int64
+		SHA256                                        string
+	} `json:"items"`
+}
+
+func readRecord(t *testing.T, dir string) recordFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, seal.RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recordFile
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// TestInterrupted: SIGINT or SIGTERM mid-run seals what was collected,
+// exits 3, records the interruption, the collector cut short and the
+// collectors not run; the bag verifies. No item is stored after the
+// signal (an item in flight may be stored partial, zero-padded).
+func TestInterrupted(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sig  syscall.Signal
+		args []string
+		// signal when this event is seen
+		when func(ev map[string]any) bool
+	}{
+		{"SIGTERM during --path", syscall.SIGTERM, []string{"--path", "/**"},
+			nthItem("files.paths", 40)},
+		{"SIGINT during a profile", syscall.SIGINT, []string{"--profile", "triage"},
+			nthItem("files.temp", 40)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := hostileRoot(t)
+			sums := fixtureTree(t, root, "tmp", 3, 400, 64<<10, 3, 3<<20)
+			out := t.TempDir()
+			args := append([]string{"collect", "--root", root, "--no-prompt", "--json", "--out", out}, tc.args...)
+			cmd := scelleCmd(t, args...)
+			wait, stderr := start(t, cmd)
+			waitEvent(t, stderr, 60*time.Second, tc.when)
+			cmd.Process.Signal(tc.sig)
+			r := wait(60 * time.Second)
+			noPanic(t, r.stderr)
+			if r.code != exitIncomplete {
+				t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+			}
+			dir := bagDir(t, out)
+			if strings.HasSuffix(dir, seal.PartialSuffix) {
+				t.Fatalf("not sealed: %s", dir)
+			}
+			rec := readRecord(t, dir)
+			if !strings.Contains(rec.Interrupted, "context canceled at ") {
+				t.Errorf("record interrupted = %q", rec.Interrupted)
+			}
+			var cut, notRun, stored, padded int
+			for _, it := range rec.Items {
+				switch {
+				case it.Kind == "collector" && it.Status == "failed" && strings.HasPrefix(it.Reason, "interrupted"):
+					cut++
+				case it.Kind == "collector" && it.Status == "skipped" && it.Reason == "interrupted before this collector ran":
+					notRun++
+				case it.Path != "" && strings.Contains(it.Reason, "context canceled"):
+					padded++
+				case it.Path != "" && strings.HasPrefix(it.Source, "/tmp/"):
+					stored++
+					if it.SHA256 != sums[it.Source] {
+						t.Errorf("%s stored with SHA-256 %s, source's %s (%s %q)", it.Source, it.SHA256, sums[it.Source], it.Status, it.Reason)
+					}
+				}
+			}
+			if cut != 1 || padded > 1 || stored+padded >= len(sums) {
+				t.Errorf("collectors cut short %d (want 1), items stored %d of %d, in flight stored zero-padded %d (at most 1)", cut, stored, len(sums), padded)
+			}
+			if tc.sig == syscall.SIGINT && notRun == 0 {
+				t.Error("no collector recorded as not run")
+			}
+			rep, code := verifyJSON(t, dir)
+			if code != 0 {
+				t.Fatalf("verify exit %d: %+v", code, rep.Checks)
+			}
+			t.Logf("%s: %d items stored whole, %d in flight, %d collectors not run; %v", tc.name, stored, padded, notRun, r.took.Round(time.Millisecond))
+		})
+	}
+}
+
+func nthItem(collector string, n int) func(map[string]any) bool {
+	return func(ev map[string]any) bool {
+		if ev["event"] != "item" || ev["collector"] != collector {
+			return false
+		}
+		n--
+		return n <= 0
+	}
+}
+
+// mountTmpfs mounts a tmpfs of size on a new folder, or skips the test.
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		t.Skipf("mount -t tmpfs not permitted here: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	return dir
+}
+
+// TestDiskFull: an output medium of 2 MiB and 9 MiB to collect. The run
+// stops with exit 1 naming the cause, the folder stays .partial with no
+// file that claims a seal, and verify proves what was completed.
+func TestDiskFull(t *testing.T) {
+	out := mountTmpfs(t, "2m")
+	root := hostileRoot(t)
+	sums := withHostname(fixtureTree(t, root, "data", 4, 200, 32<<10, 3, 2<<20))
+	r := run(t, 60*time.Second, "collect", "--root", root, "--path", "/**", "--no-prompt", "--out", out)
+	noPanic(t, r.stderr)
+	if r.code != exitError || !strings.Contains(r.stderr, "no space left on device") {
+		t.Fatalf("exit %d, want 1 with \"no space left on device\":\n%s", r.code, r.stderr)
+	}
+	dir := bagDir(t, out)
+	if !strings.HasSuffix(dir, seal.PartialSuffix) {
+		t.Fatalf("folder %s is not .partial", dir)
+	}
+	for _, f := range sealedFiles {
+		if exists(filepath.Join(dir, f)) {
+			t.Errorf("%s present in a bag never sealed", f)
+		}
+	}
+	rep, code := verifyJSON(t, dir)
+	n := checkProven(t, rep, sums)
+	if code != exitUnsealed || n == 0 {
+		t.Fatalf("verify exit %d with %d proven, want 5 and some proven: %+v", code, n, rep.Checks)
+	}
+	t.Logf("disk full after %d of %d items proven; stderr tail: %s", n, len(sums), lastLines(r.stderr, 3))
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(l[max(0, len(l)-n):], " | ")
+}
+
+// bagSize is the size of the bag's seven files and its custody log.
+func bagSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	for _, f := range append(sealedFiles, seal.ArchiveFile, seal.JournalFile, "custody.jsonl") {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
+// TestMaxOutput: --max-output 1MiB with three 400 KiB files and many
+// small ones: the bag is sealed, the large items that do not fit are
+// skipped with the budget reason, and the folder stays under the budget.
+func TestMaxOutput(t *testing.T) {
+	root := hostileRoot(t)
+	sums := fixtureTree(t, root, "data", 5, 120, 4<<10, 3, 400<<10)
+	out := t.TempDir()
+	r := run(t, 60*time.Second, "collect", "--root", root, "--path", "/**", "--no-prompt", "--max-output", "1MiB", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	dir := bagDir(t, out)
+	rec := readRecord(t, dir)
+	var skipped, stored int
+	for _, it := range rec.Items {
+		if !strings.HasPrefix(it.Source, "/data/") {
+			continue
+		}
+		switch {
+		case it.Status == "skipped" && strings.HasPrefix(it.Reason, "output budget: "):
+			skipped++
+		case it.Status == "collected" && it.SHA256 == sums[it.Source]:
+			stored++
+		default:
+			t.Errorf("%s: %s %q", it.Source, it.Status, it.Reason)
+		}
+	}
+	size := bagSize(t, dir)
+	if skipped == 0 || stored == 0 || size > 1<<20 {
+		t.Errorf("%d skipped for the budget, %d stored; folder %d bytes (budget %d)", skipped, stored, size, 1<<20)
+	}
+	if rep, code := verifyJSON(t, dir); code != 0 {
+		t.Errorf("verify exit %d: %+v", code, rep.Checks)
+	}
+	t.Logf("--max-output 1MiB: %d stored, %d skipped for the budget, folder %d bytes", stored, skipped, size)
+}
+
+// loopExt4 makes a 48 MiB ext4 file system on a loop device mounted with
+// errors=remount-ro, or skips the test.
+func loopExt4(t *testing.T) (dir, dev string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a loop mount needs root")
+	}
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 not installed")
+	}
+	img := filepath.Join(t.TempDir(), "img")
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Truncate(img, 48<<20)
+	if b, err := exec.Command("mkfs.ext4", "-q", "-F", img).CombinedOutput(); err != nil {
+		t.Skipf("mkfs.ext4: %v %s", err, b)
+	}
+	dir = t.TempDir()
+	if b, err := exec.Command("mount", "-o", "loop,errors=remount-ro", img, dir).CombinedOutput(); err != nil {
+		t.Skipf("loop mount not permitted here: %v %s", err, b)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	b, err := exec.Command("findmnt", "-no", "SOURCE", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, filepath.Base(strings.TrimSpace(string(b)))
+}
+
+// TestOutputGoesAway: the output turns read-only (ext4 remounts itself
+// read-only on an error, as after a failing stick) or is unmounted
+// (umount -l) while scelle writes. scelle reports the failure clearly and
+// exits 1 within seconds, without a panic.
+//
+// "mount -o remount,ro" itself cannot be used: the kernel refuses it
+// (EBUSY) while a file is open for writing, which scelle's archive is.
+func TestOutputGoesAway(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		out  func(t *testing.T) (dir string, cut func() error)
+		want string
+	}{
+		{"read-only", func(t *testing.T) (string, func() error) {
+			dir, dev := loopExt4(t)
+			return dir, func() error {
+				return os.WriteFile("/sys/fs/ext4/"+dev+"/trigger_fs_error", []byte("scelle test"), 0)
+			}
+		}, "read-only file system"},
+		{"unmounted", func(t *testing.T) (string, func() error) {
+			dir := mountTmpfs(t, "64m")
+			return dir, func() error { return unix.Unmount(dir, unix.MNT_DETACH) }
+		}, "is gone (medium unmounted or removed?)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, cut := tc.out(t)
+			root := hostileRoot(t)
+			// Many files so that the run lasts: the cut comes while writing.
+			fixtureTree(t, root, "data", 6, 1500, 16<<10, 4, 3<<20)
+			cmd := scelleCmd(t, "collect", "--root", root, "--path", "/**", "--no-prompt", "--json", "--out", out)
+			wait, stderr := start(t, cmd)
+			waitEvent(t, stderr, 60*time.Second, nthItem("files.paths", 100))
+			if err := cut(); err != nil {
+				cmd.Process.Kill()
+				wait(10 * time.Second)
+				t.Fatalf("cutting the output: %v", err)
+			}
+			cutAt := time.Now()
+			r := wait(30 * time.Second)
+			ended := time.Since(cutAt)
+			noPanic(t, r.stderr)
+			if r.code != exitError || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("exit %d, want 1 naming %q:\n%s", r.code, tc.want, lastLines(r.stderr, 5))
+			}
+			if ended > 10*time.Second {
+				t.Errorf("ended %v after the output went away", ended)
+			}
+			t.Logf("ended %v after the cut: %s", ended.Round(time.Millisecond), lastLines(r.stderr, 2))
+		})
+	}
+}
+
+// TestUnreadableTree runs scelle as user nobody over a tree with folders
+// and files it may not read: each is recorded as failed (permission
+// denied), the rest is collected, the run seals and exits 3.
+func TestUnreadableTree(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run scelle as nobody")
+	}
+	base := t.TempDir()
+	os.Chmod(base, 0o755)
+	root := filepath.Join(base, "root")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/hostname"), []byte("box\n"), 0o644)
+	sums := fixtureTree(t, root, "data", 7, 20, 4<<10, 0, 0)
+	for _, d := range []string{"data/closed", "data/noexec", "data/open"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+		os.WriteFile(filepath.Join(root, d, "f"), []byte(d), 0o644)
+	}
+	os.WriteFile(filepath.Join(root, "data/secret"), []byte("s"), 0o600)
+	os.Chmod(filepath.Join(root, "data/closed"), 0o700)
+	os.Chmod(filepath.Join(root, "data/noexec"), 0o644)
+	out := filepath.Join(base, "out")
+	os.Mkdir(out, 0o777)
+	os.Chmod(out, 0o777)
+	// A copy of the test binary that nobody can reach and run.
+	for d := base; d != "/"; d = filepath.Dir(d) {
+		if strings.HasPrefix(d, os.TempDir()+"/") {
+			os.Chmod(d, 0o755)
+		}
+	}
+	if !reachable(base) {
+		t.Skipf("%s is not reachable by nobody", base)
+	}
+	bin := filepath.Join(base, "scelle")
+	if err := copyFile(os.Args[0], bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "collect", "--root", root, "--path", "/data", "--no-prompt", "--out", out)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Dir = base
+	wait, _ := start(t, cmd)
+	r := wait(60 * time.Second)
+	noPanic(t, r.stderr)
+	if r.code != exitIncomplete {
+		t.Fatalf("exit %d, want 3\n%s", r.code, r.stderr)
+	}
+	dir := bagDir(t, out)
+	rec := readRecord(t, dir)
+	status := map[string]string{}
+	for _, it := range rec.Items {
+		status[it.Source] = it.Status + " " + it.Reason
+		if sum, ok := sums[it.Source]; ok && (it.Status != "collected" || it.SHA256 != sum) {
+			t.Errorf("%s: %s %q", it.Source, it.Status, it.Reason)
+		}
+	}
+	// A folder it may not list fails as a whole; a folder it may list but
+	// not search fails file by file.
+	for _, p := range []string{"/data/closed", "/data/noexec/f", "/data/secret"} {
+		if !strings.HasPrefix(status[p], "failed ") || !strings.Contains(status[p], "permission denied") {
+			t.Errorf("%s: %q, want failed: permission denied", p, status[p])
+		}
+	}
+	if !strings.HasPrefix(status["/data/open/f"], "collected") {
+		t.Errorf("/data/open/f: %q", status["/data/open/f"])
+	}
+	if _, code := verifyJSON(t, dir); code != 0 {
+		t.Errorf("verify exit %d", code)
+	}
+}
+
+func copyFile(from, to string, mode os.FileMode) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, mode)
+}
+
+// reachable reports whether every folder above p is searchable by others.
+func reachable(p string) bool {
+	for d := filepath.Dir(p); d != "/"; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestHostileNamesEndToEnd: names that are not UTF-8, hold control
+// characters, are 255 bytes long, or sit 30 folders of 255 bytes deep
+// (beyond PATH_MAX) are each recorded; the bag verifies; and the test
+// reports what tar makes of the encoded names.
+func TestHostileNamesEndToEnd(t *testing.T) {
+	root := hostileRoot(t)
+	odd := []string{"\xff\xfe.bin", "a\nb", "100%^\\x", strings.Repeat("\xe9", 255), strings.Repeat("n", 255)}
+	nd := filepath.Join(root, "n")
+	os.Mkdir(nd, 0o755)
+	for _, n := range odd {
+		if err := os.WriteFile(filepath.Join(nd, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deep := makeChain(t, nd, strings.Repeat("x", 255), 30)
+	out := t.TempDir()
+	r := run(t, 60*time.Second, "collect", "--root", root, "--path", "/n", "--no-prompt", "--out", out)
+	noPanic(t, r.stderr)
+	if r.code != 0 && r.code != exitIncomplete {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	dir := bagDir(t, out)
+	rec := readRecord(t, dir)
+	by := map[string]string{}
+	var failedDirs []string
+	longest := 0
+	for _, it := range rec.Items {
+		by[it.Source] = it.Status
+		if it.Kind == "dir" && it.Status == "failed" {
+			failedDirs = append(failedDirs, it.Source)
+		}
+		for _, c := range strings.Split(it.Path, "/") {
+			longest = max(longest, len(c))
+		}
+	}
+	for _, n := range odd {
+		// Sources that are not UTF-8 are recorded with U+FFFD (and
+		// source_raw); match them the same way.
+		src := perByteFFFD("/n/" + n)
+		if by[src] != "collected" {
+			t.Errorf("%q: %q", n, by[src])
+		}
+	}
+	collected := 0
+	for _, p := range deep {
+		switch {
+		case by["/n"+p] == "collected":
+			collected++
+		case by["/n"+p] != "":
+			t.Errorf("%d bytes deep: %s", len(p), by["/n"+p])
+		default:
+			under := false
+			for _, d := range failedDirs {
+				under = under || strings.HasPrefix("/n"+p, d+"/")
+			}
+			if !under {
+				t.Errorf("%d bytes deep: not recorded, no folder above it failed", len(p))
+			}
+		}
+	}
+	if _, code := verifyJSON(t, dir); code != 0 {
+		t.Errorf("verify exit %d", code)
+	}
+	t.Logf("deep chain: %d of %d levels collected, %d folders failed (beyond PATH_MAX); longest encoded component %d bytes", collected, len(deep), len(failedDirs), longest)
+	if _, err := exec.LookPath("zstd"); err == nil {
+		x := t.TempDir()
+		b, err := exec.Command("tar", "--zstd", "-xf", filepath.Join(dir, seal.ArchiveFile), "-C", x).CombinedOutput()
+		t.Logf("tar --zstd -xf: err %v; %s", err, lastLines(string(b), 3))
+		if longest > 255 && err == nil {
+			t.Error("tar extracted a component longer than 255 bytes without complaint?")
+		}
+	}
+}
+
+// perByteFFFD replaces each byte that is not valid UTF-8 with U+FFFD, as
+// the record's source does.
+func perByteFFFD(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r == utf8.RuneError && len(s[i:]) > 0 {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				b.WriteRune(utf8.RuneError)
+				continue
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// makeChain creates depth folders named name below dir with *at calls
+// and a file "f" in each; it returns the file paths relative to dir.
+func makeChain(t *testing.T, dir, name string, depth int) []string {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	rel := ""
+	for range depth {
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+		fd = next
+		rel += "/" + name
+		ffd, err := unix.Openat(fd, "f", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(ffd)
+		files = append(files, rel+"/f")
+	}
+	unix.Close(fd)
+	return files
+}
+
+// TestHugeFolderEndToEnd measures scelle collect's peak RSS and time on
+// a folder of many empty files. It runs only when SCELLE_HUGE_FILES is set
+// (for example 200000): the collection record is held in memory whole, so
+// the bound is a report, not yet a promise (see the report to the lead).
+func TestHugeFolderEndToEnd(t *testing.T) {
+	var n int
+	if _, err := fmt.Sscan(os.Getenv("SCELLE_HUGE_FILES"), &n); err != nil || n <= 0 {
+		t.Skip("set SCELLE_HUGE_FILES=N to run")
+	}
+	root := mountTmpfs(t, "2g")
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/hostname"), []byte("box\n"), 0o644)
+	d := filepath.Join(root, "d")
+	os.Mkdir(d, 0o755)
+	dfd, _ := unix.Open(d, unix.O_PATH|unix.O_DIRECTORY, 0)
+	for i := range n {
+		fd, err := unix.Openat(dfd, fmt.Sprint("f", i), unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+	}
+	unix.Close(dfd)
+	out := filepath.Join(root, "out")
+	r := run(t, 20*time.Minute, "collect", "--root", root, "--path", "/d", "--no-prompt", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, lastLines(r.stderr, 5))
+	}
+	rss := r.rusage.Maxrss << 10
+	t.Logf("%d empty files: %v, peak RSS %.1f MiB, user %v sys %v", n, r.took.Round(time.Millisecond), float64(rss)/(1<<20),
+		time.Duration(r.rusage.Utime.Nano()), time.Duration(r.rusage.Stime.Nano()))
+	if rss > 64<<20 {
+		t.Errorf("peak RSS %.1f MiB, want under 64 MiB", float64(rss)/(1<<20))
+	}
+}

@@ -1,0 +1,7 @@
+//go:build race
+
+package main
+
+// raceEnabled: the race detector multiplies memory and time; the memory
+// bound test does not apply under it.
+const raceEnabled = true
