@@ -52,7 +52,7 @@ test: deps vet build
 	@# Test files live under .testtmp, not /tmp: the live triage test
 	@# collects this machine's /tmp and must not sweep up the suite's own.
 	mkdir -p .testtmp
-	TMPDIR=$(CURDIR)/.testtmp $(GO) test -race -count=1 -timeout 25m ./...
+	TMPDIR=$(CURDIR)/.testtmp SCELLE_BIN=$(CURDIR)/bin/scelle $(GO) test -race -count=1 -timeout 25m ./...
 	rm -rf .testtmp
 	@for os_arch in $(TARGETS); do \
 		echo "cross-build $$os_arch"; \

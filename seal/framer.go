@@ -11,11 +11,11 @@ import (
 // entry starts a new frame; a larger entry spans several. Frames are
 // independent, so they compress in parallel and a cut archive decodes up
 // to its last whole frame.
-const frameInput = 2 << 20
+const frameInput = 1 << 20
 
 // inFlight bounds the frames between the caller and the file, and so the
 // writer's memory: about inFlight+1 times 2 x frameInput.
-const inFlight = 3
+const inFlight = 2
 
 // framer cuts the tar stream into zstd frames, compresses them on every
 // core and writes them in order. Write, beginEntry and endEntry are for

@@ -18,6 +18,10 @@ func TestMain(m *testing.M) {
 		// listener: hold a listening loopback socket, print its port,
 		// sleep until killed (the live triage test's suspect process).
 		"listener": listenerMain,
+		// maxrss CMD ARGS...: run CMD, then print its peak RSS in KiB on
+		// standard error. A child's ru_maxrss counts the memory of the
+		// process it was forked from, so a small process must fork it.
+		"maxrss": maxrssMain,
 	})
 }
 
