@@ -215,13 +215,21 @@ func TestEncryptedKilled(t *testing.T) {
 	var ends []int64
 	for i := range 8 {
 		data := randBytes(int64(i), 100_000+i*7_000) // incompressible: frames as large as items
-		res, err := w.Put(t.Context(), Entry{Name: fmt.Sprintf("fs/item%d", i), Size: int64(len(data))}, bytes.NewReader(data))
-		if err != nil {
+		if _, err := w.Put(t.Context(), Entry{Name: fmt.Sprintf("fs/item%d", i), Size: int64(len(data))}, bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
-		ends = append(ends, res.End)
 	}
+	w.fr.idle() // as a killed process would leave it: every item sent is written
 	partial := dir + PartialSuffix
+	jc, err := checkJournalFile(filepath.Join(partial, JournalFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range jc.Entries {
+		if e.Type == JournalItem {
+			ends = append(ends, *e.End)
+		}
+	}
 	rep, err := VerifyWith(partial, withID)
 	if err != nil {
 		t.Fatal(err)

@@ -15,21 +15,23 @@ const frameInput = 1 << 20
 
 // inFlight bounds the frames between the caller and the file, and so the
 // writer's memory: about inFlight+1 times 2 x frameInput.
-const inFlight = 2
+const inFlight = 6
 
 // framer cuts the tar stream into zstd frames, compresses them on every
 // core and writes them in order. Write, beginEntry and endEntry are for
 // one goroutine; the workers and the writing goroutine are its own.
 type framer struct {
-	enc   *zstd.Encoder // EncodeAll only, safe for concurrent use
-	out   *countWriter  // written by the writing goroutine only
-	jobs  chan *segment
-	order chan *segment
-	cur   *segment
-	entry *entryDone
-	first bool
-	wg    sync.WaitGroup
-	bufs  sync.Pool
+	enc    *zstd.Encoder // EncodeAll only, safe for concurrent use
+	out    *countWriter  // written by the writing goroutine only
+	jobs   chan *segment
+	order  chan *segment
+	cur    *segment
+	entry  *entryDone
+	first  bool
+	wg     sync.WaitGroup
+	busy   sync.WaitGroup // entries sent, not yet written
+	closed bool
+	bufs   sync.Pool
 
 	mu  sync.Mutex
 	err error
@@ -46,6 +48,9 @@ type segment struct {
 type entryDone struct {
 	start, end int64
 	done       chan struct{}
+	// onWritten, if set, runs in the writing goroutine once every frame
+	// of the entry is written, in archive order.
+	onWritten func(start, end int64)
 }
 
 func newFramer(out *countWriter, level zstd.EncoderLevel) (*framer, error) {
@@ -59,25 +64,25 @@ func newFramer(out *countWriter, level zstd.EncoderLevel) (*framer, error) {
 	f.bufs.New = func() any { b := make([]byte, 0, frameInput); return &b }
 	for range workers {
 		f.wg.Add(1)
-		go f.compress()
+		go f.compress(f.jobs)
 	}
 	f.wg.Add(1)
-	go f.write()
+	go f.write(f.order)
 	return f, nil
 }
 
-func (f *framer) compress() {
+func (f *framer) compress(jobs <-chan *segment) {
 	defer f.wg.Done()
-	for s := range f.jobs {
+	for s := range jobs {
 		out := f.bufs.Get().(*[]byte)
 		s.out = f.enc.EncodeAll(s.in, (*out)[:0])
 		close(s.done)
 	}
 }
 
-func (f *framer) write() {
+func (f *framer) write(order <-chan *segment) {
 	defer f.wg.Done()
-	for s := range f.order {
+	for s := range order {
 		<-s.done
 		if s.first {
 			s.entry.start = f.out.n
@@ -89,7 +94,11 @@ func (f *framer) write() {
 		}
 		if s.last {
 			s.entry.end = f.out.n
+			if s.entry.onWritten != nil && f.failed() == nil {
+				s.entry.onWritten(s.entry.start, s.entry.end)
+			}
 			close(s.entry.done)
+			f.busy.Done()
 		}
 		in, out := s.in[:0], s.out[:0]
 		f.bufs.Put(&in)
@@ -147,7 +156,24 @@ func (f *framer) endEntry() (start, end int64, err error) {
 	return e.start, e.end, f.failed()
 }
 
+// finishEntry sends the entry's last frame without waiting: onWritten
+// runs once the entry's frames are written, so the next entry is read and
+// hashed while this one is compressed.
+func (f *framer) finishEntry(onWritten func(start, end int64)) {
+	if f.cur == nil {
+		f.cur = &segment{in: (*f.bufs.Get().(*[]byte))[:0], done: make(chan struct{})}
+	}
+	f.entry.onWritten = onWritten
+	f.dispatch(true)
+}
+
+// idle waits until every entry sent is written (and journaled).
+func (f *framer) idle() { f.busy.Wait() }
+
 func (f *framer) dispatch(last bool) {
+	if last {
+		f.busy.Add(1)
+	}
 	s := f.cur
 	f.cur = nil
 	s.entry, s.first, s.last = f.entry, f.first, last
@@ -158,12 +184,12 @@ func (f *framer) dispatch(last bool) {
 
 // close stops the workers once the frames sent are written.
 func (f *framer) close() {
-	if f.jobs == nil {
+	if f.closed {
 		return
 	}
+	f.closed = true
 	close(f.order)
 	close(f.jobs)
-	f.jobs = nil
 	f.wg.Wait()
 	f.enc.Close()
 }

@@ -92,13 +92,21 @@ func TestTruncatedWithStandardTools(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ends = append(ends, res.End)
 		names = append(names, res.Path)
 		sums = append(sums, fmt.Sprintf("%x", res.SHA256))
 	}
 	w.Abort("test")
+	jc, err := checkJournalFile(filepath.Join(dir+PartialSuffix, JournalFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range jc.Entries {
+		if e.Type == JournalItem {
+			ends = append(ends, *e.End)
+		}
+	}
 	arch := filepath.Join(dir+PartialSuffix, ArchiveFile)
-	// Cut in the middle of the fourth item's frame.
+	// Cut in the middle of the fourth item's frames.
 	cut := (ends[2] + ends[3]) / 2
 	if err := os.Truncate(arch, cut); err != nil {
 		t.Fatal(err)

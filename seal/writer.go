@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -79,8 +81,10 @@ type Result struct {
 	SHA256    [32]byte
 	Padded    int64 // zero bytes added because the reader ended early
 	Truncated bool  // the reader had more than Size (or MaxBuffer) bytes
-	Offset    int64 // archive offset of the item's zstd frame
-	End       int64 // archive offset just after it
+	// Offset and End are -1: the item is journaled, with the archive
+	// range of its frames, once they are written, after Put returns.
+	Offset int64
+	End    int64
 }
 
 // Writer writes a bag into an output folder.
@@ -99,6 +103,12 @@ type Writer struct {
 	seq      int64
 	prev     string
 	lastSync time.Time
+	emu      sync.Mutex     // err
+	jmu      sync.Mutex     // seq, prev, journal writes
+	syncing  atomic.Bool    // a background sync is running
+	syncs    sync.WaitGroup // background syncs
+	smu      sync.Mutex
+	bgErr    error // a background sync's failure
 
 	manifest []manifestEntry
 	names    map[string]int
@@ -194,10 +204,17 @@ func (w *Writer) Ephemeral() bool { return w.ephemeral }
 func (w *Writer) PartialDir() string { return w.partial }
 
 // Written is the number of archive bytes written so far.
-func (w *Writer) Written() int64 { return w.out.n }
+func (w *Writer) Written() int64 { return w.out.total.Load() }
 
 // Err returns the output error that stopped the writer, if any.
-func (w *Writer) Err() error { return w.err }
+func (w *Writer) Err() error { return w.failed() }
+
+// failed returns the sticky output error; safe from any goroutine.
+func (w *Writer) failed() error {
+	w.emu.Lock()
+	defer w.emu.Unlock()
+	return w.err
+}
 
 // Put stores one item under data/, reading r once: it hashes and
 // compresses the bytes in the same pass, in a zstd frame of its own. With a
@@ -206,8 +223,11 @@ func (w *Writer) Err() error { return w.err }
 // ends the item like an early end and is returned with the Result; an
 // output error returns a Result with an empty Path and wraps ErrOutput.
 func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) {
-	if w.err != nil {
-		return Result{}, w.err
+	if err := w.failed(); err != nil {
+		return Result{}, err
+	}
+	if err := w.fr.failed(); err != nil {
+		return Result{}, w.fail(err)
 	}
 	if w.sealed {
 		return Result{}, errors.New("bag already sealed")
@@ -229,24 +249,49 @@ func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) 
 		r, e.Size = &b, int64(b.Len())
 	}
 	res.Path = w.uniqueName(PayloadDir + "/" + EncodeName(e.Name))
-	err := w.writeEntry(&res, e, r, &rerr)
-	if err != nil {
+	if err := w.startEntry(&res, e); err != nil {
 		return Result{}, err
+	}
+	if err := w.entryBody(&res, e, r, &rerr); err != nil {
+		return Result{}, err
+	}
+	if err := w.tw.Flush(); err != nil {
+		return Result{}, w.fail(err)
 	}
 	if bufErr != nil {
 		rerr = bufErr
 	}
 	w.manifest = append(w.manifest, manifestEntry{res.Path, res.SHA256})
 	w.octets += res.Size
-	size, off, end := res.Size, res.Offset, res.End
-	if err := w.appendJournal(JournalEntry{Type: JournalItem, Path: res.Path, SHA256: hex.EncodeToString(res.SHA256[:]),
-		Size: &size, Offset: &off, End: &end}); err != nil {
-		return Result{}, err
+	// The item's journal line is written once its frames are: by the
+	// writing goroutine, in archive order, while this goroutine goes on.
+	// Its time is when it was read whole (Now is called from this
+	// goroutine only).
+	path, sum, size := res.Path, hex.EncodeToString(res.SHA256[:]), res.Size
+	now := w.opts.Now() // once a Put, so a fixed test clock gives fixed bytes
+	at := now.UTC().Format(time.RFC3339Nano)
+	w.fr.finishEntry(func(start, end int64) {
+		w.appendJournal(JournalEntry{Type: JournalItem, Time: at, Path: path, SHA256: sum, Size: &size, Offset: &start, End: &end})
+	})
+	res.Offset, res.End = -1, -1
+	if err := w.syncErr(); err != nil {
+		return Result{}, w.fail(err)
 	}
-	if w.opts.Now().Sub(w.lastSync) >= w.opts.SyncInterval {
-		if err := w.sync(); err != nil {
-			return Result{}, err
-		}
+	if now.Sub(w.lastSync) >= w.opts.SyncInterval && !w.syncing.Load() {
+		// In the background: an fsync of a slow stick must not stall the
+		// collection. The next Put reports its failure.
+		w.lastSync = now
+		w.syncing.Store(true)
+		w.syncs.Add(1)
+		go func() {
+			defer w.syncs.Done()
+			defer w.syncing.Store(false)
+			if err := w.syncFiles(); err != nil {
+				w.smu.Lock()
+				w.bgErr = err
+				w.smu.Unlock()
+			}
+		}()
 	}
 	return res, rerr
 }
@@ -389,8 +434,8 @@ func (m *manifestReader) Read(p []byte) (int, error) {
 // Event appends an event line to the journal: detail is any JSON value
 // (an item's outcome, a failure), signed and chained like every line.
 func (w *Writer) Event(detail any) error {
-	if w.err != nil {
-		return w.err
+	if err := w.failed(); err != nil {
+		return err
 	}
 	b, err := json.Marshal(detail)
 	if err != nil {
@@ -400,9 +445,13 @@ func (w *Writer) Event(detail any) error {
 }
 
 func (w *Writer) appendJournal(e JournalEntry) error {
+	w.jmu.Lock()
+	defer w.jmu.Unlock()
 	w.seq++
 	e.Seq, e.Prev = w.seq, w.prev
-	e.Time = w.opts.Now().UTC().Format(time.RFC3339Nano)
+	if e.Time == "" {
+		e.Time = w.opts.Now().UTC().Format(time.RFC3339Nano)
+	}
 	line, err := signLine(e, w.key)
 	if err != nil {
 		return err
@@ -416,17 +465,34 @@ func (w *Writer) appendJournal(e JournalEntry) error {
 
 // sync makes the archive durable, then the journal lines that describe it.
 func (w *Writer) sync() error {
-	if err := w.archive.Sync(); err != nil {
-		return w.fail(fmt.Errorf("sync archive: %w", err))
+	w.syncs.Wait() // a background sync first
+	if err := w.syncErr(); err != nil {
+		return w.fail(err)
 	}
-	if err := w.journal.Sync(); err != nil {
-		return w.fail(fmt.Errorf("sync journal: %w", err))
-	}
-	if err := w.stillThere(); err != nil {
+	if err := w.syncFiles(); err != nil {
 		return w.fail(err)
 	}
 	w.lastSync = w.opts.Now()
 	return nil
+}
+
+// syncFiles makes the archive durable, then the journal lines that
+// describe it, and checks the output folder is still there.
+func (w *Writer) syncFiles() error {
+	if err := w.archive.Sync(); err != nil {
+		return fmt.Errorf("sync archive: %w", err)
+	}
+	if err := w.journal.Sync(); err != nil {
+		return fmt.Errorf("sync journal: %w", err)
+	}
+	return w.stillThere()
+}
+
+// syncErr returns the failure of a background sync, if any.
+func (w *Writer) syncErr() error {
+	w.smu.Lock()
+	defer w.smu.Unlock()
+	return w.bgErr
 }
 
 // stillThere checks that the journal open for writing is still the one
@@ -449,6 +515,8 @@ func (w *Writer) stillThere() error {
 }
 
 func (w *Writer) fail(err error) error {
+	w.emu.Lock()
+	defer w.emu.Unlock()
 	if w.err == nil {
 		if !errors.Is(err, ErrOutput) {
 			err = fmt.Errorf("%w: %w", ErrOutput, err)
@@ -486,8 +554,8 @@ type Sealed struct {
 // archive, writes the files beside it, signs the root and renames the
 // folder to its final name. record is the collection record (JSON).
 func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
-	if w.err != nil {
-		return nil, w.err
+	if err := w.failed(); err != nil {
+		return nil, err
 	}
 	if w.sealed {
 		return nil, errors.New("bag already sealed")
@@ -645,7 +713,8 @@ func (w *Writer) Abort(reason string) error {
 	}
 	detail, _ := json.Marshal(map[string]string{"reason": reason})
 	var errs []error
-	if w.err == nil {
+	w.fr.close() // the frames sent are written and their items journaled first
+	if w.failed() == nil {
 		if w.enc != nil {
 			// Write the frames sent and age's last chunk, so that the
 			// ciphertext decrypts to its end.
@@ -658,6 +727,7 @@ func (w *Writer) Abort(reason string) error {
 		errs = append(errs, w.archive.Sync(), w.journal.Sync())
 	}
 	w.fr.close()
+	w.syncs.Wait() // no background sync on closed files
 	errs = append(errs, w.archive.Close(), w.journal.Close())
 	w.sealed = true
 	return errors.Join(errs...)
@@ -687,10 +757,11 @@ func syncDir(dir string) error {
 // countWriter counts and hashes what it passes to w and keeps the first
 // error.
 type countWriter struct {
-	w   io.Writer
-	h   hash.Hash
-	n   int64
-	err error
+	w     io.Writer
+	h     hash.Hash
+	n     int64
+	err   error
+	total atomic.Int64 // n, for other goroutines
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
@@ -700,6 +771,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
+	c.total.Store(c.n)
 	if err != nil {
 		c.err = err
 	}
