@@ -59,8 +59,11 @@ test: deps vet build
 		GOOS=$${os_arch%/*} GOARCH=$${os_arch#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/scelle || exit 1; \
 	done
 
+# The corpus (1 GiB, generated once) is kept out of /tmp, which a triage
+# collects.
+BENCH_CORPUS ?= $(HOME)/.cache/scelle-bench
 bench: build
-	$(GO) run ./internal/bench -scelle ./bin/scelle
+	$(GO) run ./internal/bench -scelle ./bin/scelle -corpus "$(BENCH_CORPUS)"
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \

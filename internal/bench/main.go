@@ -144,7 +144,7 @@ func runBench(o options) error {
 	bagOut := filepath.Join(work, "bags")
 	var bag string
 	collect := &bench{Name: "scelle collect", Kind: "scelle",
-		Argv:   []string{scelle, "collect", "--root", tree, "--path", "/**", "--out", bagOut, "--case", "bench"},
+		Argv:   []string{scelle, "collect", "--root", tree, "--path", "/**", "--out", bagOut, "--case", "bench", "--no-prompt", "--no-report"},
 		before: func() error { return os.RemoveAll(bagOut) },
 		Note:   "fsyncs the archive and journal every 250 ms, as it must; the pipeline never fsyncs"}
 	collect.after = func([]byte) error {
