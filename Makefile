@@ -39,7 +39,7 @@ TEST_TOOLS := zstd:zstd openssl:openssl swtpm:swtpm swtpm_setup:swtpm-tools pdft
 	zbarimg:zbar-tools mactime:sleuthkit age:age hashdeep:hashdeep strace:strace
 deps:
 	@missing=; for tp in $(TEST_TOOLS); do command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
-	python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
+	/usr/bin/python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing test tools:$$missing"; \
