@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/ed25519"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -212,13 +211,13 @@ func ReadBag(dir string) (CustodyBag, error) {
 		return b, err
 	}
 	if f, err := os.Open(filepath.Join(dir, seal.JournalFile)); err == nil {
-		line, rerr := readCustodyLine(bufio.NewReader(f), seal.MaxJournalLine)
+		line, rerr := seal.ReadLine(bufio.NewReader(f), seal.MaxJournalLine)
 		f.Close()
 		if rerr == nil {
 			if open, err := seal.ParseJournalLine(line, nil); err == nil && open.Type == seal.JournalOpen {
 				b.Collection = open.Collection
 				if b.Key == nil {
-					if b.Key, err = parseCustodyKey(open.PublicKey); err != nil {
+					if b.Key, err = seal.DecodeKey(open.PublicKey); err != nil {
 						return b, fmt.Errorf("%s: %w", seal.JournalFile, err)
 					}
 					b.KeySource = seal.JournalFile
@@ -298,7 +297,7 @@ func CheckCustody(r io.Reader, bag CustodyBag) (*CustodyCheck, error) {
 	readAll := false
 	rest := func() [][]byte {
 		for !readAll && len(all) < MaxCustodyLines {
-			l, err := readCustodyLine(br, MaxCustodyLine)
+			l, err := seal.ReadLine(br, MaxCustodyLine)
 			if len(l) > 0 {
 				all = append(all, l)
 			}
@@ -314,11 +313,11 @@ func CheckCustody(r io.Reader, bag CustodyBag) (*CustodyCheck, error) {
 		return c, nil
 	}
 	for n := 1; ; n++ {
-		line, err := readCustodyLine(br, MaxCustodyLine)
+		line, err := seal.ReadLine(br, MaxCustodyLine)
 		if err == io.EOF && len(line) == 0 {
 			break
 		}
-		if errors.Is(err, errCustodyLineTooLong) {
+		if errors.Is(err, seal.ErrLineTooLong) {
 			all = append(all, nil)
 			return fail(n, BreakInvalid, err)
 		}
@@ -420,7 +419,7 @@ func AppendCustody(dir string, ev CustodyEvent, key ed25519.PrivateKey) (Custody
 		at = time.Now()
 	}
 	e = CustodyEntry{Seq: int64(len(c.Entries) + 1), Prev: c.Head(), Time: at.UTC().Format(time.RFC3339),
-		CustodyEvent: ev, PublicKey: custodyKeyString(pub), KeyFingerprint: seal.KeyFingerprint(pub)}
+		CustodyEvent: ev, PublicKey: seal.EncodeKey(pub), KeyFingerprint: seal.KeyFingerprint(pub)}
 	line, err := signCustodyLine(e, key)
 	if err != nil {
 		return e, fmt.Errorf("custody: %w", err)
@@ -465,7 +464,7 @@ func (s *custodyState) note(e CustodyEntry) {
 	switch e.Event {
 	case EventAcquired:
 		if s.key = s.bag.Key; s.key == nil {
-			s.key, _ = parseCustodyKey(e.PublicKey)
+			s.key, _ = seal.DecodeKey(e.PublicKey)
 		}
 	case EventSealed:
 		s.sealed = &e
@@ -699,7 +698,7 @@ func ParseCustodyLine(line []byte) (CustodyEntry, string, error) {
 	if err := dec.Decode(&e); err != nil {
 		return e, BreakChanged, fmt.Errorf("not a custody line: %v", err)
 	}
-	pub, err := parseCustodyKey(e.PublicKey)
+	pub, err := seal.DecodeKey(e.PublicKey)
 	if err != nil {
 		return e, BreakChanged, err
 	}
@@ -741,52 +740,6 @@ func isSHA256Hex(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
-}
-
-func custodyKeyString(pub ed25519.PublicKey) string {
-	der, _ := x509.MarshalPKIXPublicKey(pub)
-	return base64.StdEncoding.EncodeToString(der)
-}
-
-func parseCustodyKey(s string) (ed25519.PublicKey, error) {
-	der, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
-	}
-	pub, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, errors.New("public key: not Ed25519")
-	}
-	return pub, nil
-}
-
-var errCustodyLineTooLong = errors.New("line too long")
-
-// readCustodyLine reads one line without its line feed. A final line
-// without a line feed is returned with io.EOF.
-func readCustodyLine(br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		line = append(line, frag...)
-		if len(line) > max+1 {
-			return nil, fmt.Errorf("%w: more than %d bytes", errCustodyLineTooLong, max)
-		}
-		switch err {
-		case nil:
-			return line[:len(line)-1], nil
-		case bufio.ErrBufferFull:
-			continue
-		case io.EOF:
-			return line, io.EOF
-		default:
-			return nil, err
-		}
-	}
 }
 
 func syncDir(dir string) error {

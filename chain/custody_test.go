@@ -167,9 +167,9 @@ func resign(t testing.TB, line []byte, key ed25519.PrivateKey, keepClaim bool, f
 	f(&e)
 	pub := key.Public().(ed25519.PublicKey)
 	if !keepClaim {
-		e.PublicKey, e.KeyFingerprint = custodyKeyString(pub), seal.KeyFingerprint(pub)
+		e.PublicKey, e.KeyFingerprint = seal.EncodeKey(pub), seal.KeyFingerprint(pub)
 	} else {
-		e.PublicKey = custodyKeyString(pub) // the signature verifies, the fingerprint is the old one
+		e.PublicKey = seal.EncodeKey(pub) // the signature verifies, the fingerprint is the old one
 	}
 	l, err := signCustodyLine(e, key)
 	if err != nil {

@@ -165,7 +165,7 @@ func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	prev := ZeroHash
 	for n := 1; ; n++ {
-		line, err := readLine(br, MaxJournalLine)
+		line, err := ReadLine(br, MaxJournalLine)
 		if err == io.EOF && len(line) == 0 {
 			return c, nil
 		}
@@ -188,7 +188,7 @@ func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
 				c.Err = &JournalError{n, fmt.Errorf("first line is %q, not %q", first.Type, JournalOpen)}
 				return c, nil
 			}
-			pub, perr = parseJournalKey(first.PublicKey)
+			pub, perr = DecodeKey(first.PublicKey)
 			if perr != nil {
 				c.Err = &JournalError{n, perr}
 				return c, nil
@@ -219,7 +219,8 @@ func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
 	}
 }
 
-func parseJournalKey(s string) (ed25519.PublicKey, error) {
+// DecodeKey decodes a public key written by EncodeKey.
+func DecodeKey(s string) (ed25519.PublicKey, error) {
 	der, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("public key: %w", err)
@@ -235,15 +236,18 @@ func parseJournalKey(s string) (ed25519.PublicKey, error) {
 	return pub, nil
 }
 
-// readLine reads one line without its line feed. A final line without a
-// line feed is returned with io.EOF.
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
+// ErrLineTooLong is returned by ReadLine for a line over its bound.
+var ErrLineTooLong = errors.New("line too long")
+
+// ReadLine reads one line of at most max bytes without its line feed. A
+// final line without a line feed is returned with io.EOF.
+func ReadLine(br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
 	for {
 		frag, err := br.ReadSlice('\n')
 		line = append(line, frag...)
-		if len(line) > max {
-			return nil, fmt.Errorf("line longer than %d bytes", max)
+		if len(line) > max+1 {
+			return nil, fmt.Errorf("%w: longer than %d bytes", ErrLineTooLong, max)
 		}
 		switch err {
 		case nil:
@@ -258,9 +262,9 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-// journalKeyString encodes pub for the open line: its PKIX DER in base64,
-// the body of root.pub.pem on one line.
-func journalKeyString(pub ed25519.PublicKey) string {
+// EncodeKey encodes pub as the journal and the custody log carry it: its
+// PKIX DER in standard base64, the body of root.pub.pem on one line.
+func EncodeKey(pub ed25519.PublicKey) string {
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	return base64.StdEncoding.EncodeToString(der)
 }

@@ -185,7 +185,7 @@ func Create(dir string, opts Options) (*Writer, error) {
 	}
 	w.tw = tar.NewWriter(w.fr)
 	if err := w.appendJournal(JournalEntry{Type: JournalOpen, Collection: opts.Collection,
-		PublicKey: journalKeyString(w.PublicKey()), Tool: opts.Tool}); err != nil {
+		PublicKey: EncodeKey(w.PublicKey()), Tool: opts.Tool}); err != nil {
 		return nil, err
 	}
 	if _, err := w.putTag(BagitFile, []byte(bagitDeclaration)); err != nil {
