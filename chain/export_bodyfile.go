@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/scelle/scelle/internal/bodyfmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -82,15 +83,15 @@ func (x *bodyfileExport) item(b *exportBag, it *Item) error {
 	}
 	x.line.Reset()
 	x.line.WriteString("0|")
-	escapeBodyName(&x.line, itemHostPath(it))
+	bodyfmt.EscapeName(&x.line, itemHostPath(it))
 	if st.Perm&0o170000 == 0o120000 && it.LinkTarget != "" {
 		x.line.WriteString(" -> ")
-		escapeBodyName(&x.line, it.LinkTarget)
+		bodyfmt.EscapeName(&x.line, it.LinkTarget)
 	}
 	x.line.WriteByte('|')
 	x.line.WriteString(strconv.FormatUint(st.Inode, 10))
 	x.line.WriteByte('|')
-	x.line.WriteString(bodyMode(st.Perm))
+	x.line.WriteString(bodyfmt.Mode(st.Perm))
 	for _, v := range []int64{int64(st.UID), int64(st.GID), st.Size, st.Atime.Unix(), st.Mtime.Unix(), st.Ctime.Unix(), unixOrZero(st.Btime)} {
 		x.line.WriteByte('|')
 		x.line.WriteString(strconv.FormatInt(v, 10))
@@ -129,69 +130,4 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
-}
-
-// bodyMode writes st_mode m as TSK's mode_as_string ("r/rrwxr-xr-x"), as
-// package collect/bodyfile does.
-func bodyMode(m uint32) string {
-	var t byte = '-'
-	switch m & 0o170000 {
-	case 0o100000:
-		t = 'r'
-	case 0o040000:
-		t = 'd'
-	case 0o120000:
-		t = 'l'
-	case 0o010000:
-		t = 'p'
-	case 0o020000:
-		t = 'c'
-	case 0o060000:
-		t = 'b'
-	case 0o140000:
-		t = 's'
-	}
-	b := []byte{t, '/', t, '-', '-', '-', '-', '-', '-', '-', '-', '-'}
-	const rwx = "rwxrwxrwx"
-	for i := 0; i < 9; i++ {
-		if m&(1<<(8-i)) != 0 {
-			b[3+i] = rwx[i]
-		}
-	}
-	special := func(bit uint32, i int, set, unset byte) {
-		if m&bit == 0 {
-			return
-		}
-		if b[i] == 'x' {
-			b[i] = set
-		} else {
-			b[i] = unset
-		}
-	}
-	special(0o4000, 5, 's', 'S')
-	special(0o2000, 8, 's', 'S')
-	special(0o1000, 11, 't', 'T')
-	return string(b)
-}
-
-// escapeBodyName writes a name escaped as package collect/bodyfile does.
-func escapeBodyName(buf *bytes.Buffer, s string) {
-	const hexDigits = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '%' || c == '|' || (c == '>' && i > 0 && s[i-1] == '-'):
-			buf.WriteByte('%')
-			buf.WriteByte(hexDigits[c>>4])
-			buf.WriteByte(hexDigits[c&0xf])
-		case c < 0x20 || c == 0x7f:
-			buf.WriteByte('\\')
-			buf.WriteByte('0' + c>>6)
-			buf.WriteByte('0' + c>>3&7)
-			buf.WriteByte('0' + c&7)
-		case c == '\\':
-			buf.WriteString(`\\`)
-		default:
-			buf.WriteByte(c)
-		}
-	}
 }

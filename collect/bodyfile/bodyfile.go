@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scelle/scelle/internal/bodyfmt"
 	"io"
 	"path"
 	"sort"
@@ -114,95 +115,21 @@ const (
 	sISVTX  = 0o1000
 )
 
-// typeLetter returns the bodyfile type letter of st_mode m.
-func typeLetter(m uint32) byte {
-	switch m & sIFMT {
-	case sIFREG:
-		return 'r'
-	case sIFDIR:
-		return 'd'
-	case sIFLNK:
-		return 'l'
-	case sIFIFO:
-		return 'p'
-	case sIFCHR:
-		return 'c'
-	case sIFBLK:
-		return 'b'
-	case sIFSOCK:
-		return 's'
-	}
-	return '-'
-}
-
-// modeString returns st_mode m as the bodyfile's mode_as_string
-// ("r/rrwxr-xr-x"), the way TSK's tsk_fs_meta_make_ls writes permissions.
-func modeString(m uint32) string {
-	t := typeLetter(m)
-	b := []byte{t, '/', t, '-', '-', '-', '-', '-', '-', '-', '-', '-'}
-	const rwx = "rwxrwxrwx"
-	for i := 0; i < 9; i++ {
-		if m&(1<<(8-i)) != 0 {
-			b[3+i] = rwx[i]
-		}
-	}
-	special := func(bit uint32, i int, set, unset byte) {
-		if m&bit == 0 {
-			return
-		}
-		if b[i] == 'x' {
-			b[i] = set
-		} else {
-			b[i] = unset
-		}
-	}
-	special(sISUID, 5, 's', 'S')
-	special(sISGID, 8, 's', 'S')
-	special(sISVTX, 11, 't', 'T')
-	return string(b)
-}
-
-// escapeName writes the name or link target s escaped for the bodyfile
-// (see the package documentation): '%', '|' and the '>' of "->" as %HH,
-// which mactime decodes; control bytes as \ooo and '\' as \\, which
-// mactime shows as they are (it drops lines whose decoded name holds a
-// newline).
-func escapeName(buf *bytes.Buffer, s string) {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '%' || c == '|' || (c == '>' && i > 0 && s[i-1] == '-'):
-			buf.WriteByte('%')
-			buf.WriteByte(hex[c>>4])
-			buf.WriteByte(hex[c&0xf])
-		case c < 0x20 || c == 0x7f:
-			buf.WriteByte('\\')
-			buf.WriteByte('0' + c>>6)
-			buf.WriteByte('0' + c>>3&7)
-			buf.WriteByte('0' + c&7)
-		case c == '\\':
-			buf.WriteString(`\\`)
-		default:
-			buf.WriteByte(c)
-		}
-	}
-}
-
 // bodyLine appends the bodyfile line of the entry at p to buf.
 func bodyLine(buf *bytes.Buffer, p, target string, st *stat) {
 	buf.WriteString("0|")
-	escapeName(buf, p)
+	bodyfmt.EscapeName(buf, p)
 	if st.mode&sIFMT == sIFLNK {
 		buf.WriteString(" -> ")
-		escapeName(buf, target)
+		bodyfmt.EscapeName(buf, target)
 	}
-	fmt.Fprintf(buf, "|%d|%s|%d|%d|%d|%d|%d|%d|%d\n", st.ino, modeString(st.mode), st.uid, st.gid,
+	fmt.Fprintf(buf, "|%d|%s|%d|%d|%d|%d|%d|%d|%d\n", st.ino, bodyfmt.Mode(st.mode), st.uid, st.gid,
 		st.size, st.atime, st.mtime, st.ctime, st.crtime)
 }
 
 // entry returns the list line for the entry at p.
 func entry(p string, st *stat, why []string) Entry {
-	e := Entry{Path: p, Type: string(typeLetter(st.mode)), Mode: modeString(st.mode),
+	e := Entry{Path: p, Type: string(bodyfmt.TypeLetter(st.mode)), Mode: bodyfmt.Mode(st.mode),
 		Perm: fmt.Sprintf("%04o", st.mode&0o7777), UID: st.uid, GID: st.gid, Size: st.size,
 		Inode: st.ino, Mtime: st.mtimeT, Ctime: st.ctimeT, Btime: st.btimeT, Why: why}
 	if !utf8.ValidString(p) {

@@ -2,6 +2,7 @@ package bodyfile
 
 import (
 	"bytes"
+	"github.com/scelle/scelle/internal/bodyfmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +26,7 @@ func TestModeString(t *testing.T) {
 		{sIFBLK | 0o660, "b/brw-rw----"},
 		{0o644, "-/-rw-r--r--"},
 	} {
-		if got := modeString(c.mode); got != c.want {
+		if got := bodyfmt.Mode(c.mode); got != c.want {
 			t.Errorf("modeString(%o) = %q, want %q", c.mode, got, c.want)
 		}
 	}
@@ -44,9 +45,9 @@ func TestEscapeName(t *testing.T) {
 		"/tmp/é\xff":        "/tmp/é\xff",
 	} {
 		var b bytes.Buffer
-		escapeName(&b, in)
+		bodyfmt.EscapeName(&b, in)
 		if b.String() != want {
-			t.Errorf("escapeName(%q) = %q, want %q", in, b.String(), want)
+			t.Errorf("bodyfmt.EscapeName(%q) = %q, want %q", in, b.String(), want)
 		}
 		if got := unescapeName(b.String()); got != in {
 			t.Errorf("unescape(escape(%q)) = %q", in, got)
@@ -88,10 +89,10 @@ func FuzzEscapeName(f *testing.F) {
 	f.Add(`\\\012%25`)
 	f.Fuzz(func(t *testing.T, s string) {
 		var b bytes.Buffer
-		escapeName(&b, s)
+		bodyfmt.EscapeName(&b, s)
 		out := b.String()
 		if strings.ContainsAny(out, "|\n\r\x00\x7f") || strings.Contains(out, "->") {
-			t.Fatalf("escapeName(%q) = %q holds a separator", s, out)
+			t.Fatalf("bodyfmt.EscapeName(%q) = %q holds a separator", s, out)
 		}
 		if got := unescapeName(out); got != s {
 			t.Fatalf("round trip of %q gave %q", s, got)

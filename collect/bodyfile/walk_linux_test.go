@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/scelle/scelle/internal/bodyfmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,7 +107,7 @@ func wantLine(t *testing.T, root, p, name string) string {
 	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
 		name += " -> " + target
 	}
-	return fmt.Sprintf("0|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d", name, st.Ino, modeString(st.Mode), st.Uid, st.Gid,
+	return fmt.Sprintf("0|%s|%d|%s|%d|%d|%d|%d|%d|%d|%d", name, st.Ino, bodyfmt.Mode(st.Mode), st.Uid, st.Gid,
 		st.Size, st.Atim.Sec, st.Mtim.Sec, st.Ctim.Sec, crtime)
 }
 
