@@ -123,14 +123,16 @@ func (s *Session) PutBytes(ctx context.Context, name, source string, b []byte) O
 	return s.PutReader(ctx, name, source, KindGenerated, int64(len(b)), bytes.NewReader(b))
 }
 
-// PutGenerated stores b, produced by scelle, as name; a non-empty partial
-// reason records it as partial (the records are valid but incomplete).
-func (s *Session) PutGenerated(ctx context.Context, name, source string, b []byte, partial string) Outcome {
-	o := s.newOutcome(source, KindGenerated)
+// PutRead stores b, bytes scelle read from source (a kernel file, a
+// netlink dump), as name. readErr, when set, is the error that ended the
+// read: b holds what came before it, and the item is recorded as partial
+// with that reason.
+func (s *Session) PutRead(ctx context.Context, name, source, kind string, b []byte, readErr error) Outcome {
+	o := s.newOutcome(source, kind)
 	st, err := s.put(ctx, Meta{Name: name, Size: int64(len(b)), ModTime: o.Started, Mode: 0o444}, bytes.NewReader(b))
 	s.finish(&o, st, err)
-	if o.Status == Collected && partial != "" {
-		o.Status, o.Reason = Partial, partial
+	if o.Status == Collected && readErr != nil {
+		o.Status, o.Reason = Partial, readErr.Error()
 	}
 	s.Record(o)
 	return o

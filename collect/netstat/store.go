@@ -1,7 +1,6 @@
 package netstat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,19 +110,12 @@ func putJSONL(ctx context.Context, s *collect.Session, name, src string, gen fun
 // putRaw stores kernel bytes b (a netlink dump) as name. When err is set
 // the item is partial (b is what was received) or failed (b is empty).
 func putRaw(ctx context.Context, s *collect.Session, name, src string, b []byte, err error) {
-	switch {
-	case err == nil:
-		s.PutReader(ctx, name, src, collect.KindKernel, int64(len(b)), bytes.NewReader(b))
-	case len(b) == 0:
+	if err != nil && len(b) == 0 {
 		s.Fail(src, collect.KindKernel, err)
-	default:
-		s.PutReader(ctx, name, src, collect.KindKernel, -1, io.MultiReader(bytes.NewReader(b), errReader{err}))
+		return
 	}
+	s.PutRead(ctx, name, src, collect.KindKernel, b, err)
 }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // problems gathers the reasons a generated item is incomplete.
 type problems []string

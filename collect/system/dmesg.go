@@ -1,11 +1,9 @@
 package system
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -187,15 +185,11 @@ func (c *dmesgCollector) Collect(ctx context.Context, s *collect.Session) error 
 		s.Fail(p, collect.KindKernel, err)
 		return ctx.Err()
 	}
-	var r io.Reader = bytes.NewReader(res.raw)
-	size := int64(len(res.raw))
-	switch {
-	case err != nil:
-		r, size = io.MultiReader(r, errReader{err}), -1
-	case res.capped:
-		r, size = io.MultiReader(r, errReader{fmt.Errorf("stopped at the %d byte cap; later records not read", limit)}), -1
+	partial := err
+	if partial == nil && res.capped {
+		partial = fmt.Errorf("stopped at the %d byte cap; later records not read", limit)
 	}
-	s.PutReader(ctx, "live/dev/kmsg", p, collect.KindKernel, size, r)
+	s.PutRead(ctx, "live/dev/kmsg", p, collect.KindKernel, res.raw, partial)
 	recs := ParseKmsg(res.raw, base)
 	if res.lost > 0 {
 		recs = append(recs, KmsgRecord{Error: fmt.Sprintf("%d records overwritten in the kernel's buffer while being read (EPIPE); see the gaps in seq", res.lost)})

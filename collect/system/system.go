@@ -84,21 +84,17 @@ func storeKernelErr(ctx context.Context, s *collect.Session, name, full string, 
 	cancel()
 	switch {
 	case err == nil:
-		s.PutReader(ctx, name, full, collect.KindKernel, int64(len(b)), bytes.NewReader(b))
+		s.PutRead(ctx, name, full, collect.KindKernel, b, nil)
 	case errors.Is(err, fs.ErrNotExist):
 		s.Skip(full, collect.KindKernel, "not present")
 	case len(b) == 0:
 		s.Fail(full, collect.KindKernel, err)
 	default:
 		// Part was read: store it; the error makes the outcome partial.
-		s.PutReader(ctx, name, full, collect.KindKernel, -1, io.MultiReader(bytes.NewReader(b), errReader{err}))
+		s.PutRead(ctx, name, full, collect.KindKernel, b, err)
 	}
 	return b, err
 }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // procItem stores the /proc file rel as "live/proc/"+rel.
 func procItem(ctx context.Context, s *collect.Session, rel string, limit int64) ([]byte, bool) {
