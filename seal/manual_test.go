@@ -3,31 +3,13 @@ package seal
 import (
 	"crypto/sha256"
 	"fmt"
+	"github.com/scelle/scelle/internal/docblock"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// docBlock returns the fenced code block of docs/format.md whose info
-// string is info: the tests run the document itself, so it cannot drift.
-func docBlock(t *testing.T, info string) string {
-	t.Helper()
-	b, err := os.ReadFile("../docs/format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "```"+info+"\n")
-	if !ok {
-		t.Fatalf("docs/format.md has no %q block", info)
-	}
-	block, _, ok := strings.Cut(rest, "\n```\n")
-	if !ok {
-		t.Fatalf("docs/format.md: %q block not closed", info)
-	}
-	return block + "\n"
-}
 
 // TestManualProcedure runs the verification procedure of docs/format.md,
 // as written there, with the standard tools an expert has: sha256sum, tar,
@@ -39,7 +21,10 @@ func TestManualProcedure(t *testing.T) {
 		}
 	}
 	dir, _ := makeBag(t)
-	script := docBlock(t, "sh manual-verify")
+	script, err := docblock.Read("../docs/format.md", "sh manual-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command("bash", "-c", script, "bash", dir).CombinedOutput()
 	if err != nil {
 		t.Fatalf("manual procedure failed: %v\n%s", err, out)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/scelle/scelle/internal/docblock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,26 +15,6 @@ import (
 
 	"github.com/scelle/scelle/seal"
 )
-
-// formatBlock returns the fenced block of docs/format.md whose info string
-// is info, as seal/manual_test.go's docBlock does: the test runs the
-// document itself.
-func formatBlock(t *testing.T, info string) string {
-	t.Helper()
-	b, err := os.ReadFile("../../docs/format.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(b), "```"+info+"\n")
-	if !ok {
-		t.Fatalf("docs/format.md has no %q block", info)
-	}
-	block, _, ok := strings.Cut(rest, "\n```\n")
-	if !ok {
-		t.Fatalf("docs/format.md: %q block not closed", info)
-	}
-	return block + "\n"
-}
 
 // copyBag copies an output folder with cp -a, as the expert guide says.
 func copyBag(t *testing.T, dir string) string {
@@ -138,7 +119,10 @@ func TestEncryptedEndToEnd(t *testing.T) {
 
 	// The real age decrypts with either identity; then the procedure of
 	// docs/format.md, as written there, passes on the plaintext.
-	script := formatBlock(t, "sh manual-verify")
+	script, err := docblock.Read("../../docs/format.md", "sh manual-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range idFiles {
 		c := copyBag(t, dir)
 		cmd := exec.Command("age", "-d", "-i", id, "-o", seal.ArchiveFile, seal.EncryptedArchiveFile)
