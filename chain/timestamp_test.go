@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/scelle/scelle/internal/tsatest"
 	"io/fs"
 	"math/big"
 	"net/http"
@@ -23,7 +24,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,8 +119,6 @@ type testTSA struct {
 	CA     *testCA
 	CAFile string
 	Cert   *x509.Certificate
-	mu     sync.Mutex
-	n      int // requests served
 }
 
 func needOpenSSL(t testing.TB) {
@@ -139,55 +137,14 @@ func startTSA(t testing.TB, essAlg, digests string) *testTSA {
 	dir := t.TempDir()
 	ca := newTestCA(t, "scelle test CA")
 	cert, key := ca.issue(t, "scelle test TSA", []asn1.ObjectIdentifier{oidTimeStamping}, true)
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	tsa := &testTSA{CA: ca, Cert: cert, CAFile: filepath.Join(dir, "ca.pem")}
+	if err := os.WriteFile(tsa.CAFile, ca.pem, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tsatest.Serve(dir, cert, key, tsatest.Options{Policy: testPolicy.String(), ESSAlg: essAlg, Digests: digests})
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	tsa := &testTSA{CA: ca, Cert: cert, CAFile: write("ca.pem", ca.pem)}
-	conf := write("ts.cnf", fmt.Appendf(nil, `[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = %s
-signer_cert = %s
-signer_key = %s
-signer_digest = sha256
-default_policy = %s
-other_policies = 1.3.6.1.4.1.99999.2
-digests = %s
-accuracy = secs:1
-ordering = no
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = %s
-crypto_device = builtin
-`, write("serial", []byte("01\n")), write("tsa.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})),
-		write("tsa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})), testPolicy, digests, essAlg))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tsa.mu.Lock() // openssl updates the serial file
-		defer tsa.mu.Unlock()
-		tsa.n++
-		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != TimestampQueryType {
-			http.Error(w, "POST an application/timestamp-query", http.StatusUnsupportedMediaType)
-			return
-		}
-		cmd := exec.Command("openssl", "ts", "-reply", "-config", conf, "-queryfile", "/dev/stdin", "-out", "-")
-		cmd.Stdin = http.MaxBytesReader(w, r.Body, 1<<16)
-		var out, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		if err := cmd.Run(); err != nil {
-			http.Error(w, fmt.Sprintf("openssl ts -reply: %v: %s", err, stderr.Bytes()), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", TimestampReplyType)
-		w.Write(out.Bytes())
-	}))
 	t.Cleanup(srv.Close)
 	tsa.URL = srv.URL + "/tsa"
 	return tsa

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,15 +11,11 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
-	"fmt"
+	"github.com/scelle/scelle/internal/tsatest"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,48 +50,12 @@ func cmdTSA(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	_, otherDER := testCert(ts, "another CA", nil, nil)
 	tsaKey, tsaDER := testCert(ts, "scelle test TSA", ca, caKey)
-	kder, err := x509.MarshalPKCS8PrivateKey(tsaKey)
-	ts.Check(err)
 	write("ca.pem", pemCert(caDER))
 	write("other-ca.pem", pemCert(otherDER))
-	conf := write("ts.cnf", fmt.Appendf(nil, `[ tsa ]
-default_tsa = tsa_config
-[ tsa_config ]
-serial = %s
-signer_cert = %s
-signer_key = %s
-signer_digest = sha256
-default_policy = 1.3.6.1.4.1.99999.1
-other_policies = 1.3.6.1.4.1.99999.2
-digests = sha256
-accuracy = secs:1
-ordering = no
-tsa_name = yes
-ess_cert_id_chain = no
-ess_cert_id_alg = sha256
-crypto_device = builtin
-`, write("serial", []byte("01\n")), write("tsa.pem", pemCert(tsaDER)),
-		write("tsa.key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))))
-
-	var mu sync.Mutex // openssl updates the serial file
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/timestamp-query" {
-			http.Error(w, "POST an application/timestamp-query", http.StatusUnsupportedMediaType)
-			return
-		}
-		cmd := exec.Command("openssl", "ts", "-reply", "-config", conf, "-queryfile", "/dev/stdin", "-out", "-")
-		cmd.Stdin = http.MaxBytesReader(w, r.Body, 1<<16)
-		var out, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &stderr
-		if err := cmd.Run(); err != nil {
-			http.Error(w, fmt.Sprintf("openssl ts -reply: %v: %s", err, stderr.Bytes()), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/timestamp-reply")
-		w.Write(out.Bytes())
-	}))
+	tsaCert, err := x509.ParseCertificate(tsaDER)
+	ts.Check(err)
+	srv, err := tsatest.Serve(dir, tsaCert, tsaKey, tsatest.Options{})
+	ts.Check(err)
 	ts.Defer(srv.Close)
 	ts.Setenv("TSA", srv.URL+"/tsa")
 }
