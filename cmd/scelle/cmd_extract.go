@@ -62,16 +62,11 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 			}
 		}
 	}
-	f, err := seal.OpenArchive(bag, ids)
+	ar, closeAr, err := openArchive(bag, ids)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	ar, err := seal.NewArchiveReader(f)
-	if err != nil {
-		return err
-	}
-	defer ar.Close()
+	defer closeAr()
 	got := map[string]string{}
 	var manifest []byte
 	var bad []string

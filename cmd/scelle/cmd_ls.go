@@ -40,16 +40,11 @@ plaintext archive.
 }
 
 func runLs(bag string, ids []age.Identity, long bool, stdout io.Writer) error {
-	f, err := seal.OpenArchive(bag, ids)
+	ar, closeAr, err := openArchive(bag, ids)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	ar, err := seal.NewArchiveReader(f)
-	if err != nil {
-		return err
-	}
-	defer ar.Close()
+	defer closeAr()
 	buf := make([]byte, 1<<20)
 	for {
 		e, err := ar.Next()
@@ -69,4 +64,19 @@ func runLs(bag string, ids []age.Identity, long bool, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%12d  %s  frame %d @%d  %s\n", e.Size, hex.EncodeToString(h.Sum(nil)), e.Frame, e.At, e.Path)
 	}
+}
+
+// openArchive opens a bag's archive (decrypting it with ids when it is
+// encrypted) for reading entry by entry; the caller calls the close func.
+func openArchive(bag string, ids []age.Identity) (*seal.ArchiveReader, func(), error) {
+	f, err := seal.OpenArchive(bag, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	ar, err := seal.NewArchiveReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return ar, func() { ar.Close(); f.Close() }, nil
 }
