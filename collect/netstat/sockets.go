@@ -1,6 +1,7 @@
 package netstat
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -72,12 +73,20 @@ func (c *sockCollector) Collect(ctx context.Context, s *collect.Session) error {
 		skipVolatile(s, collect.KindGenerated, socketsName)
 		return nil
 	}
-	// The tables first: they change fastest.
+	// The tables first: they change fastest. The parsed records are made
+	// from the very bytes stored, so the two always agree.
+	stored := map[string][]byte{}
+	copyTable := func(name, host string) {
+		var b bytes.Buffer
+		if o := s.CopyKernelTee(ctx, name, host, maxRaw, &b); o.Path != "" {
+			stored[host] = b.Bytes()
+		}
+	}
 	for _, t := range socketTables {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.CopyKernel(ctx, "live/proc/net/"+t.file, path.Join(proc, "net", t.file), maxRaw)
+		copyTable("live/proc/net/"+t.file, path.Join(proc, "net", t.file))
 	}
 	scan, err := scanProcesses(ctx, proc)
 	if err != nil {
@@ -104,7 +113,7 @@ func (c *sockCollector) Collect(ctx context.Context, s *collect.Session) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				s.CopyKernel(ctx, fmt.Sprintf("live/proc/%d/net/%s", pid, t.file), path.Join(dir, t.file), maxRaw)
+				copyTable(fmt.Sprintf("live/proc/%d/net/%s", pid, t.file), path.Join(dir, t.file))
 			}
 			others = append(others, nsTables{ns, dir, pid})
 			found = true
@@ -120,7 +129,7 @@ func (c *sockCollector) Collect(ctx context.Context, s *collect.Session) error {
 		var p problems
 		emitFrom := func(dir, logical string, ns uint64) error {
 			for _, t := range socketTables {
-				err := parseTable(ctx, path.Join(dir, t.file), logical+"/"+t.file, t, func(sk Socket) error {
+				err := parseTable(ctx, stored, path.Join(dir, t.file), logical+"/"+t.file, t, func(sk Socket) error {
 					sk.NetNS = ns
 					sk.Owners = scan.owners[sk.Inode]
 					if sk.Owners == nil || sk.Inode == 0 {
@@ -188,7 +197,12 @@ func pidList(pids []int) string {
 }
 
 // parseTable opens the kernel table at hostPath and parses it.
-func parseTable(ctx context.Context, hostPath, logical string, t socketTable, emit func(Socket) error) error {
+// parseTable parses the table at hostPath from the bytes stored of it, or,
+// when none were stored, as read now.
+func parseTable(ctx context.Context, stored map[string][]byte, hostPath, logical string, t socketTable, emit func(Socket) error) error {
+	if b, ok := stored[hostPath]; ok {
+		return t.parse(bytes.NewReader(b), logical, emit)
+	}
 	return readTable(ctx, hostPath, func(r io.Reader) error { return t.parse(r, logical, emit) })
 }
 
