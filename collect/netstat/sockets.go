@@ -78,7 +78,8 @@ func (c *sockCollector) Collect(ctx context.Context, s *collect.Session) error {
 	stored := map[string][]byte{}
 	copyTable := func(name, host string) {
 		var b bytes.Buffer
-		if o := s.CopyKernelTee(ctx, name, host, maxRaw, &b); o.Path != "" {
+		// A table cut at the sink's bound is parsed whole from a new read.
+		if o := s.CopyKernelTee(ctx, name, host, maxRaw, &b); o.Status == collect.Collected {
 			stored[host] = b.Bytes()
 		}
 	}
