@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -236,36 +235,11 @@ func readRecordMembers(path string) (*Record, string, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
-	members := map[string]json.RawMessage{}
-	err = walkRecord(io.TeeReader(io.LimitReader(f, MaxRecord), h), func(key string, dec *json.Decoder) error {
-		if key == "items" {
-			return skipValue(dec)
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		members[key] = raw
-		return nil
-	})
+	rec, err := ScanRecord(io.TeeReader(f, h), nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", seal.RecordFile, err)
 	}
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, "", err
-	}
-	all, err := json.Marshal(members)
-	if err != nil {
-		return nil, "", err
-	}
-	var rec Record
-	if err := json.Unmarshal(all, &rec); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", seal.RecordFile, err)
-	}
-	if rec.Format != RecordFormat {
-		return nil, "", fmt.Errorf("%s: record format %q, want %q", seal.RecordFile, rec.Format, RecordFormat)
-	}
-	return &rec, hex.EncodeToString(h.Sum(nil)), nil
+	return rec, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // items streams the record's items to fn, one at a time, and notes the
@@ -278,101 +252,23 @@ func (b *exportBag) items(fn func(*Item) error) error {
 	}
 	defer f.Close()
 	h := sha256.New()
-	err = walkRecord(io.TeeReader(io.LimitReader(f, MaxRecord), h), func(key string, dec *json.Decoder) error {
-		if key != "items" {
-			return skipValue(dec)
-		}
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if t == nil {
-			return nil
-		}
-		if t != json.Delim('[') {
-			return errors.New("items is not an array")
-		}
-		for dec.More() {
-			var it Item
-			if err := dec.Decode(&it); err != nil {
-				return fmt.Errorf("item: %w", err)
+	_, err = ScanRecord(io.TeeReader(f, h), func(it *Item) error {
+		if it.Path != "" {
+			if _, dup := b.stored[it.Path]; dup {
+				return mismatch("%s is stored twice in the record", it.Path)
 			}
-			if it.Path != "" {
-				if _, dup := b.stored[it.Path]; dup {
-					return mismatch("%s is stored twice in the record", it.Path)
-				}
-				b.stored[it.Path] = &storedItem{sha256: it.SHA256, size: it.Size, collector: it.Collector, source: it.Source}
-				b.nStored++
-			}
-			if err := fn(&it); err != nil {
-				return err
-			}
+			b.stored[it.Path] = &storedItem{sha256: it.SHA256, size: it.Size, collector: it.Collector, source: it.Source}
+			b.nStored++
 		}
-		_, err = dec.Token()
-		return err
+		return fn(it)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", seal.RecordFile, err)
-	}
-	if _, err := io.Copy(h, f); err != nil {
-		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != b.recSum {
 		return mismatch("%s changed while it was read", seal.RecordFile)
 	}
 	return nil
-}
-
-// walkRecord calls fn for each member of the top-level JSON object read
-// from r, with the decoder placed on the member's value; fn must consume
-// that value.
-func walkRecord(r io.Reader, fn func(key string, dec *json.Decoder) error) error {
-	dec := json.NewDecoder(r)
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if t != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		key, _ := t.(string)
-		if err := fn(key, dec); err != nil {
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data")
-	}
-	return nil
-}
-
-// skipValue consumes one JSON value, token by token (no copy of it is
-// kept).
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }
 
 // readArchive decodes the archive once, checks every entry and hands the

@@ -629,6 +629,7 @@ func FuzzExportLines(f *testing.F) {
 				t.Fatalf("%s: %v", p, err)
 			}
 		}
-		_ = walkRecord(bytes.NewReader(data), func(key string, dec *json.Decoder) error { return skipValue(dec) })
+		_, _ = ScanRecord(bytes.NewReader(data), nil)
+		_, _ = ScanRecord(bytes.NewReader(data), func(*Item) error { return nil })
 	})
 }

@@ -3,6 +3,9 @@ package chain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -108,4 +111,96 @@ func TestRecordRoundTrip(t *testing.T) {
 	if bad := got.CheckItems(map[string]string{"data/fs/var/log/auth.log": strings.Repeat("00", 32)}); len(bad) != 0 {
 		t.Fatalf("CheckItems: %v", bad)
 	}
+}
+
+// FuzzScanRecord holds ScanRecord to the reader it replaces, one
+// json.Decoder.Decode of the whole record (decodeRecordWhole): on any
+// bytes both accept or both refuse, and what they accept they read alike,
+// header and items. ReadRecord and ScanRecord without fn agree with
+// ScanRecord. Two differences are allowed: ScanRecord refuses a member
+// named twice, which the whole decode lets the last one win; and its
+// nesting limit holds per member and per item, not for the whole record.
+func FuzzScanRecord(f *testing.F) {
+	full, err := fullRecord().Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(full)
+	f.Add([]byte(`{"items":[{"status":"failed","reason":"x"},null,{}],"format":"scelle-record/1"}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":null,"x":{"items":[1]}}`))
+	f.Add([]byte(`{"format":"scelle-record/1","ITEMS":[{"SIZE":3}],"Argv":["a"],"unknown":[[{"a":[]}]]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[{}],"items":[{},{}]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","summary":{"a":1},"Summary":{"b":2}}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":{}}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[1]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[{"size":"1"}]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[{"source_raw":"/w==","stat_before":{"a":[1,{}]}}]} `))
+	f.Add([]byte(`{"format":"scelle-record/1","items":[]}]`))
+	f.Add([]byte(`{"format":"scelle-record/2","items":[{}]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","people":null,"host":null,"started":null,"itemſ":[{}]}`))
+	f.Add([]byte(`{"format":"scelle-record/1","live":"true"}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var items []Item
+		head, err := ScanRecord(bytes.NewReader(data), func(it *Item) error {
+			items = append(items, *it)
+			return nil
+		})
+		headOnly, errHeadOnly := ScanRecord(bytes.NewReader(data), nil)
+		rec, errRead := ReadRecord(bytes.NewReader(data))
+		want, errWant := decodeRecordWhole(data)
+
+		switch {
+		case (err == nil) != (head != nil), (errRead == nil) != (rec != nil), (errHeadOnly == nil) != (headOnly != nil):
+			t.Fatalf("a record and an error, or neither: %v, %v, %v", err, errRead, errHeadOnly)
+		case (err == nil) != (errRead == nil):
+			t.Fatalf("ScanRecord: %v; ReadRecord: %v", err, errRead)
+		case err == nil && errHeadOnly != nil:
+			t.Fatalf("ScanRecord without fn refuses what it accepts with fn: %v", errHeadOnly)
+		case err == nil && errWant != nil:
+			if !strings.Contains(errWant.Error(), "exceeded max depth") {
+				t.Fatalf("ScanRecord accepts what the whole decode refuses: %v", errWant)
+			}
+			return
+		case err != nil && errWant == nil:
+			if !errors.Is(err, errRecordMemberTwice) {
+				t.Fatalf("ScanRecord refuses what the whole decode accepts: %v", err)
+			}
+			return
+		case err != nil:
+			return
+		}
+		if head.Items != nil || headOnly.Items != nil {
+			t.Fatal("ScanRecord returned items")
+		}
+		if !reflect.DeepEqual(rec, want) {
+			t.Fatalf("ReadRecord and the whole decode differ:\n%+v\n%+v", rec, want)
+		}
+		if len(items) != len(want.Items) || len(items) > 0 && !reflect.DeepEqual(items, want.Items) {
+			t.Fatalf("ScanRecord's items differ from the whole decode's:\n%+v\n%+v", items, want.Items)
+		}
+		want.Items = nil
+		if !reflect.DeepEqual(head, want) || !reflect.DeepEqual(headOnly, want) {
+			t.Fatalf("ScanRecord's header differs from the whole decode's:\n%+v\n%+v\n%+v", head, headOnly, want)
+		}
+	})
+}
+
+// decodeRecordWhole is how ReadRecord read a record before ScanRecord:
+// one decode of the whole document.
+func decodeRecordWhole(data []byte) (*Record, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var rec Record
+	if err := dec.Decode(&rec); err != nil {
+		return nil, err
+	}
+	if rec.Format != RecordFormat {
+		return nil, errors.New("format")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data")
+	}
+	return &rec, nil
 }

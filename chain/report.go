@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"container/heap"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -9,9 +10,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	sha256 "github.com/minio/sha256-simd"
 
@@ -50,7 +53,12 @@ type Report struct {
 	// Folder is the output folder's base name (never its full path,
 	// which says where the report was made, not what it is about).
 	Folder string
+	// Record is the collection record without its items (Items nil):
+	// what the report shows of them is in Items.
 	Record *Record
+	// Items sums up the record's items. BuildReport fills it; a Report
+	// made otherwise adds each item with Items.Add.
+	Items ItemDigest
 	// Root is root.txt without its line feed; empty when absent.
 	Root string
 	// ArchiveSHA256 is the hash in evidence.tar.zst.sha256; empty when
@@ -86,16 +94,20 @@ type ExtraFile struct {
 
 // BuildReport reads the output folder dir: record.json (required),
 // root.txt, evidence.tar.zst.sha256, root.pub.pem, custody.jsonl (checked
-// against the bag) and the extras beside the bag. It verifies nothing of
-// the bag itself: the caller runs seal.Verify and passes its result to
-// SetVerification.
+// against the bag) and the extras beside the bag. It reads the record's
+// items one at a time into Items and keeps none of them. It verifies
+// nothing of the bag itself: the caller runs seal.Verify and passes its
+// result to SetVerification.
 func BuildReport(dir string) (*Report, error) {
 	r := &Report{Folder: filepath.Base(filepath.Clean(dir))}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	r.Record, err = ReadRecord(f)
+	r.Record, err = ScanRecord(f, func(it *Item) error {
+		r.Items.Add(it)
+		return nil
+	})
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("report: %s: %w", seal.RecordFile, err)
@@ -133,6 +145,192 @@ func BuildReport(dir string) (*Report, error) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return r, nil
+}
+
+// ItemDigest is what the report shows of a record's items, in memory
+// bounded however many there are: their count per status, per class and
+// per collector, the bytes kept, the skipped items counted by reason, and
+// the first failed and partial items in the order the report lists them.
+// Past 500 classes, collectors or reasons, the items of the others are
+// counted together; names and reasons longer than 4 KiB are cut.
+// The zero ItemDigest holds no item. An ItemDigest is not safe for
+// concurrent use.
+type ItemDigest struct {
+	// Total is the number of items added, whatever their status.
+	Total int
+	// Bytes is the size of the items kept (collected or partial).
+	Bytes int64
+	// all, classes and collectors count the items of each of Statuses;
+	// an item with another status is counted only in Total.
+	all        tally
+	classes    tallies
+	collectors tallies
+	// reasons counts the skipped items per reason, for the first
+	// maxListed reasons; otherReasons counts those with later ones.
+	reasons      map[string]int
+	otherReasons int
+	// listed holds the first maxListed failed and partial items in the
+	// report's order (a heap whose root is the last of them); nListed
+	// counts them all.
+	listed  listedItems
+	nListed int
+}
+
+// Add counts the item it; the digest keeps none of it but a few of its
+// strings, cut to 4 KiB.
+func (d *ItemDigest) Add(it *Item) {
+	d.Total++
+	if it.Status == "collected" || it.Status == "partial" {
+		d.Bytes += it.Size
+	}
+	st := statusRank(it.Status)
+	class := clip(it.Class)
+	d.all.add(st)
+	d.classes.add(class, class, st)
+	d.collectors.add(clip(it.Collector), class, st)
+	switch it.Status {
+	case "skipped":
+		reason := clip(orDash(it.Reason))
+		switch _, ok := d.reasons[reason]; {
+		case ok || len(d.reasons) < maxListed:
+			if d.reasons == nil {
+				d.reasons = map[string]int{}
+			}
+			d.reasons[reason]++
+		default:
+			d.otherReasons++
+		}
+	case "failed", "partial":
+		d.nListed++
+		li := listedItem{status: it.Status, collector: clip(it.Collector), name: clip(itemName(it)), reason: clip(it.Reason)}
+		switch {
+		case len(d.listed) < maxListed:
+			heap.Push(&d.listed, li)
+		case li.before(&d.listed[0]):
+			d.listed[0] = li
+			heap.Fix(&d.listed, 0)
+		}
+	}
+}
+
+// Count returns the number of items added with the status s, one of
+// Statuses.
+func (d *ItemDigest) Count(s string) int {
+	if i := statusRank(s); i < len(d.all.n) {
+		return d.all.n[i]
+	}
+	return 0
+}
+
+// failedAndPartial returns the failed and partial items kept, in the
+// report's order, and how many there are in all.
+func (d *ItemDigest) failedAndPartial() ([]listedItem, int) {
+	items := slices.Clone(d.listed)
+	slices.SortFunc(items, func(a, b listedItem) int {
+		switch {
+		case a.before(&b):
+			return -1
+		case b.before(&a):
+			return 1
+		}
+		return 0
+	})
+	return items, d.nListed
+}
+
+// maxDigestText bounds a string an ItemDigest keeps.
+const maxDigestText = 4 << 10
+
+// clip cuts s to maxDigestText bytes (at a character's start) and marks
+// the cut with "…"; the result shares no memory with a long s.
+func clip(s string) string {
+	if len(s) <= maxDigestText {
+		return s
+	}
+	i := maxDigestText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// tally counts items per status (the index in Statuses) under a key.
+type tally struct {
+	key   string
+	class string
+	n     []int
+}
+
+func (t *tally) add(status int) {
+	if t.n == nil {
+		t.n = make([]int, len(Statuses))
+	}
+	if status < len(t.n) {
+		t.n[status]++
+	}
+}
+
+// tallies counts items per key (a class or a collector) for the first
+// maxListed keys; other counts the items of later keys.
+type tallies struct {
+	by    map[string]*tally
+	other *tally
+}
+
+// add counts an item under key; class is the class of a collector's
+// first item.
+func (ts *tallies) add(key, class string, status int) {
+	t := ts.by[key]
+	switch {
+	case t != nil:
+	case len(ts.by) < maxListed:
+		if ts.by == nil {
+			ts.by = map[string]*tally{}
+		}
+		t = &tally{key: key, class: class}
+		ts.by[key] = t
+	default:
+		if ts.other == nil {
+			ts.other = &tally{}
+		}
+		t = ts.other
+	}
+	t.add(status)
+}
+
+// listedItem is what the report lists of a failed or partial item.
+type listedItem struct {
+	status, collector, name, reason string
+}
+
+// before orders listed items: failed before partial, then by collector,
+// name and reason.
+func (a *listedItem) before(b *listedItem) bool {
+	if a.status != b.status {
+		return a.status == "failed"
+	}
+	if a.collector != b.collector {
+		return a.collector < b.collector
+	}
+	if a.name != b.name {
+		return a.name < b.name
+	}
+	return a.reason < b.reason
+}
+
+// listedItems is a heap (container/heap) whose root is the item listed
+// last.
+type listedItems []listedItem
+
+func (h listedItems) Len() int           { return len(h) }
+func (h listedItems) Less(i, j int) bool { return h[j].before(&h[i]) }
+func (h listedItems) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *listedItems) Push(x any)        { *h = append(*h, x.(listedItem)) }
+func (h *listedItems) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // SetVerification records the result of verifying the folder: the checks

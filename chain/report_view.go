@@ -305,7 +305,7 @@ func (r *Report) view() *reportView {
 		{bi{"Début (UTC)", "Start (UTC)"}, utc(rec.Started), true},
 		{bi{"Fin (UTC)", "End (UTC)"}, utc(rec.Ended), true},
 		{bi{"Opérateur", "Operator"}, operatorName(rec), false},
-		{bi{"Éléments", "Items"}, summaryText(rec), false},
+		{bi{"Éléments", "Items"}, summaryText(&r.Items), false},
 		{bi{"Verdict de vérification", "Verification verdict"}, verdictOf(r).Label.String(), false},
 	}}
 	sealBlock := rvBlock{Kind: blockSeal, Seal: &rvSeal{Root: r.Root, Key: groupHex(r.KeyFingerprint)}}
@@ -373,10 +373,10 @@ func (r *Report) view() *reportView {
 		"The executable's SHA-256 was computed by the tool over its own file at collection time; compare it with the published release's."))
 
 	// 6. Collected.
-	add(bi{"Éléments collectés", "What was collected"}, collectedBlocks(rec)...)
+	add(bi{"Éléments collectés", "What was collected"}, collectedBlocks(rec, &r.Items)...)
 
 	// 7. Not collected.
-	add(bi{"Éléments non collectés", "What was not collected"}, notCollectedBlocks(rec)...)
+	add(bi{"Éléments non collectés", "What was not collected"}, notCollectedBlocks(&r.Items)...)
 
 	// 8. Seal and signature.
 	add(bi{"Scellé et signature", "Seal and signature"}, sealBlocks(r)...)
@@ -408,22 +408,12 @@ func mandator(rec *Record) string {
 	return rec.People.Mandator
 }
 
-// counts returns the record's count per status, from its items.
-func counts(rec *Record) map[string]int {
-	n := map[string]int{}
-	for _, it := range rec.Items {
-		n[it.Status]++
-	}
-	return n
-}
-
-func summaryText(rec *Record) string {
-	n := counts(rec)
+func summaryText(d *ItemDigest) string {
 	var parts []string
 	for _, s := range Statuses {
-		parts = append(parts, fmt.Sprintf("%d %s", n[s], statusLabel(s)))
+		parts = append(parts, fmt.Sprintf("%d %s", d.Count(s), statusLabel(s)))
 	}
-	return fmt.Sprintf("%d : %s", len(rec.Items), strings.Join(parts, ", "))
+	return fmt.Sprintf("%d : %s", d.Total, strings.Join(parts, ", "))
 }
 
 func hostBlocks(h *reportHost, why string) []rvBlock {
@@ -600,20 +590,12 @@ func usText(us int64) string {
 	return strconv.FormatInt(us, 10) + " µs"
 }
 
-// tally counts items per status under a key.
-type tally struct {
-	key   string
-	class string
-	n     map[string]int
-	bytes int64
-}
-
 func (t *tally) row(label string) []string {
 	total := 0
 	row := []string{label}
-	for _, s := range Statuses {
-		row = append(row, strconv.Itoa(t.n[s]))
-		total += t.n[s]
+	for _, n := range t.n {
+		row = append(row, strconv.Itoa(n))
+		total += n
 	}
 	return append(row, strconv.Itoa(total))
 }
@@ -626,34 +608,15 @@ func statusCols(first bi, w float64) []rvCol {
 	return append(cols, rvCol{Label: bi{"Total", "Total"}, W: (180 - w) / 5, Right: true})
 }
 
-func collectedBlocks(rec *Record) []rvBlock {
-	all := &tally{n: map[string]int{}}
-	byClass := map[string]*tally{}
-	byCollector := map[string]*tally{}
-	get := func(m map[string]*tally, k, class string) *tally {
-		t := m[k]
-		if t == nil {
-			t = &tally{key: k, class: class, n: map[string]int{}}
-			m[k] = t
-		}
-		return t
-	}
-	for _, it := range rec.Items {
-		for _, t := range []*tally{all, get(byClass, it.Class, it.Class), get(byCollector, it.Collector, it.Class)} {
-			t.n[it.Status]++
-			if it.Status == "collected" || it.Status == "partial" {
-				t.bytes += it.Size
-			}
-		}
-	}
+func collectedBlocks(rec *Record, d *ItemDigest) []rvBlock {
 	var blocks []rvBlock
 	if rec.Interrupted != "" {
 		blocks = append(blocks, para("Collecte interrompue : "+rec.Interrupted+". Les éléments non exécutés sont comptés comme écartés.",
 			"Collection interrupted: "+rec.Interrupted+". Items not run are counted as skipped."))
 	}
 	blocks = append(blocks, rvBlock{Kind: blockKV, KV: []rvKV{
-		{bi{"Éléments prévus", "Planned items"}, strconv.Itoa(len(rec.Items)), false},
-		{bi{"Volume conservé", "Bytes kept"}, bytesText(all.bytes), false},
+		{bi{"Éléments prévus", "Planned items"}, strconv.Itoa(d.Total), false},
+		{bi{"Volume conservé", "Bytes kept"}, bytesText(d.Bytes), false},
 	}})
 	st := rvBlock{Kind: blockTable, Title: bi{"Par statut", "By status"}, Cols: []rvCol{
 		{Label: bi{"Statut", "Status"}, W: 60},
@@ -667,12 +630,12 @@ func collectedBlocks(rec *Record) []rvBlock {
 		"failed":    {"n'a pas pu être lu, avec l'erreur", "could not be read, with the error"},
 	}
 	for _, s := range Statuses {
-		st.Rows = append(st.Rows, []string{statusLabel(s), meaning[s].String(), strconv.Itoa(all.n[s])})
+		st.Rows = append(st.Rows, []string{statusLabel(s), meaning[s].String(), strconv.Itoa(d.Count(s))})
 	}
 	blocks = append(blocks, st)
 
-	classes := make([]*tally, 0, len(byClass))
-	for _, t := range byClass {
+	classes := make([]*tally, 0, len(d.classes.by))
+	for _, t := range d.classes.by {
 		classes = append(classes, t)
 	}
 	sort.Slice(classes, func(i, j int) bool {
@@ -690,10 +653,13 @@ func collectedBlocks(rec *Record) []rvBlock {
 		}
 		ct.Rows = append(ct.Rows, t.row(label))
 	}
+	if t := d.classes.other; t != nil {
+		ct.Rows = append(ct.Rows, t.row("… "+bi{"autres classes", "other classes"}.String()))
+	}
 	blocks = append(blocks, ct)
 
-	cols := make([]*tally, 0, len(byCollector))
-	for _, t := range byCollector {
+	cols := make([]*tally, 0, len(d.collectors.by))
+	for _, t := range d.collectors.by {
 		cols = append(cols, t)
 	}
 	sort.Slice(cols, func(i, j int) bool {
@@ -707,6 +673,9 @@ func collectedBlocks(rec *Record) []rvBlock {
 	kt.Cols[0].Mono = true
 	for _, t := range cols {
 		kt.Rows = append(kt.Rows, t.row(orDash(t.key)))
+	}
+	if t := d.collectors.other; t != nil {
+		kt.Rows = append(kt.Rows, t.row("… "+bi{"autres collecteurs", "other collectors"}.String()))
 	}
 	return append(blocks, kt)
 }
@@ -726,32 +695,8 @@ func itemName(it *Item) string {
 	return dash
 }
 
-func notCollectedBlocks(rec *Record) []rvBlock {
-	var bad []*Item
-	skipped := map[string]int{}
-	for i := range rec.Items {
-		it := &rec.Items[i]
-		switch it.Status {
-		case "failed", "partial":
-			bad = append(bad, it)
-		case "skipped":
-			skipped[orDash(it.Reason)]++
-		}
-	}
-	rank := map[string]int{"failed": 0, "partial": 1}
-	sort.SliceStable(bad, func(i, j int) bool {
-		a, b := bad[i], bad[j]
-		if a.Status != b.Status {
-			return rank[a.Status] < rank[b.Status]
-		}
-		if a.Collector != b.Collector {
-			return a.Collector < b.Collector
-		}
-		if itemName(a) != itemName(b) {
-			return itemName(a) < itemName(b)
-		}
-		return a.Reason < b.Reason
-	})
+func notCollectedBlocks(d *ItemDigest) []rvBlock {
+	bad, nBad := d.failedAndPartial()
 	var blocks []rvBlock
 	ft := rvBlock{Kind: blockTable, Title: bi{"Échecs et éléments partiels", "Failed and partial items"}, Cols: []rvCol{
 		{Label: bi{"Statut", "Status"}, W: 22},
@@ -759,15 +704,14 @@ func notCollectedBlocks(rec *Record) []rvBlock {
 		{Label: bi{"Élément", "Item"}, W: 60, Mono: true},
 		{Label: bi{"Motif", "Reason"}, W: 65},
 	}}
-	for i, it := range bad {
-		if i == maxListed {
-			ft.Rows = append(ft.Rows, []string{dash, dash, fmt.Sprintf("… %d", len(bad)-maxListed),
-				bi{"autres éléments : voir record.json", "more items: see record.json"}.String()})
-			break
-		}
-		ft.Rows = append(ft.Rows, []string{statusLabel(it.Status), it.Collector, itemName(it), orDash(it.Reason)})
+	for _, it := range bad {
+		ft.Rows = append(ft.Rows, []string{statusLabel(it.status), it.collector, it.name, orDash(it.reason)})
 	}
-	if len(bad) == 0 {
+	if nBad > len(bad) {
+		ft.Rows = append(ft.Rows, []string{dash, dash, fmt.Sprintf("… %d", nBad-len(bad)),
+			bi{"autres éléments : voir record.json", "more items: see record.json"}.String()})
+	}
+	if nBad == 0 {
 		blocks = append(blocks, para("Aucun élément en échec ni partiel.", "No failed or partial item."))
 	} else {
 		blocks = append(blocks, ft)
@@ -777,8 +721,8 @@ func notCollectedBlocks(rec *Record) []rvBlock {
 		n      int
 	}
 	var groups []group
-	total := 0
-	for r, n := range skipped {
+	total := d.otherReasons
+	for r, n := range d.reasons {
 		groups = append(groups, group{r, n})
 		total += n
 	}
@@ -795,16 +739,11 @@ func notCollectedBlocks(rec *Record) []rvBlock {
 		{Label: bi{"Motif", "Reason"}, W: 155},
 		{Label: bi{"Nombre", "Count"}, W: 25, Right: true},
 	}}
-	for i, g := range groups {
-		if i == maxListed {
-			rest := 0
-			for _, g := range groups[i:] {
-				rest += g.n
-			}
-			st.Rows = append(st.Rows, []string{fmt.Sprintf("… %d %s", len(groups)-maxListed, bi{"autres motifs", "other reasons"}), strconv.Itoa(rest)})
-			break
-		}
+	for _, g := range groups {
 		st.Rows = append(st.Rows, []string{g.reason, strconv.Itoa(g.n)})
+	}
+	if d.otherReasons > 0 {
+		st.Rows = append(st.Rows, []string{"… " + bi{"autres motifs", "other reasons"}.String(), strconv.Itoa(d.otherReasons)})
 	}
 	return append(blocks, st)
 }

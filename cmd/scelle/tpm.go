@@ -23,7 +23,7 @@ func checkTPM(rep *seal.Report, dir string) {
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err == nil {
 		var rec *chain.Record
-		rec, err = chain.ReadRecord(f)
+		rec, err = chain.ScanRecord(f, nil)
 		f.Close()
 		if err == nil {
 			bag.Collection, bag.KeyFingerprint, bag.Start = rec.Collection, rec.Key.Fingerprint, rec.Extra[tpm.RecordKey]

@@ -1,0 +1,300 @@
+package chain
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeRecordStream writes rec to w as Marshal would with n items made
+// by item in place of rec.Items, holding one item at a time.
+func writeRecordStream(w io.Writer, rec Record, n int, item func(i int) Item) error {
+	rec.Items = []Item{}
+	head, err := rec.Marshal()
+	if err != nil {
+		return err
+	}
+	// The items member is the only one at the top level indented by one
+	// space.
+	const marker = "\n \"items\": ["
+	cut := bytes.Index(head, []byte(marker+"]"))
+	if cut < 0 {
+		return errors.New("no items member")
+	}
+	cut += len(marker)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head[:cut])
+	for i := range n {
+		it := item(i)
+		b, err := json.MarshalIndent(&it, "  ", " ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n  ")
+		bw.Write(b)
+	}
+	if n > 0 {
+		bw.WriteString("\n ")
+	}
+	bw.Write(head[cut:])
+	return bw.Flush()
+}
+
+const bigItemStat = `{"mode":33188,"uid":33,"gid":33,"size":48213,"inode":1835021,"nlink":1,"dev":2049,` +
+	`"atime":"2026-11-22T09:58:01.123456789Z","mtime":"2026-10-01T12:00:00.5Z","ctime":"2026-10-01T12:00:00.5Z","btime":"2026-10-01T12:00:00.5Z"}`
+
+// bigItem is an item of about 1 KB as JSON, like a collected file's.
+func bigItem(i int) Item {
+	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	it := Item{Collector: fmt.Sprintf("files.c%02d", i%40), Class: classOrder[i%len(classOrder)],
+		Source: fmt.Sprintf("/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
+		Path:   fmt.Sprintf("data/fs/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
+		Kind:   "file", Status: Statuses[i%len(Statuses)], Size: int64(i) * 1000, SHA256: strings.Repeat("ab", 32),
+		Before: json.RawMessage(bigItemStat), After: json.RawMessage(bigItemStat), NoATime: true, Started: t0, Ended: t0.Add(time.Millisecond)}
+	if it.Status != "collected" {
+		it.Path, it.SHA256 = "", ""
+		it.Reason = fmt.Sprintf("open %s: permission denied (%d)", it.Source, i%700)
+	}
+	return it
+}
+
+// The streamed writer of the tests writes what Marshal writes.
+func TestWriteRecordStream(t *testing.T) {
+	rec := fullRecord()
+	for _, n := range []int{0, 1, 3} {
+		rec.Items = []Item{}
+		for i := range n {
+			rec.Items = append(rec.Items, bigItem(i))
+		}
+		want, err := rec.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := writeRecordStream(&got, *rec, n, bigItem); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("%d items: %s", n, firstDiff(got.Bytes(), want))
+		}
+	}
+}
+
+// ScanRecord reads the items one at a time: the heap stays small while
+// it reads 200,000 items (about 200 MB) into an ItemDigest, as
+// BuildReport does, and the report built from the file sums them up the
+// same.
+func TestScanRecordBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200,000 items")
+	}
+	const n = 200000
+	dir := filepath.Join(t.TempDir(), "case")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "record.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := *fullRecord()
+	if err := writeRecordStream(f, head, n, bigItem); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	var d ItemDigest
+	var before, ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	peak := before.HeapInuse
+	i := 0
+	rec, err := ScanRecord(f, func(it *Item) error {
+		if want := bigItem(i); it.Source != want.Source || it.Status != want.Status || it.Reason != want.Reason || it.Size != want.Size {
+			return fmt.Errorf("item %d: %s %s, want %s %s", i, it.Source, it.Status, want.Source, want.Status)
+		}
+		d.Add(it)
+		if i++; i%1000 == 0 {
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapInuse)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&ms)
+	fi, _ := f.Stat()
+	t.Logf("%d items, %.0f MiB of JSON: heap in use %.1f MiB before, peak %.1f MiB; %.0f MiB allocated in all",
+		n, float64(fi.Size())/(1<<20), float64(before.HeapInuse)/(1<<20), float64(peak)/(1<<20),
+		float64(ms.TotalAlloc-before.TotalAlloc)/(1<<20))
+	if peak > 32<<20 {
+		t.Errorf("heap in use peaked at %.1f MiB", float64(peak)/(1<<20))
+	}
+	if i != n || d.Total != n || rec.Items != nil || rec.Collection != head.Collection {
+		t.Fatalf("%d items read, %d counted", i, d.Total)
+	}
+	for _, s := range Statuses {
+		if d.Count(s) != n/len(Statuses) {
+			t.Errorf("%s: %d", s, d.Count(s))
+		}
+	}
+	if listed, all := d.failedAndPartial(); len(listed) != maxListed || all != n/2 {
+		t.Errorf("%d failed and partial items listed of %d", len(listed), all)
+	}
+	if len(d.reasons) != maxListed || d.otherReasons == 0 {
+		t.Errorf("%d reasons, %d skipped items with other reasons", len(d.reasons), d.otherReasons)
+	}
+
+	r, err := BuildReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(r.Items, d) || r.Record.Items != nil {
+		t.Fatal("BuildReport's digest differs from ScanRecord's")
+	}
+}
+
+// A member or an item larger than 16 MiB is refused when the limit is
+// reached, before it is read whole.
+func TestScanRecordRefusesLargeValues(t *testing.T) {
+	big := strings.Repeat("a", 20<<20)
+	for _, tc := range []struct {
+		name, json, msg string
+	}{
+		{"member", `{"format":"scelle-record/1","case":"` + big + `"}`, `decode record: member "case": larger than 16 MiB`},
+		{"unknown member", `{"format":"scelle-record/1","x":["` + big + `"]}`, `decode record: member "x": larger than 16 MiB`},
+		{"item", `{"format":"scelle-record/1","items":[{},{"reason":"` + big + `"}]}`, `decode record: item 2: larger than 16 MiB`},
+		{"item skipped", `{"format":"scelle-record/1","items":[{},{"reason":"` + big + `"}]}`, `decode record: item 2: larger than 16 MiB`},
+		{"spaces", `{"format":"scelle-record/1",` + strings.Repeat(" ", 20<<20) + `"case":"x"}`, `larger than 16 MiB`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var fn func(*Item) error
+			if tc.name != "item skipped" {
+				fn = func(*Item) error { return nil }
+			}
+			src := &countingReader{r: strings.NewReader(tc.json)}
+			_, err := ScanRecord(src, fn)
+			if !errors.Is(err, errRecordValueTooLarge) || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("got %v, want %q", err, tc.msg)
+			}
+			if src.n > maxRecordValue+1<<10 {
+				t.Fatalf("%d bytes read before the refusal", src.n)
+			}
+		})
+	}
+	// Under the limit, the same is read.
+	ok := `{"format":"scelle-record/1","case":"` + big[:15<<20] + `","items":[{"reason":"` + big[:15<<20] + `"}]}`
+	if rec, err := ReadRecord(strings.NewReader(ok)); err != nil || len(rec.Case) != 15<<20 || len(rec.Items[0].Reason) != 15<<20 {
+		t.Fatalf("15 MiB values: %v", err)
+	}
+}
+
+func TestScanRecordChecks(t *testing.T) {
+	fnErr := errors.New("stop")
+	for _, tc := range []struct {
+		name, json string
+		items      int // fn calls before the error
+		msg        string
+	}{
+		{"format after the items", `{"items":[{},{}],"format":"scelle-record/1"}`, 2, ""},
+		{"format wrong after the items", `{"items":[{},{}],"format":"scelle-record/2"}`, 2, `record format "scelle-record/2", want "scelle-record/1"`},
+		{"no format", `{"items":[{}]}`, 1, `record format "", want`},
+		{"trailing data", `{"format":"scelle-record/1"} {}`, 0, "decode record: trailing data"},
+		{"not an object", `[{"format":"scelle-record/1"}]`, 0, "decode record: not a JSON object"},
+		{"items twice", `{"format":"scelle-record/1","items":[{}],"Items":[{}]}`, 1, `decode record: member "Items": named twice`},
+		{"format twice", `{"format":"x","FORMAT":"scelle-record/1"}`, 0, `decode record: member "FORMAT": named twice`},
+		{"items not an array", `{"format":"scelle-record/1","items":{}}`, 0, "decode record: items: not an array"},
+		{"item not an item", `{"format":"scelle-record/1","items":[{},{"size":"1"}]}`, 1, "decode record: item 2: json: cannot unmarshal"},
+		{"fn's error", `{"format":"scelle-record/1","items":[{},{"status":"stop"},{}]}`, 2, "stop"},
+		{"truncated", `{"format":"scelle-record/1","items":[{}`, 1, "decode record: items: unexpected EOF"},
+		{"truncated item", `{"format":"scelle-record/1","items":[{}, {"kind"`, 1, "decode record: item 2: unexpected EOF"},
+		{"truncated member", `{"format":"scelle-record/1"`, 0, "decode record: unexpected EOF"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			rec, err := ScanRecord(strings.NewReader(tc.json), func(it *Item) error {
+				if calls++; it.Status == "stop" {
+					return fnErr
+				}
+				return nil
+			})
+			switch {
+			case calls != tc.items:
+				t.Errorf("fn called %d times, want %d", calls, tc.items)
+			case tc.msg == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.msg == "":
+			case err == nil || rec != nil:
+				t.Errorf("accepted, want %q", tc.msg)
+			case tc.msg == "stop" && err != fnErr:
+				t.Errorf("fn's error returned as %v", err)
+			case !strings.Contains(err.Error(), tc.msg):
+				t.Errorf("got %q, want %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+// ReadRecord keeps an empty items array apart from none.
+func TestReadRecordEmptyItems(t *testing.T) {
+	for in, want := range map[string][]Item{
+		`{"format":"scelle-record/1","items":[]}`:   {},
+		`{"format":"scelle-record/1","items":null}`: nil,
+		`{"format":"scelle-record/1"}`:              nil,
+	} {
+		rec, err := ReadRecord(strings.NewReader(in))
+		if err != nil || (rec.Items == nil) != (want == nil) || len(rec.Items) != 0 {
+			t.Errorf("%s: %#v, %v", in, rec, err)
+		}
+	}
+}
+
+// The reader under the decoder stops at MaxRecord bytes, and tells a
+// record that ends there from one that goes on; and it stops a value
+// at maxRecordValue bytes past its mark.
+func TestRecordReaderLimits(t *testing.T) {
+	for _, tc := range []struct {
+		size int64
+		want error
+	}{
+		{MaxRecord, nil},
+		{MaxRecord + 1, errRecordTooLarge},
+	} {
+		// As if MaxRecord - 100 bytes had been read.
+		const done = MaxRecord - 100
+		r := &recordReader{r: &zeroReader{n: tc.size - done}, n: done}
+		r.mark(done - 10)
+		got, err := io.ReadAll(r)
+		if len(got) != 100 || err != tc.want {
+			t.Errorf("%d bytes: %d read to the limit, %v", tc.size, len(got), err)
+		}
+	}
+	r := &recordReader{r: &zeroReader{n: 1 << 40}}
+	r.mark(10)
+	got, err := io.ReadAll(r)
+	if len(got) != 10+maxRecordValue || err != errRecordValueTooLarge {
+		t.Errorf("%d read past the mark, %v", len(got), err)
+	}
+}
