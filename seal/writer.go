@@ -2,6 +2,7 @@ package seal
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -110,12 +111,16 @@ type Writer struct {
 	smu      sync.Mutex
 	bgErr    error // a background sync's failure
 
-	manifest []manifestEntry
-	names    map[string]int
-	octets   int64
-	buf      []byte
-	err      error // sticky output error
-	sealed   bool
+	// The payload manifest is not kept: Seal makes it again from the
+	// journal's item lines. These say what it must come to.
+	items   int64
+	manSize int64
+	manHash hash.Hash // SHA-256 of the manifest lines so far
+	names   nameSet
+	octets  int64
+	buf     []byte
+	err     error // sticky output error
+	sealed  bool
 }
 
 type manifestEntry struct {
@@ -139,7 +144,7 @@ func Create(dir string, opts Options) (*Writer, error) {
 		opts.Now = time.Now
 	}
 	w := &Writer{dir: dir, partial: dir + PartialSuffix, opts: opts, key: opts.Key, prev: ZeroHash,
-		names: map[string]int{}, buf: make([]byte, 1<<20)}
+		manHash: sha256.New(), buf: make([]byte, 1<<20)}
 	if w.key == nil {
 		k, err := NewKey()
 		if err != nil {
@@ -261,7 +266,10 @@ func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) 
 	if bufErr != nil {
 		rerr = bufErr
 	}
-	w.manifest = append(w.manifest, manifestEntry{res.Path, res.SHA256})
+	line := ManifestLine(res.SHA256, res.Path)
+	w.manHash.Write([]byte(line))
+	w.items++
+	w.manSize += int64(len(line))
 	w.octets += res.Size
 	// The item's journal line is written once its frames are: by the
 	// writing goroutine, in archive order, while this goroutine goes on.
@@ -300,12 +308,11 @@ func (w *Writer) Put(ctx context.Context, e Entry, r io.Reader) (Result, error) 
 // never comes out of EncodeName (it leaves '#' as it is), so the suffix
 // cannot collide with another item's name.
 func (w *Writer) uniqueName(p string) string {
-	n := w.names[p]
-	w.names[p] = n + 1
-	if n == 0 {
+	n := w.names.add(p)
+	if n == 1 {
 		return p
 	}
-	return p + "^23" + strconv.Itoa(n+1)
+	return p + "^23" + strconv.Itoa(n)
 }
 
 // writeEntry writes one tar entry of e.Size bytes from r, starting a new
@@ -412,23 +419,121 @@ func (w *Writer) putTagReader(name string, size int64, r io.Reader) ([32]byte, e
 	return res.SHA256, err
 }
 
-// manifestReader yields the manifest's lines without building it whole.
-type manifestReader struct {
-	entries []manifestEntry
-	buf     []byte
+// putRecord writes the collection record beside the archive with write,
+// then into the archive from there.
+func (w *Writer) putRecord(write func(io.Writer) error) ([32]byte, error) {
+	path := filepath.Join(w.partial, RecordFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if gone := w.stillThere(); gone != nil {
+			err = gone
+		}
+		return [32]byte{}, w.fail(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<16)
+	if err := write(bw); err != nil {
+		return [32]byte{}, w.fail(fmt.Errorf("write %s: %w", RecordFile, err))
+	}
+	if err := bw.Flush(); err != nil {
+		return [32]byte{}, w.fail(fmt.Errorf("write %s: %w", RecordFile, err))
+	}
+	if err := f.Sync(); err != nil {
+		return [32]byte{}, w.fail(fmt.Errorf("sync %s: %w", RecordFile, err))
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return [32]byte{}, w.fail(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return [32]byte{}, w.fail(err)
+	}
+	sum, err := w.putTagReader(BagRecordFile, size, f)
+	if err != nil {
+		return sum, err
+	}
+	if !bytes.Equal(sum[:], h.Sum(nil)) {
+		return sum, w.fail(fmt.Errorf("%s reads back differently from what was written", RecordFile))
+	}
+	return sum, nil
 }
 
-func (m *manifestReader) Read(p []byte) (int, error) {
+// putManifest writes the payload manifest. It is not kept in memory (a
+// million items would take hundreds of MiB): its lines are made again from
+// the item lines of the journal read back from the output folder, which
+// are in archive order like Put's calls. The lines must come to the count,
+// size and SHA-256 of those Put made, or sealing fails.
+func (w *Writer) putManifest() ([32]byte, error) {
+	f, err := os.Open(filepath.Join(w.partial, JournalFile))
+	if err != nil {
+		return [32]byte{}, w.fail(fmt.Errorf("read back journal: %w", err))
+	}
+	defer f.Close()
+	m := &journalManifest{br: bufio.NewReaderSize(f, 1<<16)}
+	sum, err := w.putTagReader(ManifestFile, w.manSize, m)
+	if err != nil {
+		return sum, err
+	}
+	if m.err != nil || m.items != w.items || !bytes.Equal(sum[:], w.manHash.Sum(nil)) {
+		return sum, w.fail(fmt.Errorf("read back journal: its %d item lines do not make the manifest of the %d items stored (%v)", m.items, w.items, m.err))
+	}
+	return sum, nil
+}
+
+// journalManifest yields manifest lines from a journal's item lines.
+type journalManifest struct {
+	br    *bufio.Reader
+	buf   []byte
+	items int64
+	done  bool
+	err   error // why the journal could not be read to its end
+}
+
+func (m *journalManifest) Read(p []byte) (int, error) {
 	for len(m.buf) == 0 {
-		if len(m.entries) == 0 {
+		if m.done {
 			return 0, io.EOF
 		}
-		m.buf = []byte(ManifestLine(m.entries[0].sum, m.entries[0].path))
-		m.entries = m.entries[1:]
+		if err := m.next(); err != nil {
+			m.done = true
+			if err != io.EOF {
+				m.err = err
+			}
+		}
 	}
 	n := copy(p, m.buf)
-	m.buf = m.buf[n:]
+	m.buf = m.buf[:copy(m.buf, m.buf[n:])]
 	return n, nil
+}
+
+// next reads one journal line and, for an item, makes its manifest line.
+func (m *journalManifest) next() error {
+	line, err := ReadLine(m.br, MaxJournalLine)
+	if err == io.EOF && len(line) > 0 {
+		return fmt.Errorf("line after item %d: no line feed", m.items)
+	}
+	if err != nil {
+		return err
+	}
+	var e struct {
+		Type   string `json:"type"`
+		Path   string `json:"path"`
+		SHA256 string `json:"sha256"`
+	}
+	if err := json.Unmarshal(line, &e); err != nil {
+		return fmt.Errorf("line after item %d: %w", m.items, err)
+	}
+	if e.Type != JournalItem {
+		return nil
+	}
+	var sum [32]byte
+	if n, err := hex.Decode(sum[:], []byte(e.SHA256)); err != nil || n != len(sum) {
+		return fmt.Errorf("item %d: sha256 %q", m.items+1, e.SHA256)
+	}
+	m.items++
+	m.buf = append(m.buf, ManifestLine(sum, e.Path)...)
+	return nil
 }
 
 // Event appends an event line to the journal: detail is any JSON value
@@ -554,17 +659,33 @@ type Sealed struct {
 // archive, writes the files beside it, signs the root and renames the
 // folder to its final name. record is the collection record (JSON).
 func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
+	return w.SealFrom(func(out io.Writer) error {
+		_, err := out.Write(record)
+		return err
+	}, info)
+}
+
+// SealFrom is Seal for a record too large to hold in memory: write writes
+// it, once, straight into the output folder's record.json, which is then
+// read back into the archive. A byte that reads back differently from
+// what was written fails sealing.
+func (w *Writer) SealFrom(write func(io.Writer) error, info BagInfo) (*Sealed, error) {
 	if err := w.failed(); err != nil {
 		return nil, err
 	}
 	if w.sealed {
 		return nil, errors.New("bag already sealed")
 	}
+	// The output folder must still be there before record.json is made
+	// in it: a medium gone says so, not "no such file".
+	if err := w.stillThere(); err != nil {
+		return nil, w.fail(err)
+	}
 	tags := []manifestEntry{}
 	bagitSum := sha256.Sum256([]byte(bagitDeclaration))
 	tags = append(tags, manifestEntry{BagitFile, bagitSum})
 
-	sum, err := w.putTag(BagRecordFile, record)
+	sum, err := w.putRecord(write)
 	if err != nil {
 		return nil, err
 	}
@@ -590,17 +711,14 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 	}
 	tags = append(tags, manifestEntry{BagJournalFile, sum})
 
-	// The payload manifest, generated line by line.
-	var msize int64
-	for _, e := range w.manifest {
-		msize += int64(64 + 2 + len(e.path) + 1)
-	}
-	if sum, err = w.putTagReader(ManifestFile, msize, &manifestReader{entries: w.manifest}); err != nil {
+	// The payload manifest, made line by line from the journal's item
+	// lines read back, and checked against what Put stored.
+	if sum, err = w.putManifest(); err != nil {
 		return nil, err
 	}
 	tags = append(tags, manifestEntry{ManifestFile, sum})
 
-	info.Add("Payload-Oxum", fmt.Sprintf("%d.%d", w.octets, len(w.manifest)))
+	info.Add("Payload-Oxum", fmt.Sprintf("%d.%d", w.octets, w.items))
 	info.Add("Scelle-Bag-Format", FormatVersion)
 	var bi strings.Builder
 	for _, f := range info.Fields {
@@ -661,7 +779,6 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 	}{
 		{ArchiveSumFile, []byte(archiveSum + "  " + ArchiveFile + "\n")},
 		{EncryptedArchiveSumFile, []byte(ageSum + "  " + EncryptedArchiveFile + "\n")},
-		{RecordFile, record},
 		{RootFile, []byte(root + "\n")},
 		{SigFile, sig},
 		{PubFile, pub},
@@ -675,7 +792,7 @@ func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 		}
 	}
 	sealed := &Sealed{Dir: w.dir, Root: root, ArchiveSHA256: archiveSum, ArchiveAgeSHA256: ageSum,
-		PublicKey: w.PublicKey(), Items: len(w.manifest), Octets: w.octets}
+		PublicKey: w.PublicKey(), Items: int(w.items), Octets: w.octets}
 	if w.opts.BeforeSealLine != nil {
 		if err := w.opts.BeforeSealLine(w.partial, sealed); err != nil {
 			return nil, err
