@@ -221,7 +221,7 @@ func TestEncryptedKilled(t *testing.T) {
 	}
 	w.fr.idle() // as a killed process would leave it: every item sent is written
 	partial := dir + PartialSuffix
-	jc, err := checkJournalFile(filepath.Join(partial, JournalFile), nil)
+	jc, err := checkJournalFile(filepath.Join(partial, JournalFile), nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

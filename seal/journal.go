@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 )
 
 // The journal is a JSON Lines file written beside the archive while
@@ -138,22 +140,36 @@ func ParseJournalLine(line []byte, pub ed25519.PublicKey) (JournalEntry, error) 
 
 // JournalCheck is the result of checking a journal.
 type JournalCheck struct {
-	Entries []JournalEntry // the lines that hold, in order
-	Lines   [][]byte       // their bytes, without line feeds
-	Key     ed25519.PublicKey
+	// Entries and Lines are the lines that hold, in order, and their bytes
+	// without line feeds: kept by CheckJournal, not by ScanJournal.
+	Entries []JournalEntry
+	Lines   [][]byte
+	// Count is the number of lines that hold.
+	Count int
+	Key   ed25519.PublicKey
 	// Err is the first broken link; the entries before it hold.
 	Err *JournalError
 	// Truncated is set when the last line has no line feed (a write cut
 	// short); that line is not counted.
 	Truncated bool
+
+	last JournalEntry
+	// prefix is the SHA-256 of the lines that hold but the last, each
+	// with its line feed: the journal as the bag holds it when the last
+	// line is the seal line.
+	prefix [32]byte
+	// listing is the SHA-256 of the manifest lines that the item lines
+	// make, in order; items counts them.
+	listing [32]byte
+	items   int
 }
 
 // Last returns the last entry that holds, or nil.
 func (c *JournalCheck) Last() *JournalEntry {
-	if len(c.Entries) == 0 {
+	if c.Count == 0 {
 		return nil
 	}
-	return &c.Entries[len(c.Entries)-1]
+	return &c.last
 }
 
 // CheckJournal reads a journal, checking the chain and each signature with
@@ -161,11 +177,45 @@ func (c *JournalCheck) Last() *JournalEntry {
 // returns the lines that hold and the first broken one. want, if not nil,
 // is the key the journal must be signed with.
 func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
+	return checkJournal(r, want, true)
+}
+
+// ScanJournal is CheckJournal keeping none of the lines: only their
+// count, the last one and digests of them, in memory that does not grow
+// with the journal.
+func ScanJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
+	return checkJournal(r, want, false)
+}
+
+func checkJournal(r io.Reader, want ed25519.PublicKey, keep bool) (*JournalCheck, error) {
 	c := &JournalCheck{}
 	br := bufio.NewReaderSize(r, 64<<10)
 	prev := ZeroHash
+	prefix, listing := sha256.New(), sha256.New()
+	var pending []byte // the last line that holds, not yet in prefix
+	defer func() {
+		copy(c.prefix[:], prefix.Sum(nil))
+		copy(c.listing[:], listing.Sum(nil))
+	}()
+	// The first line is read alone: it gives the key. The others are
+	// parsed and their signatures checked on every core, in order.
+	var next func() parsedLine
 	for n := 1; ; n++ {
-		line, err := ReadLine(br, MaxJournalLine)
+		var line []byte
+		var err error
+		var e JournalEntry
+		var perr error
+		if n == 1 {
+			line, err = ReadLine(br, MaxJournalLine)
+		} else {
+			if next == nil {
+				var stop func()
+				next, stop = parseLines(br, c.Key)
+				defer stop()
+			}
+			p := next()
+			line, err, e, perr = p.line, p.err, p.e, p.perr
+		}
 		if err == io.EOF && len(line) == 0 {
 			return c, nil
 		}
@@ -177,29 +227,25 @@ func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
 			c.Err = &JournalError{n, err}
 			return c, nil
 		}
-		var pub ed25519.PublicKey = c.Key
 		if n == 1 {
-			first, perr := ParseJournalLine(line, nil)
-			if perr != nil {
-				c.Err = &JournalError{n, perr}
-				return c, nil
+			first, ferr := ParseJournalLine(line, nil)
+			if ferr == nil && first.Type != JournalOpen {
+				ferr = fmt.Errorf("first line is %q, not %q", first.Type, JournalOpen)
 			}
-			if first.Type != JournalOpen {
-				c.Err = &JournalError{n, fmt.Errorf("first line is %q, not %q", first.Type, JournalOpen)}
-				return c, nil
+			var pub ed25519.PublicKey
+			if ferr == nil {
+				pub, ferr = DecodeKey(first.PublicKey)
 			}
-			pub, perr = DecodeKey(first.PublicKey)
-			if perr != nil {
-				c.Err = &JournalError{n, perr}
-				return c, nil
+			if ferr == nil && want != nil && !pub.Equal(want) {
+				ferr = errors.New("signed with another key than the bag's")
 			}
-			if want != nil && !pub.Equal(want) {
-				c.Err = &JournalError{n, errors.New("signed with another key than the bag's")}
+			if ferr != nil {
+				c.Err = &JournalError{n, ferr}
 				return c, nil
 			}
 			c.Key = pub
+			e, perr = ParseJournalLine(line, pub)
 		}
-		e, perr := ParseJournalLine(line, pub)
 		switch {
 		case perr != nil:
 		case e.Seq != int64(n):
@@ -213,10 +259,109 @@ func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
 			c.Err = &JournalError{n, perr}
 			return c, nil
 		}
-		c.Entries = append(c.Entries, e)
-		c.Lines = append(c.Lines, line)
+		if keep {
+			c.Entries = append(c.Entries, e)
+			c.Lines = append(c.Lines, line)
+		}
+		c.Count++
+		c.last = e
+		if pending != nil {
+			prefix.Write(pending)
+			prefix.Write([]byte{'\n'})
+		}
+		pending = line
+		if e.Type == JournalItem {
+			var sum [32]byte
+			if k, err := hex.Decode(sum[:], []byte(e.SHA256)); err != nil || k != len(sum) {
+				// No manifest line, so a listing no manifest has.
+				listing.Write([]byte("invalid sha256\n"))
+			} else {
+				listing.Write([]byte(ManifestLine(sum, e.Path)))
+			}
+			c.items++
+		}
 		prev = LineHash(line)
 	}
+}
+
+// parsedLine is a journal line read, parsed and its signature checked.
+type parsedLine struct {
+	line []byte
+	err  error // from ReadLine
+	e    JournalEntry
+	perr error // from ParseJournalLine
+}
+
+// journalBatch is a run of lines parsed by one worker.
+type journalBatch struct {
+	lines []parsedLine
+	done  chan struct{}
+}
+
+// parseLines reads the lines left in br and parses them, checking their
+// signatures with pub, on every core. next yields them in order, then
+// io.EOF for ever; stop ends the reading early. At most a few batches of
+// lines are in memory at once.
+func parseLines(br *bufio.Reader, pub ed25519.PublicKey) (next func() parsedLine, stop func()) {
+	const batchLines = 256
+	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *journalBatch, workers)
+	ordered := make(chan *journalBatch, 2*workers)
+	quit := make(chan struct{})
+	go func() {
+		defer close(work)
+		defer close(ordered)
+		for {
+			b := &journalBatch{done: make(chan struct{})}
+			last := false
+			for len(b.lines) < batchLines && !last {
+				line, err := ReadLine(br, MaxJournalLine)
+				b.lines = append(b.lines, parsedLine{line: line, err: err})
+				last = err != nil
+			}
+			select {
+			case ordered <- b:
+			case <-quit:
+				return
+			}
+			select {
+			case work <- b:
+			case <-quit:
+				return
+			}
+			if last {
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			for b := range work {
+				for i := range b.lines {
+					if p := &b.lines[i]; p.err == nil {
+						p.e, p.perr = ParseJournalLine(p.line, pub)
+					}
+				}
+				close(b.done)
+			}
+		}()
+	}
+	var cur *journalBatch
+	next = func() parsedLine {
+		for cur == nil || len(cur.lines) == 0 {
+			b, ok := <-ordered
+			if !ok {
+				return parsedLine{err: io.EOF}
+			}
+			<-b.done
+			cur = b
+		}
+		p := cur.lines[0]
+		cur.lines = cur.lines[1:]
+		return p
+	}
+	var once sync.Once
+	return next, func() { once.Do(func() { close(quit) }) }
 }
 
 // DecodeKey decodes a public key written by EncodeKey.

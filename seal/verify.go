@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,8 +45,14 @@ type Report struct {
 	Root   string  `json:"root,omitempty"`
 	Key    string  `json:"key_fingerprint,omitempty"`
 	Checks []Check `json:"checks"`
-	Items  []Item  `json:"items,omitempty"`
-	Proven int     `json:"proven"`
+	// Items lists every entry when a check failed or the bag is not
+	// sealed; a sealed bag whose checks all hold is verified without
+	// keeping them, and Proven counts them.
+	Items []Item `json:"items,omitempty"`
+	// Payload is the digest of the payload's (path, SHA-256) pairs, set
+	// when the payload matches the manifest.
+	Payload SetDigest `json:"-"`
+	Proven  int       `json:"proven"`
 	// Unproven counts items the journal claims that could not be proven.
 	Unproven int `json:"unproven"`
 	// Unclaimed counts whole entries in the archive that no journal line
@@ -122,10 +129,29 @@ type archiveScan struct {
 	// encrypted), and the error that stopped decryption (also in err).
 	ageSum *[32]byte
 	decErr error
+
+	// A lean scan keeps nothing per entry (entries, byPath, manifest and
+	// mOrder stay empty): the counts, the first and last names, the
+	// SHA-256 of the manifest lines the payload entries make in archive
+	// order, and a set of name hashes that tells when a name may repeat.
+	lean      bool
+	nEntries  int
+	first     string
+	last      string
+	nPayload  int
+	octets    int64
+	listing   hash.Hash
+	names     nameSet
+	maybeDups bool
+	// set is the digest of the payload entries, lean or not.
+	set SetDigest
 }
 
 // VerifyOptions configure VerifyWith.
 type VerifyOptions struct {
+	// Items keeps every entry in Report.Items even when every check holds
+	// (memory then grows with the bag's items).
+	Items bool
 	// Identities decrypt an encrypted archive (evidence.tar.zst.age) as it
 	// is read; no plaintext is written anywhere. Without them, only the
 	// ciphertext's SHA-256, the journal and the files beside the archive
@@ -191,28 +217,30 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 		}
 	}
 
-	var scan *archiveScan
-	var ageSum [32]byte
-	switch {
-	case rep.Encrypted && len(opts.Identities) > 0:
-		scan, err = scanEncrypted(dir, opts.Identities)
-	case rep.Encrypted && present(ArchiveFile):
-		// Decrypted beside the ciphertext (age -d -o evidence.tar.zst).
-		if scan, err = scanArchive(filepath.Join(dir, ArchiveFile)); err == nil {
-			ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
-			scan.ageSum = &ageSum
+	// A sealed bag is first verified in one lean pass, in memory that does
+	// not grow with its items. Only when a check fails is it verified
+	// again keeping every entry, to say which ones differ.
+	decrypted := present(ArchiveFile)
+	if !opts.Items && rep.Sealed && len(missing) == 0 && pub != nil && (!rep.Encrypted || len(opts.Identities) > 0 || decrypted) {
+		before := *rep
+		before.Checks = append([]Check(nil), rep.Checks...)
+		scan, jc, _, err := examine(dir, rep.Encrypted, decrypted, opts.Identities, pub, true)
+		if err != nil {
+			return nil, err
 		}
-	case rep.Encrypted:
-		ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
-	default:
-		scan, err = scanArchive(filepath.Join(dir, ArchiveFile))
+		if scan != nil && scan.err == nil && !scan.maybeDups && jc.Err == nil && !jc.Truncated {
+			if last := jc.Last(); last != nil && last.Type == JournalSeal {
+				verifySealed(rep, dir, scan, jc, pub)
+				if rep.OK() {
+					return rep, nil
+				}
+			}
+		}
+		*rep = before
 	}
+	scan, jc, ageSum, err := examine(dir, rep.Encrypted, decrypted, opts.Identities, pub, false)
 	if err != nil {
 		return nil, err
-	}
-	jc, jerr := checkJournalFile(filepath.Join(dir, JournalFile), pub)
-	if jerr != nil {
-		return nil, jerr
 	}
 	if last := jc.Last(); rep.Sealed && jc.Err == nil && !jc.Truncated && (last == nil || last.Type != JournalSeal) {
 		// The files are there but the journal never recorded the seal: the
@@ -240,18 +268,49 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 	return rep, nil
 }
 
-func scanArchive(path string) (*archiveScan, error) {
+// examine scans the archive (nil when it is encrypted and cannot be
+// decrypted; ageSum is then the ciphertext's SHA-256) and, at the same
+// time, checks the journal. Lean: keep nothing per entry or line.
+func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
+	var jerr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, lean)
+	}()
+	switch {
+	case encrypted && len(ids) > 0:
+		scan, err = scanEncrypted(dir, ids, lean)
+	case encrypted && decrypted:
+		// Decrypted beside the ciphertext (age -d -o evidence.tar.zst).
+		if scan, err = scanArchive(filepath.Join(dir, ArchiveFile), lean); err == nil {
+			ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
+			scan.ageSum = &ageSum
+		}
+	case encrypted:
+		ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
+	default:
+		scan, err = scanArchive(filepath.Join(dir, ArchiveFile), lean)
+	}
+	<-done
+	if err == nil {
+		err = jerr
+	}
+	return scan, jc, ageSum, err
+}
+
+func scanArchive(path string, lean bool) (*archiveScan, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return scanReader(f)
+	return scanReader(f, lean)
 }
 
 // scanEncrypted scans the plaintext of dir's encrypted archive as age
 // decrypts it, hashing the ciphertext on the way.
-func scanEncrypted(dir string, ids []age.Identity) (*archiveScan, error) {
+func scanEncrypted(dir string, ids []age.Identity, lean bool) (*archiveScan, error) {
 	path := filepath.Join(dir, EncryptedArchiveFile)
 	f, err := os.Open(path)
 	if err != nil {
@@ -264,7 +323,7 @@ func scanEncrypted(dir string, ids []age.Identity) (*archiveScan, error) {
 	pr, err := NewDecryptReader(ct, ids...)
 	switch {
 	case err == nil:
-		if s, err = scanReader(pr); err != nil {
+		if s, err = scanReader(pr, lean); err != nil {
 			return nil, err
 		}
 	case errors.Is(err, ErrWrongIdentity), errors.As(err, new(*DecryptError)):
@@ -294,11 +353,11 @@ func scanEncrypted(dir string, ids []age.Identity) (*archiveScan, error) {
 }
 
 // scanReader reads a plaintext archive from r in one pass.
-func scanReader(r io.Reader) (*archiveScan, error) {
+func scanReader(r io.Reader, lean bool) (*archiveScan, error) {
 	h := sha256.New()
 	tee := io.TeeReader(r, h)
 	s := &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
-		manifest: map[string][32]byte{}}
+		manifest: map[string][32]byte{}, lean: lean, listing: sha256.New()}
 	ar, err := NewArchiveReader(tee)
 	if err != nil {
 		return nil, err
@@ -319,7 +378,7 @@ func scanReader(r io.Reader) (*archiveScan, error) {
 		var man *io.PipeWriter
 		var manDone chan error
 		switch {
-		case e.Path == ManifestFile:
+		case e.Path == ManifestFile && !lean:
 			pr, pw := io.Pipe()
 			man, manDone = pw, make(chan error, 1)
 			go func() {
@@ -371,12 +430,31 @@ func scanReader(r io.Reader) (*archiveScan, error) {
 		}
 		var sum [32]byte
 		copy(sum[:], eh.Sum(nil))
-		if _, dup := s.byPath[e.Path]; dup {
-			s.dups = append(s.dups, e.Path)
+		payload := strings.HasPrefix(e.Path, PayloadDir+"/")
+		if payload {
+			s.set.Add(e.Path, hex.EncodeToString(sum[:]))
 		}
-		s.byPath[e.Path] = len(s.entries)
-		s.entries = append(s.entries, Item{Path: e.Path, SHA256: hex.EncodeToString(sum[:]), Size: e.Size})
-		if !strings.HasPrefix(e.Path, PayloadDir+"/") {
+		if lean {
+			if s.nEntries++; s.nEntries == 1 {
+				s.first = e.Path
+			}
+			s.last = e.Path
+			if s.names.add(e.Path) > 1 {
+				s.maybeDups = true
+			}
+			if payload {
+				s.nPayload++
+				s.octets += e.Size
+				s.listing.Write([]byte(ManifestLine(sum, e.Path)))
+			}
+		} else {
+			if _, dup := s.byPath[e.Path]; dup {
+				s.dups = append(s.dups, e.Path)
+			}
+			s.byPath[e.Path] = len(s.entries)
+			s.entries = append(s.entries, Item{Path: e.Path, SHA256: hex.EncodeToString(sum[:]), Size: e.Size})
+		}
+		if !payload {
 			s.tagSums[e.Path] = sum
 			if keep != nil {
 				s.tags[e.Path] = keep.Bytes()
@@ -399,13 +477,13 @@ func scanReader(r io.Reader) (*archiveScan, error) {
 	return s, nil
 }
 
-func checkJournalFile(path string, pub ed25519.PublicKey) (*JournalCheck, error) {
+func checkJournalFile(path string, pub ed25519.PublicKey, lean bool) (*JournalCheck, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return CheckJournal(f, pub)
+	return checkJournal(f, pub, !lean)
 }
 
 func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
@@ -442,10 +520,17 @@ func checkAgeHash(rep *Report, dir string, sum *[32]byte) {
 func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub ed25519.PublicKey) {
 	checkArchiveHash(rep, dir, s)
 	checkAgeHash(rep, dir, s.ageSum)
-	rep.add(CheckArchive, true, ArchiveFile, "%d entries decode; nothing after the end", len(s.entries))
+	first, last, n := s.first, s.last, s.nEntries
+	if !s.lean {
+		n = len(s.entries)
+		if n > 0 {
+			first, last = s.entries[0].Path, s.entries[n-1].Path
+		}
+	}
+	rep.add(CheckArchive, true, ArchiveFile, "%d entries decode; nothing after the end", n)
 
 	// Structure: bagit.txt first, tag manifest last.
-	if len(s.entries) == 0 || s.entries[0].Path != BagitFile {
+	if first != BagitFile {
 		rep.add(CheckArchive, false, BagitFile, "not the first entry")
 	} else if string(s.tags[BagitFile]) != bagitDeclaration {
 		rep.add(CheckArchive, false, BagitFile, "not a BagIt 1.0 declaration")
@@ -454,14 +539,25 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 		rep.add(CheckArchive, false, strings.Join(s.dups, ", "), "entry names repeated")
 	}
 	tm, ok := s.tags[TagManifestFile]
-	if !ok || s.entries[len(s.entries)-1].Path != TagManifestFile {
+	if !ok || last != TagManifestFile {
 		rep.add(CheckTagManifest, false, TagManifestFile, "missing, or not the last entry")
 		return
 	}
 
 	// Payload against the manifest.
-	if _, ok := s.tagSums[ManifestFile]; !ok {
+	if ms, ok := s.tagSums[ManifestFile]; !ok {
 		rep.add(CheckPayload, false, ManifestFile, "missing")
+	} else if s.lean {
+		// The manifest is the list of the payload as it decodes, byte for
+		// byte: the same SHA-256. Otherwise a full verification says which
+		// lines differ.
+		if ms != s.listingSum() {
+			rep.add(CheckPayload, false, ManifestFile, "does not list the payload as it decodes")
+		} else {
+			rep.add(CheckPayload, true, ManifestFile, "%d files match", s.nPayload)
+			rep.Proven, rep.Payload = s.nPayload, s.set
+		}
+		checkOxum(rep, s, s.octets, s.nPayload)
 	} else if s.manErr != nil {
 		rep.add(CheckPayload, false, ManifestFile, "%v", s.manErr)
 	} else {
@@ -499,20 +595,16 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 			rep.add(CheckPayload, false, strings.Join(capList(bad, 20), "; "), "%d payload problems", problems)
 		} else {
 			rep.add(CheckPayload, true, ManifestFile, "%d files match", count)
+			rep.Payload = s.set
 		}
-		oxum := fmt.Sprintf("%d.%d", octets, count)
-		if v := bagInfoValue(s.tags[BagInfoFile], "Payload-Oxum"); v != oxum {
-			rep.add(CheckOxum, false, BagInfoFile, "Payload-Oxum is %q, payload is %s", v, oxum)
-		} else {
-			rep.add(CheckOxum, true, BagInfoFile, "%s", oxum)
+		checkOxum(rep, s, octets, count)
+		for _, e := range s.entries {
+			if e.Proven {
+				rep.Proven++
+			}
 		}
+		rep.Items = s.entries
 	}
-	for _, e := range s.entries {
-		if e.Proven {
-			rep.Proven++
-		}
-	}
-	rep.Items = s.entries
 
 	// Tag files against the tag manifest.
 	var bad []string
@@ -582,6 +674,21 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 	verifyJournalSealed(rep, dir, s, jc, root)
 }
 
+func (s *archiveScan) listingSum() [32]byte {
+	var sum [32]byte
+	copy(sum[:], s.listing.Sum(nil))
+	return sum
+}
+
+func checkOxum(rep *Report, s *archiveScan, octets int64, count int) {
+	oxum := fmt.Sprintf("%d.%d", octets, count)
+	if v := bagInfoValue(s.tags[BagInfoFile], "Payload-Oxum"); v != oxum {
+		rep.add(CheckOxum, false, BagInfoFile, "Payload-Oxum is %q, payload is %s", v, oxum)
+	} else {
+		rep.add(CheckOxum, true, BagInfoFile, "%s", oxum)
+	}
+}
+
 func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, root string) {
 	if jc.Err != nil {
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v", jc.Err.Err)
@@ -598,21 +705,25 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 	}
 	sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
 	if last.Root != root || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  ") {
-		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name this root and archive")
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "seal line does not name this root and archive")
 		return
 	}
 	if msg := sealedCiphertext(dir, last, s.ageSum != nil); msg != "" {
-		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "%s", msg)
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "%s", msg)
 		return
 	}
 	// The copy in the bag is the journal up to sealing.
-	var prefix bytes.Buffer
-	for _, l := range jc.Lines[:len(jc.Lines)-1] {
-		prefix.Write(l)
-		prefix.WriteByte('\n')
-	}
-	if sha256.Sum256(prefix.Bytes()) != s.tagSums[BagJournalFile] {
+	if jc.prefix != s.tagSums[BagJournalFile] {
 		rep.add(CheckJournalChain, false, JournalFile, "differs from %s in the bag", BagJournalFile)
+		return
+	}
+	if s.lean {
+		// The item lines make the manifest, line for line.
+		if jc.listing != s.tagSums[ManifestFile] || jc.items != s.nPayload {
+			rep.add(CheckJournalChain, false, JournalFile, "its item lines do not make the manifest")
+			return
+		}
+		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items match the manifest, sealed", jc.Count, jc.items)
 		return
 	}
 	n := 0
@@ -635,7 +746,7 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 			return
 		}
 	}
-	rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items match the manifest, sealed", len(jc.Entries), n)
+	rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items match the manifest, sealed", jc.Count, n)
 }
 
 // proveByJournal proves what a bag cut short or damaged still proves: each
@@ -652,11 +763,11 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
 		rep.add(CheckArchive, true, where, "%d entries decode", len(s.entries))
 	}
 	if jc.Err != nil {
-		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, len(jc.Entries))
+		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, jc.Count)
 	} else if jc.Truncated {
-		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed; a last line cut short is ignored", len(jc.Entries))
+		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed; a last line cut short is ignored", jc.Count)
 	} else {
-		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", len(jc.Entries))
+		rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", jc.Count)
 	}
 	if jc.Key != nil {
 		rep.Key = KeyFingerprint(jc.Key)
@@ -808,9 +919,9 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 	}
 	if !rep.Sealed || !complete {
 		if jc.Err != nil {
-			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, len(jc.Entries))
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, jc.Count)
 		} else {
-			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", len(jc.Entries))
+			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed", jc.Count)
 		}
 		rep.add("sealed", false, "", "not sealed: the signed journal claims %d items; none verified (the archive is encrypted: give an identity)", items)
 		return
@@ -848,11 +959,11 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 	default:
 		sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
 		if len(sumFile) != 64+2+len(ArchiveFile)+1 || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  "+ArchiveFile+"\n") {
-			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "seal line does not name the plaintext archive of %s", ArchiveSumFile)
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "seal line does not name the plaintext archive of %s", ArchiveSumFile)
 		} else if msg := sealedCiphertext(dir, last, true); msg != "" {
-			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, len(jc.Entries)), "%s", msg)
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "%s", msg)
 		} else {
-			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items claimed, sealed; the seal line signs this ciphertext", len(jc.Entries), items)
+			rep.add(CheckJournalChain, true, JournalFile, "%d lines chained and signed, %d items claimed, sealed; the seal line signs this ciphertext", jc.Count, items)
 		}
 	}
 }

@@ -61,7 +61,9 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, verdict, code, err := verificationWith(dir, ids)
+	// The JSON output lists every item; the text output only those not
+	// proven, which a bag that verifies has none of.
+	rep, verdict, code, err := verificationWith(dir, seal.VerifyOptions{Identities: ids, Items: opts.JSON})
 	if err != nil {
 		return err
 	}
@@ -108,17 +110,17 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 // verification makes every check of scelle verify on the output folder
 // dir and gives the verdict and the exit code that goes with it.
 func verification(dir string) (rep *seal.Report, verdict string, code int, err error) {
-	return verificationWith(dir, nil)
+	return verificationWith(dir, seal.VerifyOptions{})
 }
 
 // verdictEncrypted is the verdict on an encrypted bag checked without an
 // identity, when every check made holds (exit code 3).
 const verdictEncrypted = "ENCRYPTED: integrity of the ciphertext verified; contents not verified"
 
-// verificationWith is verification, with age identities to decrypt an
-// encrypted archive.
-func verificationWith(dir string, ids []age.Identity) (rep *seal.Report, verdict string, code int, err error) {
-	rep, err = seal.VerifyWith(dir, seal.VerifyOptions{Identities: ids})
+// verificationWith is verification, with options: age identities to
+// decrypt an encrypted archive, every item listed.
+func verificationWith(dir string, opts seal.VerifyOptions) (rep *seal.Report, verdict string, code int, err error) {
+	rep, err = seal.VerifyWith(dir, opts)
 	if errors.Is(err, seal.ErrWrongIdentity) {
 		err = fmt.Errorf("%w\nhint: --identity must hold the private key of one of the bag's age recipients", err)
 	}
@@ -193,34 +195,68 @@ func custodyVerdict(c *chain.CustodyCheck, err error, sealed bool) (ok bool, whe
 
 // checkRecord cross-checks the collection record with the manifest: every
 // stored item of the record is in the bag with its hash, and nothing else.
+// The record is read as a stream and compared through a digest of its
+// (path, SHA-256) pairs; only when they differ is it read whole, with the
+// bag's entries, to say which items differ.
 func checkRecord(rep *seal.Report, dir string) {
+	fail := func(detail string) {
+		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: detail})
+	}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: err.Error()})
+		fail(err.Error())
 		return
 	}
 	defer f.Close()
-	rec, err := chain.ReadRecord(f)
+	var stored seal.SetDigest
+	items := 0
+	rec, err := chain.ScanRecord(f, func(it *chain.Item) error {
+		items++
+		if it.Path != "" {
+			stored.Add(it.Path, it.SHA256)
+		}
+		return nil
+	})
 	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: err.Error()})
+		fail(err.Error())
 		return
 	}
+	if rec.Key.Fingerprint != rep.Key {
+		fail(fmt.Sprintf("the record names key %s, the bag is signed with %s", rec.Key.Fingerprint, rep.Key))
+		return
+	}
+	if stored != rep.Payload {
+		fail(recordMismatches(dir, f))
+		return
+	}
+	rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", OK: true, Where: seal.RecordFile,
+		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", items, stored.Len())})
+}
+
+// recordMismatches lists the items in which the record f and the bag in
+// dir differ, holding both in memory.
+func recordMismatches(dir string, f *os.File) string {
+	const unknown = "the record's stored items and the manifest differ"
+	full, err := seal.VerifyWith(dir, seal.VerifyOptions{Items: true})
+	if err != nil {
+		return fmt.Sprintf("%s (%v)", unknown, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Sprintf("%s (%v)", unknown, err)
+	}
+	rec, err := chain.ReadRecord(f)
+	if err != nil {
+		return fmt.Sprintf("%s (%v)", unknown, err)
+	}
 	man := map[string]string{}
-	for _, it := range rep.Items {
+	for _, it := range full.Items {
 		if strings.HasPrefix(it.Path, seal.PayloadDir+"/") {
 			man[it.Path] = it.SHA256
 		}
 	}
-	if rec.Key.Fingerprint != rep.Key {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile,
-			Detail: fmt.Sprintf("the record names key %s, the bag is signed with %s", rec.Key.Fingerprint, rep.Key)})
-		return
+	bad := rec.CheckItems(man)
+	if len(bad) == 0 {
+		return unknown
 	}
-	if bad := rec.CheckItems(man); len(bad) > 0 {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile,
-			Detail: fmt.Sprintf("%d mismatches: %s", len(bad), strings.Join(bad[:min(len(bad), 10)], "; "))})
-		return
-	}
-	rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", OK: true, Where: seal.RecordFile,
-		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", len(rec.Items), len(man))})
+	return fmt.Sprintf("%d mismatches: %s", len(bad), strings.Join(bad[:min(len(bad), 10)], "; "))
 }
