@@ -271,10 +271,18 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
 		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started,
-		Items: []chain.Item{}, Extra: map[string]json.RawMessage{tpm.RecordKey: tpmSess.StartJSON()}}
+		Extra: map[string]json.RawMessage{tpm.RecordKey: tpmSess.StartJSON()}}
 	if !opts.pathsOnly {
 		rec.Profile = opts.Profile
 	}
+	// The record's items wait in the output folder, not in memory: a
+	// million files must not weigh on the host.
+	items, err := chain.NewItemSpool(filepath.Join(w.PartialDir(), chain.ItemSpoolFile))
+	if err != nil {
+		w.Abort(err.Error())
+		return err
+	}
+	defer items.Close()
 	var mu sync.Mutex
 	runner := collect.Runner{Env: env, Sink: sink, Timeout: opts.Timeout,
 		OnStart: pr.collector,
@@ -282,7 +290,9 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			mu.Lock()
 			defer mu.Unlock()
 			it := itemOf(o)
-			rec.Items = append(rec.Items, it)
+			if err := items.Add(&it); err != nil {
+				cancel(fmt.Errorf("%w: %w", seal.ErrOutput, err))
+			}
 			sink.recorded()
 			if o.Path == "" || o.Status != collect.Collected {
 				// The journal keeps every outcome that its item lines do
@@ -307,11 +317,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	rec.ClockEnd, _ = json.Marshal(system.Clock(&env))
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
 	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: opts.Key == ""}
-	rec.Summarize()
-	recBytes, err := rec.Marshal()
-	if err != nil {
-		return err
-	}
+	rec.Summary = items.Summary()
 	var info seal.BagInfo
 	info.Add("Bag-Software-Agent", "scelle "+tool.Version)
 	info.Add("Bagging-Date", rec.Ended.Format("2006-01-02"))
@@ -330,9 +336,10 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		if _, err := chain.AppendCustody(partial, chain.SealedEvent(s, rec.Summary, people.Operator), key); err != nil {
 			return fmt.Errorf("custody log: %w", err)
 		}
-		return nil
+		// The items are in record.json now: the scratch copy goes.
+		return items.Remove()
 	}
-	sealed, err := w.Seal(recBytes, info)
+	sealed, err := w.SealFrom(func(out io.Writer) error { return items.WriteRecord(out, *rec) }, info)
 	if err != nil {
 		w.Abort(err.Error())
 		if errors.Is(err, seal.ErrOutput) {
@@ -350,11 +357,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	var rr *reportResult
 	if !opts.NoReport {
 		if rr, err = buildReports(sealed.Dir, sealed.Dir, time.Time{}); err != nil {
-			pr.summary(stdout, rec, sealed, nil)
+			pr.summary(stdout, rec, items, sealed, nil)
 			return fmt.Errorf("sealed %s, but reading it back failed: %w", sealed.Dir, err)
 		}
 	}
-	pr.summary(stdout, rec, sealed, rr)
+	pr.summary(stdout, rec, items, sealed, rr)
 	if rr != nil && rr.code != exitOK && !(len(recipients) > 0 && rr.verdict == verdictEncrypted) {
 		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", sealed.Dir, rr.verdict))
 	}

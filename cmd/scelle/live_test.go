@@ -21,6 +21,80 @@ import (
 	"github.com/scelle/scelle/seal"
 )
 
+// measured is one run of scelle, measured.
+type measured struct {
+	code           int
+	took           time.Duration
+	rss, user, sys int64 // KiB, µs, µs
+	stdout, stderr string
+	release        string
+}
+
+func (m measured) String() string {
+	return fmt.Sprintf("%.1fs wall, %.1fs user, %.1fs sys, peak RSS %d KiB (release binary: %v)",
+		m.took.Seconds(), float64(m.user)/1e6, float64(m.sys)/1e6, m.rss, m.release != "")
+}
+
+// checkRSS fails the test if the peak RSS is over max KiB. A race-detector
+// build is no measure of it: only the release binary is held to it.
+func (m measured) checkRSS(t *testing.T, max int64) {
+	t.Helper()
+	switch {
+	case m.rss == 0:
+		t.Errorf("no peak RSS reported:\n%s", m.stderr)
+	case m.release == "" && raceEnabled:
+		t.Logf("race-detector build: the %d MiB bound is checked on the release binary (SCELLE_BIN)", max>>10)
+	case m.rss > max:
+		t.Errorf("peak RSS %d KiB, over %d MiB", m.rss, max>>10)
+	}
+}
+
+// measure runs scelle with args and measures its peak RSS and CPU time:
+// the release binary when make test names it (SCELLE_BIN), whose memory
+// is what a responder gets; else this test binary run as scelle. It runs
+// under a small "maxrss" process, because a child's ru_maxrss starts from
+// the memory of the process it was forked from (this test).
+func measure(t *testing.T, args ...string) measured {
+	t.Helper()
+	m := measured{release: os.Getenv("SCELLE_BIN")}
+	cmd := exec.Command(selfAs(t, "maxrss"), append([]string{scelleBinary(t)}, args...)...)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	m.took = time.Since(start)
+	if ee, ok := err.(*exec.ExitError); ok {
+		m.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	m.stdout, m.stderr = stdout.String(), stderr.String()
+	if i := strings.LastIndex(m.stderr, "maxrss-kib="); i >= 0 {
+		fmt.Sscanf(m.stderr[i:], "maxrss-kib=%d user-us=%d sys-us=%d", &m.rss, &m.user, &m.sys)
+	}
+	return m
+}
+
+// scelleBinary is the release binary when make test names it
+// (SCELLE_BIN), else this test binary run as scelle.
+func scelleBinary(t *testing.T) string {
+	if bin := os.Getenv("SCELLE_BIN"); bin != "" {
+		return bin
+	}
+	return selfAs(t, "scelle")
+}
+
+// selfAs returns a link named name to this test binary, which TestMain
+// runs as that command.
+func selfAs(t *testing.T, name string) string {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), name)
+	if err := os.Symlink(os.Args[0], link); err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
 func maxrssMain() {
 	cmd := exec.Command(os.Args[1], os.Args[2:]...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -125,58 +199,19 @@ func TestLiveTriage(t *testing.T) {
 
 	outDir := filepath.Join(t.TempDir(), "out")
 	args := []string{"collect", "--out", outDir, "--case", "LIVE", "--examiner", "test", "--no-prompt"}
-	// The release binary when make test names it (SCELLE_BIN): its memory
-	// is what a responder gets; else this test binary run as scelle.
-	release := os.Getenv("SCELLE_BIN")
-	// Measured through a small "maxrss" process: a child's ru_maxrss
-	// starts from the memory of the process it was forked from (this test).
-	scelleBin := release
-	if scelleBin == "" {
-		scelleBin = filepath.Join(t.TempDir(), "scelle")
-		if err := os.Symlink(os.Args[0], scelleBin); err != nil {
-			t.Fatal(err)
-		}
+	m := measure(t, args...)
+	if m.code != 0 && m.code != exitIncomplete {
+		t.Fatalf("collect: exit %d\n%s", m.code, m.stderr)
 	}
-	wrapper := filepath.Join(t.TempDir(), "maxrss")
-	if err := os.Symlink(os.Args[0], wrapper); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(wrapper, append([]string{scelleBin}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err = cmd.Run()
-	elapsed := time.Since(start)
-	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != exitIncomplete) {
-		t.Fatalf("collect: %v\n%s", err, stderr.String())
-	}
-	var rss, user, sys int64
-	if i := strings.LastIndex(stderr.String(), "maxrss-kib="); i >= 0 {
-		fmt.Sscanf(stderr.String()[i:], "maxrss-kib=%d user-us=%d sys-us=%d", &rss, &user, &sys)
-	}
-	t.Logf("triage: %.1fs wall, %.1fs user, %.1fs sys, peak RSS %d KiB (release binary: %v)",
-		elapsed.Seconds(), float64(user)/1e6, float64(sys)/1e6, rss, release != "")
-	switch {
-	case rss == 0:
-		t.Errorf("no peak RSS reported:\n%s", stderr.String())
-	case release == "" && raceEnabled:
-		t.Log("race-detector build: the 64 MiB bound is checked on the release binary (SCELLE_BIN)")
-	case rss > 64<<10:
-		t.Errorf("peak RSS %d KiB, over 64 MiB", rss)
-	}
+	t.Logf("triage: %s", m)
+	m.checkRSS(t, 64<<10)
 
 	// No program executed: a second run under strace, whose only execve
 	// is strace starting scelle.
 	if strace == "" {
 		t.Log("strace not installed: the no-exec check is skipped (.ci/run installs it)")
 	} else {
-		link := release
-		if link == "" {
-			link = filepath.Join(t.TempDir(), "scelle")
-			if err := os.Symlink(os.Args[0], link); err != nil {
-				t.Fatal(err)
-			}
-		}
+		link := scelleBinary(t)
 		trace := filepath.Join(t.TempDir(), "strace.log")
 		targs := []string{"-f", "-qq", "--seccomp-bpf", "-e", "trace=execve,execveat,fork,vfork", "-o", trace, link,
 			"collect", "--out", filepath.Join(t.TempDir(), "out2"), "--no-prompt", "--no-report"}

@@ -126,7 +126,7 @@ func groupHex(h string) []string {
 }
 
 // summary prints the end of a collection on stdout.
-func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed, rr *reportResult) {
+func (p *progress) summary(w io.Writer, rec *chain.Record, items *chain.ItemSpool, s *seal.Sealed, rr *reportResult) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
@@ -153,17 +153,12 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, s *seal.Sealed, rr *r
 	if rec.Interrupted != "" {
 		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
 	}
-	shown := 0
-	for _, it := range rec.Items {
-		if it.Status == "failed" {
-			if shown < 20 {
-				fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
-			}
-			shown++
-		}
+	failures, failed := items.Failures()
+	for _, it := range failures {
+		fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
 	}
-	if shown > 20 {
-		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", shown-20)
+	if failed > len(failures) {
+		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", failed-len(failures))
 	}
 	if rr != nil {
 		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rr.verdict, rr.pdf, rr.html)

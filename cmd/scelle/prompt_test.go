@@ -16,11 +16,7 @@ import (
 // (testscript.Main dispatches on the program name).
 func scelleCmd(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scelle")
-	if err := os.Symlink(os.Args[0], bin); err != nil {
-		t.Fatal(err)
-	}
-	return exec.Command(bin, args...)
+	return exec.Command(selfAs(t, "scelle"), args...) // live_test.go
 }
 
 func fixtureRoot(t *testing.T) string {
