@@ -55,6 +55,9 @@ type Report struct {
 	Proven  int       `json:"proven"`
 	// Unproven counts items the journal claims that could not be proven.
 	Unproven int `json:"unproven"`
+	// ProvenPastDamage counts the proven items read from their own
+	// frames, past the point where the archive stops decoding.
+	ProvenPastDamage int `json:"proven_past_damage,omitempty"`
 	// Unclaimed counts whole entries in the archive that no journal line
 	// or manifest claims (written just before a cut).
 	Unclaimed int `json:"unclaimed"`
@@ -247,6 +250,12 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 		// run stopped while sealing.
 		rep.Sealed = false
 	}
+	// The plaintext archive on disk, whose items can be read from their
+	// own frames; empty when it is decrypted as it is read.
+	plain := filepath.Join(dir, ArchiveFile)
+	if rep.Encrypted && len(opts.Identities) > 0 {
+		plain = ""
+	}
 	switch {
 	case scan == nil:
 		rep.ContentsUnverified = true
@@ -260,9 +269,9 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 			checkArchiveHash(rep, dir, scan)
 		}
 		checkAgeHash(rep, dir, scan.ageSum)
-		proveByJournal(rep, scan, jc)
+		proveByJournal(rep, scan, jc, plain)
 	default:
-		proveByJournal(rep, scan, jc)
+		proveByJournal(rep, scan, jc, plain)
 		rep.add("sealed", false, "", "not sealed: %s", rep.proofSummary())
 	}
 	return rep, nil
@@ -751,8 +760,19 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 
 // proveByJournal proves what a bag cut short or damaged still proves: each
 // item the signed journal records whose content decodes whole and hashes
-// to the journal's value.
-func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
+// to the journal's value. An item past the point where the archive stops
+// decoding is read from its own frames, at the byte range its journal line
+// gives, when the archive can be read there (plain, the plaintext
+// archive's path; empty: it cannot): damage in one frame costs the items
+// in that frame, not every item after it.
+func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck, plain string) {
+	var f *os.File
+	if s.err != nil && plain != "" {
+		f, _ = os.Open(plain)
+		if f != nil {
+			defer f.Close()
+		}
+	}
 	where := ArchiveFile
 	if s.ageSum != nil && s.decErr != nil {
 		where = EncryptedArchiveFile
@@ -785,6 +805,13 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
 		}
 		i, ok := s.byPath[e.Path]
 		switch {
+		case !ok && f != nil:
+			if why := proveFrames(f, &e); why != "" {
+				it.Why = why
+			} else {
+				it.Proven = true
+				rep.ProvenPastDamage++
+			}
 		case !ok:
 			it.Why = "not whole in the archive (cut short)"
 		case s.entries[i].SHA256 != e.SHA256:
@@ -808,8 +835,47 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck) {
 	rep.Items = items
 }
 
+// proveFrames reads the item of journal line e from its own frames, the
+// archive's bytes [offset, end): they must decode, on their own, to one
+// entry with the line's path, size and SHA-256. It returns why not, or "".
+func proveFrames(f *os.File, e *JournalEntry) string {
+	if e.Offset == nil || e.End == nil || *e.End <= *e.Offset {
+		return "not whole in the archive, and its journal line gives no byte range"
+	}
+	if st, err := f.Stat(); err != nil || *e.End > st.Size() {
+		return "not whole in the archive (cut short)"
+	}
+	ar, err := NewArchiveReader(io.NewSectionReader(f, *e.Offset, *e.End-*e.Offset))
+	if err != nil {
+		return fmt.Sprintf("its frames (bytes %d to %d) do not decode: %v", *e.Offset, *e.End, err)
+	}
+	defer ar.Close()
+	ent, err := ar.Next()
+	if err == io.EOF || err == nil && ent.Path != e.Path {
+		err = errors.New("no entry of this name there")
+	}
+	var n int64
+	h := sha256.New()
+	if err == nil {
+		n, err = io.Copy(h, ar)
+	}
+	switch {
+	case err != nil:
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Sprintf("not whole in the archive (cut short within bytes %d to %d)", *e.Offset, *e.End)
+		}
+		return fmt.Sprintf("its frames (bytes %d to %d) do not decode: %v", *e.Offset, *e.End, err)
+	case hex.EncodeToString(h.Sum(nil)) != e.SHA256 || e.Size != nil && *e.Size != n:
+		return "content does not match the journal"
+	}
+	return ""
+}
+
 func (rep *Report) proofSummary() string {
 	detail := fmt.Sprintf("%d items proven by the signed journal", rep.Proven)
+	if rep.ProvenPastDamage > 0 {
+		detail += fmt.Sprintf(" (%d of them read from their own frames, past where the archive stops decoding)", rep.ProvenPastDamage)
+	}
 	if rep.Unproven > 0 {
 		detail += fmt.Sprintf(", %d claimed but not proven", rep.Unproven)
 	}

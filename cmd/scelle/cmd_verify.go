@@ -87,6 +87,9 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 		}
 		if !rep.Sealed || !rep.OK() {
 			fmt.Fprintf(stdout, "proven:  %d items whose content matches the signed journal or manifest\n", rep.Proven)
+			if rep.ProvenPastDamage > 0 {
+				fmt.Fprintf(stdout, "         %d of them read from their own frames, past where the archive stops decoding\n", rep.ProvenPastDamage)
+			}
 			for _, it := range rep.Items {
 				if !it.Proven && it.Why != "" {
 					fmt.Fprintf(stdout, "unproven: %s: %s\n", it.Path, it.Why)
