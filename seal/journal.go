@@ -177,17 +177,18 @@ func (c *JournalCheck) Last() *JournalEntry {
 // returns the lines that hold and the first broken one. want, if not nil,
 // is the key the journal must be signed with.
 func CheckJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
-	return checkJournal(r, want, true)
+	return checkJournal(r, want, true, nil)
 }
 
 // ScanJournal is CheckJournal keeping none of the lines: only their
 // count, the last one and digests of them, in memory that does not grow
-// with the journal.
-func ScanJournal(r io.Reader, want ed25519.PublicKey) (*JournalCheck, error) {
-	return checkJournal(r, want, false)
+// with the journal. fn, when not nil, is called with each line that holds,
+// in order.
+func ScanJournal(r io.Reader, want ed25519.PublicKey, fn func(*JournalEntry)) (*JournalCheck, error) {
+	return checkJournal(r, want, false, fn)
 }
 
-func checkJournal(r io.Reader, want ed25519.PublicKey, keep bool) (*JournalCheck, error) {
+func checkJournal(r io.Reader, want ed25519.PublicKey, keep bool, fn func(*JournalEntry)) (*JournalCheck, error) {
 	c := &JournalCheck{}
 	br := bufio.NewReaderSize(r, 64<<10)
 	prev := ZeroHash
@@ -265,6 +266,9 @@ func checkJournal(r io.Reader, want ed25519.PublicKey, keep bool) (*JournalCheck
 		}
 		c.Count++
 		c.last = e
+		if fn != nil {
+			fn(&e)
+		}
 		if pending != nil {
 			prefix.Write(pending)
 			prefix.Write([]byte{'\n'})

@@ -492,7 +492,7 @@ func checkJournalFile(path string, pub ed25519.PublicKey, lean bool) (*JournalCh
 		return nil, err
 	}
 	defer f.Close()
-	return checkJournal(f, pub, !lean)
+	return checkJournal(f, pub, !lean, nil)
 }
 
 func checkArchiveHash(rep *Report, dir string, s *archiveScan) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,19 +46,17 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	if err := prepareDest(dest); err != nil {
 		return err
 	}
-	// What the signed journal expects, known before each file arrives.
+	// What the signed journal expects, known before each file arrives:
+	// one hash a journaled item, not the journal's lines.
 	expect := map[string]string{}
 	if fi, err := os.Stat(bag); err == nil && fi.IsDir() {
 		if jf, err := os.Open(filepath.Join(bag, seal.JournalFile)); err == nil {
-			jc, _ := seal.CheckJournal(jf, nil)
-			jf.Close()
-			if jc != nil {
-				for _, e := range jc.Entries {
-					if e.Type == seal.JournalItem {
-						expect[e.Path] = e.SHA256
-					}
+			seal.ScanJournal(jf, nil, func(e *seal.JournalEntry) {
+				if e.Type == seal.JournalItem {
+					expect[e.Path] = e.SHA256
 				}
-			}
+			})
+			jf.Close()
 		}
 	}
 	ar, closeAr, err := openArchive(bag, ids)
@@ -68,7 +65,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	}
 	defer closeAr()
 	got := map[string]string{}
-	var manifest []byte
+	manifest := ""
 	var bad []string
 	buf := make([]byte, 1<<20)
 	n := 0
@@ -84,12 +81,12 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		if !strings.HasPrefix(target, filepath.Join(dest, seal.BagDir)+string(filepath.Separator)) {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: leaves the destination", e.Path))
 		}
-		sum, data, err := writeChecked(target, ar, buf, e.Path == seal.ManifestFile)
+		sum, err := writeChecked(target, ar, buf)
 		if err != nil {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: %w", e.Path, err))
 		}
 		if e.Path == seal.ManifestFile {
-			manifest = data
+			manifest = target
 		}
 		if want, ok := expect[e.Path]; ok && want != sum {
 			os.Remove(target)
@@ -99,17 +96,8 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		got[e.Path] = sum
 		n++
 	}
-	if manifest != nil {
-		err := seal.ReadManifest(bytes.NewReader(manifest), func(s [32]byte, p string) error {
-			if got[p] != hex.EncodeToString(s[:]) {
-				bad = append(bad, p+": does not match the manifest")
-				os.Remove(filepath.Join(dest, seal.BagDir, filepath.FromSlash(p)))
-			}
-			return nil
-		})
-		if err != nil {
-			bad = append(bad, seal.ManifestFile+": "+err.Error())
-		}
+	if manifest != "" {
+		bad = append(bad, checkManifest(manifest, got[seal.ManifestFile], got, dest)...)
 	} else {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
@@ -121,6 +109,37 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		return withCode(exitVerifyFailed, fmt.Errorf("%d files failed their check", len(bad)))
 	}
 	return nil
+}
+
+// checkManifest checks the files extracted (got: bag path to hex SHA-256)
+// against the manifest extracted at path, whose SHA-256 is sum. It reads
+// the manifest back from there, a line at a time: a manifest of millions
+// of lines is not held in memory. A file that does not match is removed.
+func checkManifest(path, sum string, got map[string]string, dest string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return []string{seal.ManifestFile + ": " + err.Error()}
+	}
+	defer f.Close()
+	h := sha256.New()
+	var bad []string
+	err = seal.ReadManifest(io.TeeReader(f, h), func(s [32]byte, p string) error {
+		if got[p] != hex.EncodeToString(s[:]) {
+			bad = append(bad, p+": does not match the manifest")
+			os.Remove(filepath.Join(dest, seal.BagDir, filepath.FromSlash(p)))
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = io.Copy(h, f)
+	}
+	if err == nil && hex.EncodeToString(h.Sum(nil)) != sum {
+		err = errors.New("changed on disk while it was read")
+	}
+	if err != nil {
+		bad = append(bad, seal.ManifestFile+": "+err.Error())
+	}
+	return bad
 }
 
 func prepareDest(dest string) error {
@@ -137,29 +156,23 @@ func prepareDest(dest string) error {
 }
 
 // writeChecked writes r to a new file at target, hashing as it goes, and
-// returns the hex SHA-256 (and the bytes when keep is set, for the
-// manifest). It never follows or replaces an existing file.
-func writeChecked(target string, r io.Reader, buf []byte, keep bool) (string, []byte, error) {
+// returns the hex SHA-256. It never follows or replaces an existing file.
+func writeChecked(target string, r io.Reader, buf []byte) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return "", nil, err
+		return "", err
 	}
 	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	h := sha256.New()
-	var kept bytes.Buffer
-	w := io.MultiWriter(f, h)
-	if keep {
-		w = io.MultiWriter(f, h, &kept)
-	}
-	if _, err := io.CopyBuffer(w, r, buf); err != nil {
+	if _, err := io.CopyBuffer(io.MultiWriter(f, h), r, buf); err != nil {
 		f.Close()
 		os.Remove(target)
-		return "", nil, err
+		return "", err
 	}
 	if err := f.Close(); err != nil {
-		return "", nil, err
+		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), kept.Bytes(), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
