@@ -32,6 +32,9 @@ type pdfDoc struct {
 	f    *fpdf.Fpdf
 	tr   func(string) string
 	view *reportView
+	// escaped: some text had characters the core fonts lack, written
+	// <U+XXXX> (the end of the report says so).
+	escaped bool
 }
 
 // pdfLine is one line of text with its font.
@@ -52,7 +55,7 @@ func (r *Report) WritePDF(w io.Writer) error {
 	f := fpdf.New("P", "mm", "A4", "")
 	d := &pdfDoc{f: f, view: v}
 	tr := f.UnicodeTranslatorFromDescriptor("")
-	d.tr = func(s string) string { return toCP1252(tr, s) }
+	d.tr = func(s string) string { return toCP1252(tr, s, &d.escaped) }
 
 	created := r.Generated
 	if created.IsZero() {
@@ -94,28 +97,39 @@ func (r *Report) WritePDF(w io.Writer) error {
 // pdfTranslator returns the text translation WritePDF uses.
 func (r *Report) pdfTranslator() func(string) string {
 	tr := fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
-	return func(s string) string { return toCP1252(tr, s) }
+	var escaped bool
+	return func(s string) string { return toCP1252(tr, s, &escaped) }
 }
 
-// toCP1252 translates s for the core fonts: control characters other
-// than line feeds and runes Windows-1252 lacks become '?'.
-func toCP1252(tr func(string) string, s string) string {
+// toCP1252 translates s for the core fonts. A control character other
+// than a line feed or a tab, and a rune Windows-1252 lacks, is written
+// <U+XXXX>, and a byte that is not UTF-8 <0xXX>, so that a name in the
+// report is never silently changed (a Cyrillic path must not read
+// "/home/????"); escaped is then set.
+func toCP1252(tr func(string) string, s string, escaped *bool) string {
 	var b strings.Builder
-	for _, c := range s {
+	for i := 0; i < len(s); {
+		c, n := utf8.DecodeRuneInString(s[i:])
 		switch {
+		case c == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "<0x%02X>", s[i])
+			*escaped = true
 		case c == '\n' || c == '\t':
 			b.WriteRune(c)
-		case c < 0x20 || c == 0x7f || c == utf8.RuneError:
-			b.WriteByte('?')
+		case c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "<U+%04X>", c)
+			*escaped = true
 		case c < 0x80:
 			b.WriteRune(c)
 		default:
 			t := tr(string(c))
-			if t == "." {
-				t = "?"
+			if t == "." || t == "" {
+				t = fmt.Sprintf("<U+%04X>", c)
+				*escaped = true
 			}
 			b.WriteString(t)
 		}
+		i += n
 	}
 	return b.String()
 }
@@ -528,6 +542,14 @@ func (d *pdfDoc) end() {
 	f.SetLineWidth(0.3)
 	f.Line(pdfMarginL+60, f.GetY(), pdfMarginL+pdfWidth-60, f.GetY())
 	f.Ln(2)
+	if d.escaped {
+		f.SetFont("Helvetica", "", 7.5)
+		d.ink()
+		f.MultiCell(pdfWidth, 3.6, d.tr("Les caractères absents des polices de ce PDF y sont écrits <U+XXXX> (code Unicode) et les octets "+
+			"qui ne sont pas de l'UTF-8 <0xXX> ; report.html et record.json les donnent tels quels. / Characters the fonts of this PDF lack "+
+			"are written <U+XXXX> (their Unicode code point), and bytes that are not UTF-8 <0xXX>; report.html and record.json give them as they are."), "", "C", false)
+		f.Ln(1)
+	}
 	f.SetFont("Helvetica", "B", 8.5)
 	d.ink()
 	f.CellFormat(pdfWidth, 5, d.tr("Fin du rapport / End of report ({nb} pages)"), "", 1, "C", false, 0, "")

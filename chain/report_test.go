@@ -379,7 +379,7 @@ func TestReportNeedsRecord(t *testing.T) {
 
 func TestToCP1252(t *testing.T) {
 	tr := (&Report{}).pdfTranslator()
-	if got, want := tr("é«Ω→»\x00\n€"), "\xe9\xab??\xbb?\n\x80"; got != want {
+	if got, want := tr("é«Ω→»\x00\n€/home/иван\xff\ufffd"), "\xe9\xab<U+03A9><U+2192>\xbb<U+0000>\n\x80/home/<U+0438><U+0432><U+0430><U+043D><0xFF><U+FFFD>"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
@@ -404,5 +404,32 @@ func TestReportWriteSample(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(out, ReportPDFFile), p.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A name with characters the PDF's core fonts lack is written with
+// <U+XXXX> escapes, never '?', and the end of the report says so.
+func TestReportPDFEscapesNames(t *testing.T) {
+	needTool(t, "pdftotext", "poppler-utils")
+	r := verifiedReport(t, reportBag(t))
+	r.Items.Add(&Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
+		Reason: "permission denied"})
+	var b bytes.Buffer
+	if err := r.WritePDF(&b); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	text := strings.Join(strings.Fields(string(out)), "") // cells wrap long names
+	for _, w := range []string{"/home/<U+0438><U+0432><U+0430>", "<0xFF>.txt", "arewritten<U+XXXX>"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("pdftotext output lacks %q:\n%s", w, out)
+		}
 	}
 }
