@@ -283,9 +283,12 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
 	var jerr error
 	done := make(chan struct{})
+	// The journal's lines are kept only where the archive's entries are
+	// checked against them: not for a ciphertext that cannot be opened.
+	keepLines := !lean && (!encrypted || len(ids) > 0 || decrypted)
 	go func() {
 		defer close(done)
-		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, lean)
+		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, !keepLines)
 	}()
 	switch {
 	case encrypted && len(ids) > 0:
@@ -977,12 +980,7 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 	if jc.Key != nil {
 		rep.Key = KeyFingerprint(jc.Key)
 	}
-	items := 0
-	for _, e := range jc.Entries {
-		if e.Type == JournalItem {
-			items++
-		}
-	}
+	items := jc.items
 	if !rep.Sealed || !complete {
 		if jc.Err != nil {
 			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v; the %d lines before it hold", jc.Err.Err, jc.Count)
