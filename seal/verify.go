@@ -269,9 +269,9 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 			checkArchiveHash(rep, dir, scan)
 		}
 		checkAgeHash(rep, dir, scan.ageSum)
-		proveByJournal(rep, scan, jc, plain)
+		proveByJournal(rep, dir, scan, jc, plain)
 	default:
-		proveByJournal(rep, scan, jc, plain)
+		proveByJournal(rep, dir, scan, jc, plain)
 		rep.add("sealed", false, "", "not sealed: %s", rep.proofSummary())
 	}
 	return rep, nil
@@ -283,12 +283,11 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
 	var jerr error
 	done := make(chan struct{})
-	// The journal's lines are kept only where the archive's entries are
-	// checked against them: not for a ciphertext that cannot be opened.
-	keepLines := !lean && (!encrypted || len(ids) > 0 || decrypted)
+	// The journal's lines are not kept (about 1 KB each): the checks that
+	// need them read them again (journalItems).
 	go func() {
 		defer close(done)
-		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, !keepLines)
+		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, true)
 	}()
 	switch {
 	case encrypted && len(ids) > 0:
@@ -740,17 +739,25 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 	}
 	n := 0
 	journaled := map[string]bool{}
-	for i, e := range jc.Entries {
-		if e.Type != JournalItem {
-			continue
+	bad := false
+	err := journalItems(dir, jc, func(line int, e *JournalEntry) {
+		if bad {
+			return
 		}
 		n++
 		journaled[e.Path] = true
 		ms, ok := s.manifest[e.Path]
 		if !ok || hex.EncodeToString(ms[:]) != e.SHA256 {
-			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, i+1), "item %s does not match the manifest", e.Path)
-			return
+			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, line), "item %s does not match the manifest", e.Path)
+			bad = true
 		}
+	})
+	if err != nil {
+		rep.add(CheckJournalChain, false, JournalFile, "%v", err)
+		return
+	}
+	if bad {
+		return
 	}
 	for _, p := range s.mOrder {
 		if !journaled[p] {
@@ -768,7 +775,7 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 // gives, when the archive can be read there (plain, the plaintext
 // archive's path; empty: it cannot): damage in one frame costs the items
 // in that frame, not every item after it.
-func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck, plain string) {
+func proveByJournal(rep *Report, dir string, s *archiveScan, jc *JournalCheck, plain string) {
 	var f *os.File
 	if s.err != nil && plain != "" {
 		f, _ = os.Open(plain)
@@ -797,10 +804,7 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck, plain string)
 	}
 	claimed := map[string]bool{}
 	var items []Item
-	for _, e := range jc.Entries {
-		if e.Type != JournalItem {
-			continue
-		}
+	err := journalItems(dir, jc, func(_ int, e *JournalEntry) {
 		claimed[e.Path] = true
 		it := Item{Path: e.Path, SHA256: e.SHA256}
 		if e.Size != nil {
@@ -809,7 +813,7 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck, plain string)
 		i, ok := s.byPath[e.Path]
 		switch {
 		case !ok && f != nil:
-			if why := proveFrames(f, &e); why != "" {
+			if why := proveFrames(f, e); why != "" {
 				it.Why = why
 			} else {
 				it.Proven = true
@@ -828,6 +832,9 @@ func proveByJournal(rep *Report, s *archiveScan, jc *JournalCheck, plain string)
 			rep.Unproven++
 		}
 		items = append(items, it)
+	})
+	if err != nil {
+		rep.add(CheckJournalChain, false, JournalFile, "%v", err)
 	}
 	for _, e := range s.entries {
 		if strings.HasPrefix(e.Path, PayloadDir+"/") && !claimed[e.Path] {
@@ -872,6 +879,36 @@ func proveFrames(f *os.File, e *JournalEntry) string {
 		return "content does not match the journal"
 	}
 	return ""
+}
+
+// journalItems calls fn with each item line among the lines of dir's
+// journal that hold (jc, which may keep none of them: the file is then
+// read again, its signatures checked again, up to the same line). The
+// error says the file could not be read again as it was.
+func journalItems(dir string, jc *JournalCheck, fn func(line int, e *JournalEntry)) error {
+	if jc.Entries != nil || jc.Count == 0 {
+		for i := range jc.Entries {
+			if e := &jc.Entries[i]; e.Type == JournalItem {
+				fn(i+1, e)
+			}
+		}
+		return nil
+	}
+	f, err := os.Open(filepath.Join(dir, JournalFile))
+	if err != nil {
+		return fmt.Errorf("read again: %w", err)
+	}
+	defer f.Close()
+	n := 0
+	again, err := ScanJournal(f, jc.Key, func(e *JournalEntry) {
+		if n++; n <= jc.Count && e.Type == JournalItem {
+			fn(n, e)
+		}
+	})
+	if err == nil && again.Count < jc.Count {
+		err = fmt.Errorf("changed while verified: %d lines hold now, %d before", again.Count, jc.Count)
+	}
+	return err
 }
 
 func (rep *Report) proofSummary() string {
