@@ -12,15 +12,26 @@ import (
 )
 
 // hiddenFixture builds a /proc with pid_max 50000 and the folders of a
-// process that is not listed (4243) and of a thread of 4242 (4244).
+// process that is not listed (4243), of a thread of 4242 (4244), of a
+// child of 4242 that only its children file names (5555), and of a
+// process that only a cgroup.procs file names (6666), with a cgroup2
+// hierarchy mounted at <dir>/cg.
 func hiddenFixture(t *testing.T) string {
 	dir := t.TempDir()
 	files := map[string]string{
-		"sys/kernel/pid_max": "50000\n",
-		"1/status":           "Name:\tinit\nTgid:\t1\nPid:\t1\n",
-		"4242/status":        "Name:\tevil\nTgid:\t4242\nPid:\t4242\n",
-		"4243/status":        "Name:\trootkit\xff\nTgid:\t4243\nPid:\t4243\n",
-		"4244/status":        "Name:\tevil\nTgid:\t4242\nPid:\t4244\n",
+		"sys/kernel/pid_max":      "50000\n",
+		"1/status":                "Name:\tinit\nTgid:\t1\nPid:\t1\n",
+		"1/task/1/children":       "4242 ",
+		"4242/status":             "Name:\tevil\nTgid:\t4242\nPid:\t4242\n",
+		"4242/task/4242/children": "5555 ",
+		"4242/task/4244/children": "",
+		"4243/status":             "Name:\trootkit\xff\nTgid:\t4243\nPid:\t4243\n",
+		"4244/status":             "Name:\tevil\nTgid:\t4242\nPid:\t4244\n",
+		"5555/status":             "Name:\tchild\nTgid:\t5555\nPid:\t5555\n",
+		"6666/status":             "Name:\tincgroup\nTgid:\t6666\nPid:\t6666\n",
+		"self/mountinfo":          "30 25 0:26 / " + filepath.Join(dir, "cg") + " rw,nosuid - cgroup2 cgroup2 rw\n",
+		"cg/cgroup.procs":         "1\n",
+		"cg/system/cgroup.procs":  "4242\n6666\n0\n",
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
@@ -69,20 +80,30 @@ func TestHiddenFixture(t *testing.T) {
 	env.Proc = dir
 	sink, _ := run(t, h, env)
 	got := decode[HiddenPID](t, sink.Files["live/proc/hidden.jsonl"])
-	if len(got) != 2 {
+	if len(got) != 4 {
 		t.Fatalf("hidden: %+v", got)
 	}
-	if g := got[0]; g.PID != 4243 || g.Kill != "ok" || g.Stat != "ok" || g.Tgid != 4243 || g.Name != `rootkit\xff` || string(g.NameRaw) != "rootkit\xff" {
+	if g := got[0]; g.PID != 4243 || g.Probe != "ok" || g.Stat != "ok" || g.Tgid != 4243 || g.Name != `rootkit\xff` || string(g.NameRaw) != "rootkit\xff" ||
+		len(g.FoundBy) != 1 || g.FoundBy[0] != "probe" {
 		t.Errorf("4243: %+v", g)
 	}
-	if g := got[1]; g.PID != 31337 || g.Kill != "ok" || g.Stat != "ENOENT" || g.Status == "" || g.Rechecks != hiddenRounds {
+	// The system calls do not answer for 5555 and 6666 (a rootkit that
+	// hooks them), but the views name them and /proc looks them up.
+	if g := got[1]; g.PID != 5555 || g.Probe != "ESRCH" || g.Stat != "ok" || g.Name != "child" || len(g.FoundBy) != 1 || g.FoundBy[0] != "children" {
+		t.Errorf("5555: %+v", g)
+	}
+	if g := got[2]; g.PID != 6666 || g.Probe != "ESRCH" || g.Stat != "ok" || g.Name != "incgroup" || len(g.FoundBy) != 1 || g.FoundBy[0] != "cgroup" {
+		t.Errorf("6666: %+v", g)
+	}
+	if g := got[3]; g.PID != 31337 || g.Probe != "ok" || g.Stat != "ENOENT" || g.Status == "" || g.Rechecks != hiddenRounds {
 		t.Errorf("31337: %+v", g)
 	}
 	var check HiddenCheck
 	if err := json.Unmarshal(sink.Files["live/proc/hidden-check.json"], &check); err != nil {
 		t.Fatal(err)
 	}
-	if check.PIDMax != 50000 || check.Listed != 2 || check.Threads != 1 || check.Appeared != 1 || check.Vanished != 1 || check.Hidden != 2 {
+	if check.PIDMax != 50000 || check.Listed != 2 || check.Threads != 1 || check.Appeared != 1 || check.Vanished != 1 || check.Hidden != 4 ||
+		check.Named != 4 || check.CgroupRoot != filepath.Join(dir, "cg") {
 		t.Errorf("check: %+v", check)
 	}
 	// Every pid from 1 to pid_max was probed, the listed ones excepted.
@@ -126,11 +147,6 @@ func TestHiddenLive(t *testing.T) {
 // BenchmarkScanPIDMaxLimit measures a scan of the largest pid range a
 // 64-bit kernel allows, against the real /proc.
 func BenchmarkScanPIDMaxLimit(b *testing.B) {
-	fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer unix.Close(fd)
 	pids, err := listPIDs("/proc")
 	if err != nil {
 		b.Fatal(err)
@@ -140,7 +156,7 @@ func BenchmarkScanPIDMaxLimit(b *testing.B) {
 		listed[p] = true
 	}
 	for b.Loop() {
-		c, err := scan(context.Background(), fd, pidMaxLimit, listed, func(pid int) error { return unix.Kill(pid, 0) })
+		c, err := scan(context.Background(), pidMaxLimit, listed, probePID)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -88,11 +88,11 @@ type Table struct{ opts Options }
 type Executables struct{ opts Options }
 
 // Hidden looks for processes that answer but are not listed in /proc:
-// live/proc/hidden.jsonl and live/proc/hidden-check.json. Its kill(2)
-// probe asks the running kernel, so Env.Proc must be the host's /proc.
+// live/proc/hidden.jsonl and live/proc/hidden-check.json. Its probes ask
+// the running kernel, so Env.Proc must be the host's /proc.
 type Hidden struct {
-	// list and probe replace the /proc listing and the kill(2) probe in
-	// tests; nil means the real ones.
+	// list and probe replace the /proc listing and the system-call probe
+	// (probePID) in tests; nil means the real ones.
 	list  func(proc string) ([]int, error)
 	probe func(pid int) error
 }
@@ -234,9 +234,12 @@ type Executable struct {
 
 // HiddenPID is one record of live/proc/hidden.jsonl.
 type HiddenPID struct {
-	PID      int       `json:"pid"`
-	Kill     string    `json:"kill"` // result of kill(pid, 0): "ok" or the error
-	Stat     string    `json:"stat"` // result of stat(/proc/PID): "ok" or the error
+	PID   int    `json:"pid"`
+	Probe string `json:"probe"` // kill(pid, 0), getpgid, sched_getscheduler: "ok", or the first errno but ESRCH, or "ESRCH"
+	Stat  string `json:"stat"`  // result of fstatat(/proc, "<pid>"): "ok" or the errno
+	// FoundBy names the views that found it: "probe" (the system calls),
+	// "children" (a listed task's children file), "cgroup" (cgroup.procs).
+	FoundBy  []string  `json:"found_by"`
 	Tgid     int       `json:"tgid,omitempty"`
 	Name     string    `json:"name,omitempty"`
 	NameRaw  []byte    `json:"name_raw,omitempty"`
@@ -248,9 +251,13 @@ type HiddenPID struct {
 // HiddenCheck is the single object of live/proc/hidden-check.json: how the
 // hidden-process check was made.
 type HiddenCheck struct {
-	Method     string    `json:"method"`
-	PIDMax     int       `json:"pid_max"`
-	Listed     int       `json:"listed"`
+	Method string `json:"method"`
+	PIDMax int    `json:"pid_max"`
+	Listed int    `json:"listed"`
+	// Named counts the distinct pids the children and cgroup views named;
+	// CgroupRoot is the hierarchy read ("" when none is mounted).
+	Named      int       `json:"named_by_views"`
+	CgroupRoot string    `json:"cgroup_root"`
 	Threads    int       `json:"threads_excluded"`
 	Appeared   int       `json:"appeared_during_scan"`
 	Vanished   int       `json:"vanished_before_recheck"`
