@@ -356,7 +356,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	// report: a bad write on a failing stick shows here, not in court.
 	var rr *reportResult
 	if !opts.NoReport {
-		if rr, err = buildReports(sealed.Dir, sealed.Dir, time.Time{}); err != nil {
+		if rr, err = buildReports(sealed.Dir, sealed.Dir, time.Time{}, seal.VerifyOptions{}); err != nil {
 			pr.summary(stdout, rec, items, sealed, nil)
 			return fmt.Errorf("sealed %s, but reading it back failed: %w", sealed.Dir, err)
 		}

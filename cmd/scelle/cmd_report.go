@@ -15,8 +15,9 @@ import (
 )
 
 type reportOptions struct {
-	Out  string
-	Date string
+	Out        string
+	Date       string
+	Identities []string // age identity files, for an encrypted archive
 }
 
 func newReportCmd() *cobra.Command {
@@ -34,7 +35,9 @@ verification steps. The same folder gives the same files: no date is printed
 unless --date is given.
 
 The reports are written even when verification fails; the exit code then
-says so, as 'scelle verify' does.
+says so, as 'scelle verify' does. For an encrypted bag, --identity decrypts
+the archive as it is read (nothing decrypted is written), so that the report
+states the contents' verification; without it, the verdict is ENCRYPTED.
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
@@ -44,6 +47,7 @@ says so, as 'scelle verify' does.
 	}
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write the reports into this folder (default: BAGDIR)")
 	c.Flags().StringVar(&opts.Date, "date", "", "print this issue date (RFC 3339) in the report")
+	c.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
 	return c
 }
 
@@ -60,7 +64,11 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 	if out == "" {
 		out = dir
 	}
-	res, err := buildReports(dir, out, issued)
+	ids, err := readIdentities(opts.Identities) // cmd_verify.go
+	if err != nil {
+		return err
+	}
+	res, err := buildReports(dir, out, issued, seal.VerifyOptions{Identities: ids})
 	if err != nil {
 		return err
 	}
@@ -80,7 +88,7 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 // the error is for a report it could not write, not for the verdict,
 // which the report states.
 func writeReports(dir string) error {
-	_, err := buildReports(dir, dir, time.Time{})
+	_, err := buildReports(dir, dir, time.Time{}, seal.VerifyOptions{})
 	return err
 }
 
@@ -91,8 +99,8 @@ type reportResult struct {
 	code      int
 }
 
-func buildReports(dir, out string, issued time.Time) (*reportResult, error) {
-	rep, verdict, code, err := verification(dir) // cmd_verify.go
+func buildReports(dir, out string, issued time.Time, vopts seal.VerifyOptions) (*reportResult, error) {
+	rep, verdict, code, err := verificationWith(dir, vopts) // cmd_verify.go
 	if err != nil {
 		return nil, err
 	}
