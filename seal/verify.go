@@ -874,6 +874,12 @@ func proveFrames(f *os.File, e *JournalEntry) string {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return fmt.Sprintf("not whole in the archive (cut short within bytes %d to %d)", *e.Offset, *e.End)
 		}
+		// The reader counts from the range's start: say where in the
+		// archive.
+		if fe := new(FrameError); errors.As(err, &fe) {
+			return fmt.Sprintf("its frames (bytes %d to %d) do not decode: problem at archive byte %d: %v",
+				*e.Offset, *e.End, *e.Offset+fe.At, fe.Err)
+		}
 		return fmt.Sprintf("its frames (bytes %d to %d) do not decode: %v", *e.Offset, *e.End, err)
 	case hex.EncodeToString(h.Sum(nil)) != e.SHA256 || e.Size != nil && *e.Size != n:
 		return "content does not match the journal"
