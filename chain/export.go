@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/seal"
@@ -66,6 +67,9 @@ type ExportOptions struct {
 	// line of a parsed file that is not JSON, an event without a time).
 	// Export goes on after a warning.
 	Warn func(msg string)
+	// Identities decrypt an encrypted archive (evidence.tar.zst.age) as
+	// it is read; nothing decrypted is written anywhere.
+	Identities []age.Identity
 }
 
 // ExportStats says what Export read and wrote.
@@ -106,8 +110,11 @@ type exportBag struct {
 	rec     *Record
 	recSum  string // SHA-256 of record.json
 	root    string
-	archive string // SHA-256 from evidence.tar.zst.sha256
-	size    int64  // archive size in bytes
+	archive string // SHA-256 from evidence.tar.zst.sha256 (of the plaintext, when encrypted)
+	size    int64  // archive size in bytes, as on disk (the ciphertext, when encrypted)
+	// ageSum is the SHA-256 from evidence.tar.zst.age.sha256, for an
+	// archive encrypted with age; empty otherwise.
+	ageSum  string
 	custody *CustodyCheck
 	// hostname caches the record's host.hostname.
 	hostname *string
@@ -149,6 +156,9 @@ func Export(dir string, w io.Writer, opts ExportOptions) (ExportStats, error) {
 	if err != nil {
 		return stats, err
 	}
+	if b.ageSum != "" && len(opts.Identities) == 0 {
+		return stats, fmt.Errorf("%w: %s; give the identity of one of its recipients", seal.ErrEncrypted, seal.EncryptedArchiveFile)
+	}
 	b.opts, b.stats = opts, &stats
 	stats.Root = b.root
 	b.w = bufio.NewWriterSize(w, 256<<10)
@@ -178,7 +188,21 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
 	b := &exportBag{dir: dir, folder: filepath.Base(filepath.Clean(dir)), stored: map[string]*storedItem{}}
-	for _, name := range []string{seal.ArchiveFile, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
+	archive := seal.ArchiveFile
+	if _, err := os.Stat(filepath.Join(dir, seal.ArchiveFile)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, seal.EncryptedArchiveFile)); err == nil {
+			archive = seal.EncryptedArchiveFile
+			sum, err := os.ReadFile(filepath.Join(dir, seal.EncryptedArchiveSumFile))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrExportNotSealed, err)
+			}
+			b.ageSum, _, _ = strings.Cut(string(sum), " ")
+			if !isSHA256Hex(b.ageSum) {
+				return nil, mismatch("%s does not hold a SHA-256", seal.EncryptedArchiveSumFile)
+			}
+		}
+	}
+	for _, name := range []string{archive, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s is missing", ErrExportNotSealed, name)
 		} else if err != nil {
@@ -201,7 +225,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 	if !isSHA256Hex(b.archive) {
 		return nil, mismatch("%s does not hold a SHA-256", seal.ArchiveSumFile)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, seal.ArchiveFile)); err == nil {
+	if fi, err := os.Stat(filepath.Join(dir, archive)); err == nil {
 		b.size = fi.Size()
 	}
 	if b.rec, b.recSum, err = readRecordMembers(filepath.Join(dir, seal.RecordFile)); err != nil {
@@ -274,13 +298,25 @@ func (b *exportBag) items(fn func(*Item) error) error {
 // readArchive decodes the archive once, checks every entry and hands the
 // payload entries the format wants to it.
 func (b *exportBag) readArchive(f exportFormat) error {
-	af, err := os.Open(filepath.Join(b.dir, seal.ArchiveFile))
+	name := seal.ArchiveFile
+	if b.ageSum != "" {
+		name = seal.EncryptedArchiveFile
+	}
+	af, err := os.Open(filepath.Join(b.dir, name))
 	if err != nil {
 		return err
 	}
 	defer af.Close()
+	var plain io.Reader = af
+	ageHash := sha256.New()
+	if b.ageSum != "" {
+		// Decrypted as it is read, the ciphertext hashed on the way.
+		if plain, err = seal.NewDecryptReader(io.TeeReader(af, ageHash), b.opts.Identities...); err != nil {
+			return err
+		}
+	}
 	whole := sha256.New()
-	tee := io.TeeReader(af, whole)
+	tee := io.TeeReader(plain, whole)
 	ar, err := seal.NewArchiveReader(tee)
 	if err != nil {
 		return mismatch("%s: %v", seal.ArchiveFile, err)
@@ -348,6 +384,14 @@ func (b *exportBag) readArchive(f exportFormat) error {
 	}
 	if got := hex.EncodeToString(whole.Sum(nil)); got != b.archive {
 		return mismatch("%s has SHA-256 %s; %s says %s", seal.ArchiveFile, got, seal.ArchiveSumFile, b.archive)
+	}
+	if b.ageSum != "" {
+		if _, err := io.Copy(ageHash, af); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(ageHash.Sum(nil)); got != b.ageSum {
+			return mismatch("%s has SHA-256 %s; %s says %s", seal.EncryptedArchiveFile, got, seal.EncryptedArchiveSumFile, b.ageSum)
+		}
 	}
 	if !sawRecord {
 		return mismatch("the archive holds no %s", seal.BagRecordFile)

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/scelle/scelle/seal"
 )
 
 // The case-uco export: the collection described in CASE 1.x / UCO 1.x
@@ -190,13 +192,20 @@ func (x *caseUCOExport) begin(b *exportBag) error {
 	}
 	bagDesc := fmt.Sprintf("scelle evidence bag %s: case %q, collection %s; root fingerprint %s (SHA-256 of tagmanifest-sha256.txt), signed with Ed25519 %s, fingerprint %s",
 		b.folder, rec.Case, rec.Collection, b.root, key, rec.Key.Fingerprint)
-	if err := x.write(b, ucoNode{"@id": x.id("bag"), "@type": "uco-observable:File", "uco-core:name": b.folder + "/evidence.tar.zst",
+	// The bag is the archive file on disk: for an encrypted bag, the
+	// ciphertext, whose plaintext's SHA-256 the description gives.
+	archive, sum := seal.ArchiveFile, b.archive
+	if b.ageSum != "" {
+		archive, sum = seal.EncryptedArchiveFile, b.ageSum
+		bagDesc += fmt.Sprintf("; encrypted with age: the plaintext %s has SHA-256 %s", seal.ArchiveFile, b.archive)
+	}
+	if err := x.write(b, ucoNode{"@id": x.id("bag"), "@type": "uco-observable:File", "uco-core:name": b.folder + "/" + archive,
 		"uco-core:description": bagDesc,
 		"uco-core:hasFacet": []ucoNode{
-			{"@id": x.id("bag-file-facet"), "@type": "uco-observable:FileFacet", "uco-observable:fileName": "evidence.tar.zst",
-				"uco-observable:filePath": b.folder + "/evidence.tar.zst", "uco-observable:sizeInBytes": ucoInt(b.size)},
+			{"@id": x.id("bag-file-facet"), "@type": "uco-observable:FileFacet", "uco-observable:fileName": archive,
+				"uco-observable:filePath": b.folder + "/" + archive, "uco-observable:sizeInBytes": ucoInt(b.size)},
 			{"@id": x.id("bag-content-facet"), "@type": "uco-observable:ContentDataFacet", "uco-observable:sizeInBytes": ucoInt(b.size),
-				"uco-observable:hash": []ucoNode{ucoSHA256(x.id("bag-hash"), b.archive)}},
+				"uco-observable:hash": []ucoNode{ucoSHA256(x.id("bag-hash"), sum)}},
 		}}); err != nil {
 		return err
 	}

@@ -11,11 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/seal"
 )
 
 type exportOptions struct {
-	Format string
-	Out    string
+	Format     string
+	Out        string
+	Identities []string // age identity files, for an encrypted archive
 }
 
 func newExportCmd() *cobra.Command {
@@ -43,6 +45,8 @@ record against the tag manifest and the root fingerprint, and the archive
 against its .sha256; case-uco and jsonl also need the custody log to hold.
 On any difference it stops with exit code 4 and --out FILE is not written.
 It does not check the signature or the journal: run scelle verify first.
+An encrypted bag (evidence.tar.zst.age) needs --identity: the archive is
+decrypted as it is read, and nothing decrypted is written but the export.
 The output goes to standard output, or with --out to FILE, written as
 FILE.partial and renamed once complete (FILE must not exist).
 
@@ -54,6 +58,7 @@ FILE.partial and renamed once complete (FILE must not exist).
 	}
 	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(chain.ExportFormats, ", ")+" (required)")
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write to FILE instead of standard output")
+	c.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
 	return c
 }
 
@@ -65,7 +70,11 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 	if !valid {
 		return &usageError{fmt.Errorf("--format must be one of %s", strings.Join(chain.ExportFormats, ", "))}
 	}
-	eo := chain.ExportOptions{Format: opts.Format, Warn: func(msg string) {
+	ids, err := readIdentities(opts.Identities) // cmd_verify.go
+	if err != nil {
+		return err
+	}
+	eo := chain.ExportOptions{Format: opts.Format, Identities: ids, Warn: func(msg string) {
 		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", msg)
 	}}
 	if opts.Out == "" {
@@ -120,6 +129,8 @@ func exportError(err error, output string) error {
 		return nil
 	case errors.Is(err, chain.ErrExportMismatch):
 		return withCode(exitVerifyFailed, fmt.Errorf("%w\nhint: the export is not evidence (%s); scelle verify BAGDIR says what holds", err, output))
+	case errors.Is(err, seal.ErrWrongIdentity):
+		return fmt.Errorf("%w\nhint: --identity must hold the private key of one of the bag's age recipients", err)
 	case errors.Is(err, chain.ErrExportNotSealed):
 		return fmt.Errorf("%w\nhint: export reads sealed bags; scelle verify BAGDIR lists what an unsealed bag proves, scelle extract recovers its files", err)
 	}
