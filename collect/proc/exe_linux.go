@@ -49,16 +49,9 @@ type exeEntry struct {
 
 // Collect implements collect.Collector.
 func (e *Executables) Collect(ctx context.Context, s *collect.Session) error {
-	if !s.Env.Live {
-		s.Skip(s.Env.Proc, collect.KindGenerated, deadBox)
-		return nil
-	}
-	pids, err := listPIDs(s.Env.Proc)
-	if err != nil && len(pids) == 0 {
+	pids, done, err := livePIDs(s)
+	if done {
 		return err
-	}
-	if err != nil {
-		s.Fail(s.Env.Proc, collect.KindDir, err)
 	}
 	seen := map[fileKey]*exeEntry{}
 	var order []*exeEntry

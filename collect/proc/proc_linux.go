@@ -55,6 +55,25 @@ func listPIDs(proc string) ([]int, error) {
 	return pids, nil
 }
 
+// livePIDs lists the host's processes for a collector of live state. On
+// a dead box it records the skip and says done; a listing cut short is
+// recorded as failed and what it gave is used; no listing at all is the
+// collector's error.
+func livePIDs(s *collect.Session) (pids []int, done bool, err error) {
+	if !s.Env.Live {
+		s.Skip(s.Env.Proc, collect.KindGenerated, deadBox)
+		return nil, true, nil
+	}
+	pids, err = listPIDs(s.Env.Proc)
+	if err != nil && len(pids) == 0 {
+		return nil, true, err
+	}
+	if err != nil {
+		s.Fail(s.Env.Proc, collect.KindDir, err)
+	}
+	return pids, false, nil
+}
+
 // pidDir is an open /proc/PID folder. Every file of the process is opened
 // relative to it, so that all of them come from the same process even if
 // its pid is reused while it is read.
@@ -269,16 +288,9 @@ func clockTicks() int64 {
 
 // Collect implements collect.Collector.
 func (t *Table) Collect(ctx context.Context, s *collect.Session) error {
-	if !s.Env.Live {
-		s.Skip(s.Env.Proc, collect.KindGenerated, deadBox)
-		return nil
-	}
-	pids, err := listPIDs(s.Env.Proc)
-	if err != nil && len(pids) == 0 {
+	pids, done, err := livePIDs(s)
+	if done {
 		return err
-	}
-	if err != nil {
-		s.Fail(s.Env.Proc, collect.KindDir, err)
 	}
 	boot, berr := bootTime(ctx, s.Env.Proc)
 	if berr != nil {
