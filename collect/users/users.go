@@ -11,6 +11,7 @@ import (
 	"path"
 
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/internal/safeopen"
 )
 
 // Host paths read by the collectors.
@@ -113,21 +114,33 @@ func itemContext(ctx context.Context, env *collect.Env) (context.Context, contex
 	return context.WithCancel(ctx)
 }
 
-// parseUtmpFile stores the records of the utmp-format host file p as the
-// JSON Lines artifact name, reading the bytes the raw copy saw (before).
-func parseUtmpFile(ctx context.Context, s *collect.Session, p, name string, before *collect.FileStat) {
-	ctx, cancel := itemContext(ctx, s.Env)
-	defer cancel()
+// openForParsing opens the host file p again, to parse what its raw copy
+// read (before), with a context bounded by the item timeout. When it
+// cannot, or p is no longer the file copied, it records why and returns a
+// nil file; else done closes the file and ends the context.
+func openForParsing(ctx context.Context, s *collect.Session, p string, before *collect.FileStat) (context.Context, *safeopen.File, func()) {
 	f, err := openHost(s.Env, p)
 	if err != nil {
 		s.Fail(p, collect.KindGenerated, fmt.Errorf("open for parsing: %w", err))
-		return
+		return ctx, nil, nil
 	}
-	defer f.Close()
 	if why := replaced(f, before); why != "" {
+		f.Close()
 		s.Skip(p, collect.KindGenerated, "not parsed: "+why)
+		return ctx, nil, nil
+	}
+	ictx, cancel := itemContext(ctx, s.Env)
+	return ictx, f, func() { f.Close(); cancel() }
+}
+
+// parseUtmpFile stores the records of the utmp-format host file p as the
+// JSON Lines artifact name, reading the bytes the raw copy saw (before).
+func parseUtmpFile(ctx context.Context, s *collect.Session, p, name string, before *collect.FileStat) {
+	ctx, f, done := openForParsing(ctx, s, p, before)
+	if f == nil {
 		return
 	}
+	defer done()
 	size := before.Size
 	head := make([]byte, min(size, DetectHeadSize))
 	n, err := f.ReadAt(head, 0)
@@ -178,18 +191,11 @@ func (lastlog) Collect(ctx context.Context, s *collect.Session) error {
 
 func parseLastlogFile(ctx context.Context, s *collect.Session, before *collect.FileStat) {
 	const p = LastlogPath
-	ctx, cancel := itemContext(ctx, s.Env)
-	defer cancel()
-	f, err := openHost(s.Env, p)
-	if err != nil {
-		s.Fail(p, collect.KindGenerated, fmt.Errorf("open for parsing: %w", err))
+	ctx, f, done := openForParsing(ctx, s, p, before)
+	if f == nil {
 		return
 	}
-	defer f.Close()
-	if why := replaced(f, before); why != "" {
-		s.Skip(p, collect.KindGenerated, "not parsed: "+why)
-		return
-	}
+	defer done()
 	size := before.Size
 	next := dataFinder(f.File, size)
 	layout := DetectLastlogLayout(f, size, next)
