@@ -9,6 +9,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -176,16 +177,11 @@ func seconds(f float64) string {
 }
 
 func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
+	v, p := units.IEC(n)
+	if p == "" {
 		return fmt.Sprintf("%d o/B", n)
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cio/%ciB (%d)", float64(n)/float64(div), "KMGTPE"[exp], "KMGTPE"[exp], n)
+	return fmt.Sprintf("%.1f %sio/%siB (%d)", v, p, p, n)
 }
 
 var statusLabels = map[string]bi{
@@ -590,6 +586,31 @@ func usText(us int64) string {
 	return strconv.FormatInt(us, 10) + " µs"
 }
 
+// tallyTable is the table of the tallies ts, one row each, most volatile
+// class first, then by key, with the row of the keys past the first
+// maxListed (other) last.
+func tallyTable(title, first bi, ts *tallies, other bi, label func(*tally) string) rvBlock {
+	sorted := make([]*tally, 0, len(ts.by))
+	for _, t := range ts.by {
+		sorted = append(sorted, t)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		ri, rj := classRank(sorted[i].class), classRank(sorted[j].class)
+		if ri != rj {
+			return ri < rj
+		}
+		return sorted[i].key < sorted[j].key
+	})
+	tb := rvBlock{Kind: blockTable, Title: title, Cols: statusCols(first, 70)}
+	for _, t := range sorted {
+		tb.Rows = append(tb.Rows, t.row(label(t)))
+	}
+	if ts.other != nil {
+		tb.Rows = append(tb.Rows, ts.other.row("… "+other.String()))
+	}
+	return tb
+}
+
 func (t *tally) row(label string) []string {
 	total := 0
 	row := []string{label}
@@ -634,50 +655,17 @@ func collectedBlocks(rec *Record, d *ItemDigest) []rvBlock {
 	}
 	blocks = append(blocks, st)
 
-	classes := make([]*tally, 0, len(d.classes.by))
-	for _, t := range d.classes.by {
-		classes = append(classes, t)
-	}
-	sort.Slice(classes, func(i, j int) bool {
-		ri, rj := classRank(classes[i].key), classRank(classes[j].key)
-		if ri != rj {
-			return ri < rj
-		}
-		return classes[i].key < classes[j].key
-	})
-	ct := rvBlock{Kind: blockTable, Title: bi{"Par classe de volatilité (de la plus volatile à la moins volatile)", "By volatility class (most volatile first)"}, Cols: statusCols(bi{"Classe", "Class"}, 70)}
-	for _, t := range classes {
-		label := t.key
-		if l, ok := classLabels[t.key]; ok {
-			label = l.String()
-		}
-		ct.Rows = append(ct.Rows, t.row(label))
-	}
-	if t := d.classes.other; t != nil {
-		ct.Rows = append(ct.Rows, t.row("… "+bi{"autres classes", "other classes"}.String()))
-	}
-	blocks = append(blocks, ct)
-
-	cols := make([]*tally, 0, len(d.collectors.by))
-	for _, t := range d.collectors.by {
-		cols = append(cols, t)
-	}
-	sort.Slice(cols, func(i, j int) bool {
-		ri, rj := classRank(cols[i].class), classRank(cols[j].class)
-		if ri != rj {
-			return ri < rj
-		}
-		return cols[i].key < cols[j].key
-	})
-	kt := rvBlock{Kind: blockTable, Title: bi{"Par collecteur", "By collector"}, Cols: statusCols(bi{"Collecteur", "Collector"}, 70)}
+	ct := tallyTable(bi{"Par classe de volatilité (de la plus volatile à la moins volatile)", "By volatility class (most volatile first)"},
+		bi{"Classe", "Class"}, &d.classes, bi{"autres classes", "other classes"}, func(t *tally) string {
+			if l, ok := classLabels[t.key]; ok {
+				return l.String()
+			}
+			return t.key
+		})
+	kt := tallyTable(bi{"Par collecteur", "By collector"}, bi{"Collecteur", "Collector"}, &d.collectors,
+		bi{"autres collecteurs", "other collectors"}, func(t *tally) string { return orDash(t.key) })
 	kt.Cols[0].Mono = true
-	for _, t := range cols {
-		kt.Rows = append(kt.Rows, t.row(orDash(t.key)))
-	}
-	if t := d.collectors.other; t != nil {
-		kt.Rows = append(kt.Rows, t.row("… "+bi{"autres collecteurs", "other collectors"}.String()))
-	}
-	return append(blocks, kt)
+	return append(blocks, ct, kt)
 }
 
 // maxListed bounds the rows of one list of items; the rest is counted.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/collect/profile"
+	"github.com/scelle/scelle/internal/units"
 )
 
 func newProfilesCmd() *cobra.Command {
@@ -49,7 +50,7 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 				if size, ok := it.MaxFileSize(p.Name); ok {
 					capText = "no cap"
 					if size > 0 {
-						capText = humanBytes(size) + " cap"
+						capText = units.Bytes(size) + " cap"
 					}
 				}
 				fmt.Fprintf(w, "  %28s %s (%s)\n", "", strings.Join(it.Paths, " "), capText)

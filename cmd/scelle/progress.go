@@ -13,6 +13,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -92,21 +93,8 @@ func (p *progress) outcome(o collect.Outcome) {
 func (p *progress) redraw() {
 	p.last = time.Now()
 	line := fmt.Sprintf("[%d/%d] %-24s %6d items %9s %6.1fs", p.i, p.n, p.current, p.items,
-		humanBytes(p.bytes), time.Since(p.began).Seconds())
+		units.Bytes(p.bytes), time.Since(p.began).Seconds())
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // groupHex splits a hex fingerprint into groups of four, four groups a
@@ -144,7 +132,7 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, items *chain.ItemSpoo
 	fmt.Fprintf(w, "sealed:      %s\n", s.Dir)
 	fmt.Fprintf(w, "items:       %d collected, %d partial, %d skipped, %d failed (%s stored in %d files)\n",
 		rec.Summary["collected"], rec.Summary["partial"], rec.Summary["skipped"], rec.Summary["failed"],
-		humanBytes(s.Octets), s.Items)
+		units.Bytes(s.Octets), s.Items)
 	fmt.Fprintf(w, "time:        %s to %s (%.1fs)\n", rec.Started.Format(time.RFC3339), rec.Ended.Format(time.RFC3339),
 		rec.Ended.Sub(rec.Started).Seconds())
 	if r := rec.Reference; r != nil {
