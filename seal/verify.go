@@ -498,33 +498,29 @@ func checkJournalFile(path string, pub ed25519.PublicKey, lean bool) (*JournalCh
 }
 
 func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
-	sumFile, err := readSmall(filepath.Join(dir, ArchiveSumFile))
-	want := hex.EncodeToString(s.sum[:])
-	switch {
-	case err != nil:
-		rep.add(CheckArchiveHash, false, ArchiveSumFile, "%v", err)
-	case string(sumFile) != want+"  "+ArchiveFile+"\n":
-		rep.add(CheckArchiveHash, false, ArchiveFile, "SHA-256 is %s; %s says %q", want, ArchiveSumFile, strings.TrimSpace(string(sumFile)))
-	default:
-		rep.add(CheckArchiveHash, true, ArchiveFile, "%s", want)
-	}
+	checkSumFile(rep, dir, CheckArchiveHash, ArchiveFile, ArchiveSumFile, s.sum)
 }
 
 // checkAgeHash checks evidence.tar.zst.age.sha256 against sum, the
 // ciphertext's SHA-256 (nil: not encrypted, nothing to check).
 func checkAgeHash(rep *Report, dir string, sum *[32]byte) {
-	if sum == nil {
-		return
+	if sum != nil {
+		checkSumFile(rep, dir, CheckAgeHash, EncryptedArchiveFile, EncryptedArchiveSumFile, *sum)
 	}
-	sumFile, err := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
+}
+
+// checkSumFile makes the check named check: the file sumName beside the
+// archive is exactly "<hex sum>  <name>" and a line feed.
+func checkSumFile(rep *Report, dir, check, name, sumName string, sum [32]byte) {
+	sumFile, err := readSmall(filepath.Join(dir, sumName))
 	want := hex.EncodeToString(sum[:])
 	switch {
 	case err != nil:
-		rep.add(CheckAgeHash, false, EncryptedArchiveSumFile, "%v", err)
-	case string(sumFile) != want+"  "+EncryptedArchiveFile+"\n":
-		rep.add(CheckAgeHash, false, EncryptedArchiveFile, "SHA-256 is %s; %s says %q", want, EncryptedArchiveSumFile, strings.TrimSpace(string(sumFile)))
+		rep.add(check, false, sumName, "%v", err)
+	case string(sumFile) != want+"  "+name+"\n":
+		rep.add(check, false, name, "SHA-256 is %s; %s says %q", want, sumName, strings.TrimSpace(string(sumFile)))
 	default:
-		rep.add(CheckAgeHash, true, EncryptedArchiveFile, "%s", want)
+		rep.add(check, true, name, "%s", want)
 	}
 }
 
