@@ -58,7 +58,7 @@ FILE.partial and renamed once complete (FILE must not exist).
 	}
 	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(chain.ExportFormats, ", ")+" (required)")
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write to FILE instead of standard output")
-	c.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
+	addIdentityFlag(c, &opts.Identities)
 	return c
 }
 

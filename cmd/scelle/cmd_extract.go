@@ -38,7 +38,7 @@ can leave DEST. An encrypted archive (evidence.tar.zst.age) is decrypted with
 			return runExtract(args[0], args[1], ids, cmd.OutOrStdout())
 		},
 	}
-	c.Flags().StringArrayVarP(&identities, "identity", "i", nil, "age identity file to decrypt an encrypted archive (repeatable)")
+	addIdentityFlag(c, &identities)
 	return c
 }
 

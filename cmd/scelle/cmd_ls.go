@@ -35,7 +35,7 @@ plaintext archive.
 		},
 	}
 	c.Flags().BoolVarP(&long, "long", "l", false, "also print each entry's SHA-256 and frame")
-	c.Flags().StringArrayVarP(&identities, "identity", "i", nil, "age identity file to decrypt an encrypted archive (repeatable)")
+	addIdentityFlag(c, &identities)
 	return c
 }
 

@@ -47,7 +47,7 @@ states the contents' verification; without it, the verdict is ENCRYPTED.
 	}
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write the reports into this folder (default: BAGDIR)")
 	c.Flags().StringVar(&opts.Date, "date", "", "print this issue date (RFC 3339) in the report")
-	c.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
+	addIdentityFlag(c, &opts.Identities)
 	return c
 }
 

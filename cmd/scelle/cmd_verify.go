@@ -52,7 +52,7 @@ verified. A changed byte still gives 4.
 		},
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
-	c.Flags().StringArrayVarP(&opts.Identities, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
+	addIdentityFlag(c, &opts.Identities)
 	return c
 }
 
@@ -149,6 +149,12 @@ func verificationWith(dir string, opts seal.VerifyOptions) (rep *seal.Report, ve
 }
 
 // readIdentities reads age identity files (--identity).
+// addIdentityFlag adds --identity (-i) to c, for the commands that read
+// an encrypted archive.
+func addIdentityFlag(c *cobra.Command, paths *[]string) {
+	c.Flags().StringArrayVarP(paths, "identity", "i", nil, "age identity file (age-keygen) to decrypt an encrypted archive (repeatable)")
+}
+
 func readIdentities(paths []string) ([]age.Identity, error) {
 	var ids []age.Identity
 	for _, p := range paths {
