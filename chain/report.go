@@ -98,7 +98,12 @@ type ExtraFile struct {
 // items one at a time into Items and keeps none of them. It verifies
 // nothing of the bag itself: the caller runs seal.Verify and passes its
 // result to SetVerification.
-func BuildReport(dir string) (*Report, error) {
+func BuildReport(dir string) (*Report, error) { return BuildReportEach(dir, nil) }
+
+// BuildReportEach is BuildReport that also hands each item of the record
+// to each (when not nil) as it reads them: a caller that needs the items
+// too reads the record once.
+func BuildReportEach(dir string, each func(*Item)) (*Report, error) {
 	r := &Report{Folder: filepath.Base(filepath.Clean(dir))}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
@@ -106,6 +111,9 @@ func BuildReport(dir string) (*Report, error) {
 	}
 	r.Record, err = ScanRecord(f, func(it *Item) error {
 		r.Items.Add(it)
+		if each != nil {
+			each(it)
+		}
 		return nil
 	})
 	f.Close()

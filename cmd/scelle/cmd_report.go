@@ -100,11 +100,14 @@ type reportResult struct {
 }
 
 func buildReports(dir, out string, issued time.Time, vopts seal.VerifyOptions) (*reportResult, error) {
-	rep, verdict, code, err := verificationWith(dir, vopts) // cmd_verify.go
+	// The record is read once, for the report and the record-items check.
+	items := &recordItems{}
+	r, err := chain.BuildReportEach(dir, items.add)
 	if err != nil {
 		return nil, err
 	}
-	r, err := chain.BuildReport(dir)
+	items.rec = r.Record
+	rep, verdict, code, err := verificationOf(dir, vopts, items) // cmd_verify.go
 	if err != nil {
 		return nil, err
 	}

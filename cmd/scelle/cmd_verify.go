@@ -123,6 +123,13 @@ const verdictEncrypted = "ENCRYPTED: integrity of the ciphertext verified; conte
 // verificationWith is verification, with options: age identities to
 // decrypt an encrypted archive, every item listed.
 func verificationWith(dir string, opts seal.VerifyOptions) (rep *seal.Report, verdict string, code int, err error) {
+	return verificationOf(dir, opts, nil)
+}
+
+// verificationOf is verificationWith; items, when not nil, is the record
+// as the caller already read it, which the record-items check then uses
+// instead of reading it again.
+func verificationOf(dir string, opts seal.VerifyOptions, items *recordItems) (rep *seal.Report, verdict string, code int, err error) {
 	rep, err = seal.VerifyWith(dir, opts)
 	if errors.Is(err, seal.ErrWrongIdentity) {
 		err = fmt.Errorf("%w\nhint: --identity must hold the private key of one of the bag's age recipients", err)
@@ -131,7 +138,7 @@ func verificationWith(dir string, opts seal.VerifyOptions) (rep *seal.Report, ve
 		return nil, "", 0, err
 	}
 	if rep.Sealed && len(rep.Failed()) == 0 && !rep.ContentsUnverified {
-		checkRecord(rep, dir)
+		checkRecord(rep, dir, items)
 	}
 	checkCustody(rep, dir)
 	checkTPM(rep, dir) // tpm.go
@@ -202,57 +209,74 @@ func custodyVerdict(c *chain.CustodyCheck, err error, sealed bool) (ok bool, whe
 	return true, chain.CustodyFile, fmt.Sprintf("%d events chained and signed, acquired and sealed with the bag's key; head %s", len(c.Entries), c.Head())
 }
 
+// recordItems is what the record-items check needs of a record: its
+// header, its number of items, and the digest of its stored items'
+// (path, SHA-256) pairs.
+type recordItems struct {
+	rec    *chain.Record
+	n      int
+	stored seal.SetDigest
+}
+
+func (t *recordItems) add(it *chain.Item) {
+	t.n++
+	if it.Path != "" {
+		t.stored.Add(it.Path, it.SHA256)
+	}
+}
+
 // checkRecord cross-checks the collection record with the manifest: every
 // stored item of the record is in the bag with its hash, and nothing else.
-// The record is read as a stream and compared through a digest of its
-// (path, SHA-256) pairs; only when they differ is it read whole, with the
-// bag's entries, to say which items differ.
-func checkRecord(rep *seal.Report, dir string) {
+// The record is read as a stream (unless items gives it as read already)
+// and compared through a digest of its (path, SHA-256) pairs; only when
+// they differ is it read whole, with the bag's entries, to say which items
+// differ.
+func checkRecord(rep *seal.Report, dir string, items *recordItems) {
 	fail := func(detail string) {
 		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: detail})
 	}
-	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
-	if err != nil {
-		fail(err.Error())
-		return
-	}
-	defer f.Close()
-	var stored seal.SetDigest
-	items := 0
-	rec, err := chain.ScanRecord(f, func(it *chain.Item) error {
-		items++
-		if it.Path != "" {
-			stored.Add(it.Path, it.SHA256)
+	if items == nil {
+		items = &recordItems{}
+		f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+		if err != nil {
+			fail(err.Error())
+			return
 		}
-		return nil
-	})
-	if err != nil {
-		fail(err.Error())
+		items.rec, err = chain.ScanRecord(f, func(it *chain.Item) error {
+			items.add(it)
+			return nil
+		})
+		f.Close()
+		if err != nil {
+			fail(err.Error())
+			return
+		}
+	}
+	if items.rec.Key.Fingerprint != rep.Key {
+		fail(fmt.Sprintf("the record names key %s, the bag is signed with %s", items.rec.Key.Fingerprint, rep.Key))
 		return
 	}
-	if rec.Key.Fingerprint != rep.Key {
-		fail(fmt.Sprintf("the record names key %s, the bag is signed with %s", rec.Key.Fingerprint, rep.Key))
-		return
-	}
-	if stored != rep.Payload {
-		fail(recordMismatches(dir, f))
+	if items.stored != rep.Payload {
+		fail(recordMismatches(dir))
 		return
 	}
 	rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", OK: true, Where: seal.RecordFile,
-		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", items, stored.Len())})
+		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", items.n, items.stored.Len())})
 }
 
-// recordMismatches lists the items in which the record f and the bag in
-// dir differ, holding both in memory.
-func recordMismatches(dir string, f *os.File) string {
+// recordMismatches lists the items in which the record and the bag in dir
+// differ, holding both in memory.
+func recordMismatches(dir string) string {
 	const unknown = "the record's stored items and the manifest differ"
 	full, err := seal.VerifyWith(dir, seal.VerifyOptions{Items: true})
 	if err != nil {
 		return fmt.Sprintf("%s (%v)", unknown, err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+	if err != nil {
 		return fmt.Sprintf("%s (%v)", unknown, err)
 	}
+	defer f.Close()
 	rec, err := chain.ReadRecord(f)
 	if err != nil {
 		return fmt.Sprintf("%s (%v)", unknown, err)
