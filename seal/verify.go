@@ -287,7 +287,7 @@ func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25
 	// need them read them again (journalItems).
 	go func() {
 		defer close(done)
-		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, true)
+		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, false)
 	}()
 	switch {
 	case encrypted && len(ids) > 0:
@@ -488,13 +488,15 @@ func scanReader(r io.Reader, lean bool) (*archiveScan, error) {
 	return s, nil
 }
 
-func checkJournalFile(path string, pub ed25519.PublicKey, lean bool) (*JournalCheck, error) {
+// checkJournalFile checks the journal at path; keep: keep its lines (the
+// verifier's passes do not: they read the file again where they need them).
+func checkJournalFile(path string, pub ed25519.PublicKey, keep bool) (*JournalCheck, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return checkJournal(f, pub, !lean, nil)
+	return checkJournal(f, pub, keep, nil)
 }
 
 func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
@@ -884,16 +886,11 @@ func proveFrames(f *os.File, e *JournalEntry) string {
 }
 
 // journalItems calls fn with each item line among the lines of dir's
-// journal that hold (jc, which may keep none of them: the file is then
-// read again, its signatures checked again, up to the same line). The
-// error says the file could not be read again as it was.
+// journal that hold (jc, which keeps none of them: the file is read
+// again, its signatures checked again, up to the same line). The error
+// says the file could not be read again as it was.
 func journalItems(dir string, jc *JournalCheck, fn func(line int, e *JournalEntry)) error {
-	if jc.Entries != nil || jc.Count == 0 {
-		for i := range jc.Entries {
-			if e := &jc.Entries[i]; e.Type == JournalItem {
-				fn(i+1, e)
-			}
-		}
+	if jc.Count == 0 {
 		return nil
 	}
 	f, err := os.Open(filepath.Join(dir, JournalFile))
