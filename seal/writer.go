@@ -516,12 +516,8 @@ func (m *journalManifest) next() error {
 	if err != nil {
 		return err
 	}
-	var e struct {
-		Type   string `json:"type"`
-		Path   string `json:"path"`
-		SHA256 string `json:"sha256"`
-	}
-	if err := json.Unmarshal(line, &e); err != nil {
+	e, err := ParseJournalLine(line, nil) // this writer's own lines: their form, not their signatures
+	if err != nil {
 		return fmt.Errorf("line after item %d: %w", m.items, err)
 	}
 	if e.Type != JournalItem {
