@@ -2,34 +2,20 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"runtime"
-	"strings"
-	"sync"
 	"time"
 
 	"filippo.io/age"
-	"github.com/google/uuid"
-	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
-	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/collect/files"
-	"github.com/scelle/scelle/collect/netstat"
-	"github.com/scelle/scelle/collect/proc"
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/collect/profile"
-	"github.com/scelle/scelle/collect/system"
-	"github.com/scelle/scelle/internal/safeopen"
+	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/seal"
-	"github.com/scelle/scelle/seal/tpm"
 )
 
 type collectOptions struct {
@@ -59,7 +45,8 @@ type collectOptions struct {
 	TPM            string
 	pathsOnly      bool // --path given without --profile: only those paths
 
-	reference *chain.Reference // from --reference-time or the prompt
+	reference *chain.Reference // from the prompt
+
 }
 
 func newCollectCmd() *cobra.Command {
@@ -121,254 +108,68 @@ last chunk, and the items in it are claimed but not proven.
 	return c
 }
 
-// plan returns the collectors of the run: the profile's items, plus the
-// --path items (or only those, when --path is given without --profile).
-// The output folder is never collected.
-func plan(opts collectOptions, env *collect.Env, out, root string) ([]collect.Collector, error) {
-	var exclude []string
-	if rel, ok := strings.CutPrefix(out, root); ok && (root == "/" || strings.HasPrefix(rel, "/")) {
-		exclude = append(exclude, "/"+strings.TrimPrefix(rel, "/"))
-	}
-	var cs []collect.Collector
-	if !opts.pathsOnly {
-		set, err := profile.Load(opts.Definitions)
-		if err != nil {
-			return nil, &usageError{err}
-		}
-		cs, err = set.Build(opts.Profile, natives(proc.Options{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
-		if err != nil {
-			return nil, &usageError{err}
-		}
-	}
-	if len(opts.Paths) > 0 {
-		var ex []string
-		for _, e := range exclude {
-			ex = append(ex, e, e+"/**")
-		}
-		cs = append(cs, &files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
-	}
-	return cs, nil
-}
-
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-func folderName(caseID, host string, t time.Time) string {
-	clean := func(s string) string {
-		s = strings.Trim(unsafeName.ReplaceAllString(s, "-"), "-.")
-		if s == "" {
-			return "unknown"
-		}
-		return s
-	}
-	return clean(caseID) + "_" + clean(host) + "_" + t.UTC().Format("20060102T150405Z")
-}
-
 func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writer) error {
-	started := time.Now().UTC()
-	if opts.Case == "" {
-		opts.Case = "case"
-	}
-	people, err := peopleOf(opts)
+	aopts, err := acquireOptions(opts)
 	if err != nil {
 		return err
-	}
-	if opts.ReferenceTime != "" {
-		t, err := parseReferenceTime(opts.ReferenceTime, started)
-		if err != nil {
-			return &usageError{err}
-		}
-		opts.reference = newReference(t, started)
-	}
-	root, err := filepath.Abs(opts.Root)
-	if err != nil {
-		return &usageError{err}
-	}
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return &usageError{fmt.Errorf("--root %s: not a folder", opts.Root)}
-	}
-	live := root == "/"
-	env := collect.Env{Root: root, Live: live, Proc: "/proc", Sys: "/sys", MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout}
-
-	var budget int64
-	if opts.MaxOutput != "" {
-		if budget, err = profile.ParseSize(opts.MaxOutput); err != nil || budget <= 0 {
-			return &usageError{fmt.Errorf("--max-output %q: want a size such as 512MiB or 2GiB", opts.MaxOutput)}
-		}
-	}
-	recipients, err := collectRecipients(opts)
-	if err != nil {
-		return err
-	}
-	var key ed25519.PrivateKey
-	if opts.Key != "" {
-		if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
-			return fmt.Errorf("--key: %w", err)
-		}
-	} else if key, err = seal.NewKey(); err != nil {
-		// Made here, not by seal.Create, so that the custody log's acquired
-		// and sealed events can be signed with it; it still never touches a disk.
-		return err
-	}
-	ident := system.Identify(&env)
-	clockStart := system.Clock(&env)
-	host := ident.Hostname
-	if host == "" {
-		host = hostName(root, live)
-	}
-	out, err := filepath.Abs(opts.Out)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("output folder: %w", err)
-	}
-	dir := filepath.Join(out, folderName(opts.Case, host, started))
-	tool := toolIdentity()
-	id := uuid.NewString()
-	var beforeSealLine func(partial string, s *seal.Sealed) error // set once the record is known
-	w, err := seal.Create(dir, seal.Options{Key: key, Collection: id, Tool: "scelle " + tool.Version,
-		BeforeSealLine: func(partial string, s *seal.Sealed) error { return beforeSealLine(partial, s) },
-		Recipients:     recipients})
-	if err != nil {
-		return err
-	}
-	// TPM quotes bind the bag to this machine and show no reboot between
-	// start and sealing; no TPM is recorded as absent, not an error.
-	tpmSess := tpm.Begin(opts.TPM, id, seal.KeyFingerprint(w.PublicKey()))
-	defer tpmSess.Close()
-	if tpmSess.Err != nil && !errors.Is(tpmSess.Err, tpm.ErrNoTPM) {
-		fmt.Fprintf(stderr, "scelle: warning: %v (the bag will not be bound to this machine's TPM)\n", tpmSess.Err)
 	}
 	pr := newProgress(stderr, opts.JSON)
-	pr.start(w.PartialDir(), seal.KeyFingerprint(w.PublicKey()))
-	if _, err := chain.AppendCustody(w.PartialDir(), chain.AcquiredEvent(id, opts.Case, host, "scelle "+tool.Version, people.Operator), key); err != nil {
-		w.Abort(err.Error())
-		return fmt.Errorf("custody log: %w", err)
+	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
+		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %v\n", err) }})
+	var oe *acquire.OptionError
+	if errors.As(err, &oe) {
+		return &usageError{oe.Err}
 	}
-
-	cctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sink := &bagSink{w: w, cancel: cancel, budget: budget}
-
-	collectors, err := plan(opts, &env, out, root)
-	if err != nil {
-		w.Abort(err.Error())
-		os.RemoveAll(w.PartialDir())
+	if res == nil {
 		return err
 	}
-
-	hostBlock := struct {
-		system.Identity
-		Interfaces      []netstat.Interface `json:"interfaces,omitempty"`
-		InterfacesError string              `json:"interfaces_error,omitempty"`
-	}{Identity: ident}
-	if live {
-		ifs, err := netstat.Interfaces(&env)
-		hostBlock.Interfaces = ifs
-		if err != nil {
-			hostBlock.InterfacesError = err.Error()
-		}
-	}
-	rec := &chain.Record{Format: chain.RecordFormat, Collection: id, Case: opts.Case, Examiner: opts.Examiner,
-		People: people, Reference: opts.reference, Tool: tool, Argv: os.Args, Root: root, Live: live, Started: started,
-		Extra: map[string]json.RawMessage{tpm.RecordKey: tpmSess.StartJSON()}}
-	if !opts.pathsOnly {
-		rec.Profile = opts.Profile
-	}
-	// The record's items wait in the output folder, not in memory: a
-	// million files must not weigh on the host.
-	items, err := chain.NewItemSpool(filepath.Join(w.PartialDir(), chain.ItemSpoolFile))
+	pr.summary(stdout, res)
 	if err != nil {
-		w.Abort(err.Error())
 		return err
 	}
-	defer items.Close()
-	var mu sync.Mutex
-	runner := collect.Runner{Env: env, Sink: sink, Timeout: opts.Timeout,
-		OnStart: pr.collector,
-		OnOutcome: func(o collect.Outcome) {
-			mu.Lock()
-			defer mu.Unlock()
-			it := itemOf(o)
-			if err := items.Add(&it); err != nil {
-				cancel(fmt.Errorf("%w: %w", seal.ErrOutput, err))
-			}
-			sink.recorded()
-			if o.Path == "" || o.Status != collect.Collected {
-				// The journal keeps every outcome that its item lines do
-				// not tell: items that stored nothing, and partial ones.
-				w.Event(it)
-			}
-			pr.outcome(o)
-		}}
-	runErr := runner.Run(cctx, collectors)
-	if cause := context.Cause(cctx); errors.Is(cause, seal.ErrOutput) {
-		w.Abort(cause.Error())
-		return fmt.Errorf("%w\nhint: the journal in %s proves every item completed before the failure; check the output medium", cause, w.PartialDir())
+	if rb := res.ReadBack; rb != nil && rb.Verdict.Status != verdict.Verified && !(res.Encrypted && rb.Verdict.Status == verdict.Encrypted) {
+		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", res.Sealed.Dir, rb.Verdict.Status))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if runErr != nil {
-		rec.Interrupted = fmt.Sprintf("%v at %s", runErr, time.Now().UTC().Format(time.RFC3339))
-	}
-	rec.Ended = time.Now().UTC()
-	rec.Host, _ = json.Marshal(hostBlock)
-	rec.ClockStart, _ = json.Marshal(clockStart)
-	rec.ClockEnd, _ = json.Marshal(system.Clock(&env))
-	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: opts.Key == ""}
-	rec.Summary = items.Summary()
-	var info seal.BagInfo
-	info.Add("Bag-Software-Agent", "scelle "+tool.Version)
-	info.Add("Bagging-Date", rec.Ended.Format("2006-01-02"))
-	info.Add("External-Identifier", opts.Case)
-	if opts.Examiner != "" {
-		info.Add("Contact-Name", opts.Examiner)
-	}
-	info.Add("Scelle-Collection-Id", id)
-	info.Add("Scelle-Host", host)
-	info.Add("Scelle-Started", started.Format(time.RFC3339))
-	info.Add("Scelle-Ended", rec.Ended.Format(time.RFC3339))
-	// The custody log's sealed event goes in before the journal's seal
-	// line: a run killed in between leaves a bag that is not sealed, never
-	// a sealed bag whose custody log lacks its sealed event.
-	beforeSealLine = func(partial string, s *seal.Sealed) error {
-		if _, err := chain.AppendCustody(partial, chain.SealedEvent(s, rec.Summary, people.Operator), key); err != nil {
-			return fmt.Errorf("custody log: %w", err)
-		}
-		// The items are in record.json now: the scratch copy goes.
-		return items.Remove()
-	}
-	sealed, err := w.SealFrom(func(out io.Writer) error { return items.WriteRecord(out, *rec) }, info)
-	if err != nil {
-		w.Abort(err.Error())
-		if errors.Is(err, seal.ErrOutput) {
-			return fmt.Errorf("%w\nhint: the journal in %s proves every item completed before the failure; check the output medium", err, w.PartialDir())
-		}
-		return err
-	}
-	if err := tpmSess.Seal(sealed.Dir, sealed.Root); err != nil {
-		fmt.Fprintf(stderr, "scelle: warning: %v\n", err)
-	} else if tpmSess.EndErr != nil && !errors.Is(tpmSess.EndErr, tpm.ErrNoTPM) {
-		fmt.Fprintf(stderr, "scelle: warning: %v\n", tpmSess.EndErr)
-	}
-	// Read the bag back from the medium, verify it, and write the court
-	// report: a bad write on a failing stick shows here, not in court.
-	var rr *reportResult
-	if !opts.NoReport {
-		if rr, err = buildReports(sealed.Dir, sealed.Dir, time.Time{}, seal.VerifyOptions{}); err != nil {
-			pr.summary(stdout, rec, items, sealed, nil)
-			return fmt.Errorf("sealed %s, but reading it back failed: %w", sealed.Dir, err)
-		}
-	}
-	pr.summary(stdout, rec, items, sealed, rr)
-	if rr != nil && rr.code != exitOK && !(len(recipients) > 0 && rr.verdict == verdictEncrypted) {
-		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", sealed.Dir, rr.verdict))
-	}
-	if rec.Summary["failed"] > 0 || rec.Interrupted != "" {
-		return withCode(exitIncomplete, errors.New(""))
+	if res.Incomplete() {
+		return &printedError{code: exitIncomplete, why: "some items failed or the run was interrupted"}
 	}
 	return nil
+}
+
+// acquireOptions checks the flags of collect and turns them into the
+// acquisition's options.
+func acquireOptions(opts collectOptions) (acquire.Options, error) {
+	a := acquire.Options{Case: opts.Case, Examiner: opts.Examiner, Out: opts.Out, Profile: opts.Profile,
+		Definitions: opts.Definitions, PathsOnly: opts.pathsOnly, Paths: opts.Paths, MemoryPIDs: opts.MemoryPIDs,
+		Root: opts.Root, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
+		TPM: opts.TPM, NoReadBack: opts.NoReport, Version: version, Revision: vcsRevision(), Argv: os.Args}
+	var err error
+	if a.People, err = peopleOf(opts); err != nil {
+		return a, err
+	}
+	a.Reference = opts.reference
+	if opts.ReferenceTime != "" && a.Reference == nil {
+		now := time.Now().UTC()
+		t, err := parseReferenceTime(opts.ReferenceTime, now)
+		if err != nil {
+			return a, &usageError{err}
+		}
+		a.Reference = newReference(t, now)
+	}
+	if opts.MaxOutput != "" {
+		if a.Budget, err = profile.ParseSize(opts.MaxOutput); err != nil || a.Budget <= 0 {
+			return a, &usageError{fmt.Errorf("--max-output %q: want a size such as 512MiB or 2GiB", opts.MaxOutput)}
+		}
+	}
+	if a.Recipients, err = collectRecipients(opts); err != nil {
+		return a, err
+	}
+	if opts.Key != "" {
+		if a.Key, err = seal.ReadPrivateKey(opts.Key); err != nil {
+			return a, fmt.Errorf("--key: %w", err)
+		}
+	}
+	return a, nil
 }
 
 // collectRecipients parses --recipient and --recipients-file.
@@ -404,51 +205,4 @@ func peopleOf(opts collectOptions) (*chain.People, error) {
 		p.Witnesses = append(p.Witnesses, wp)
 	}
 	return p, nil
-}
-
-func itemOf(o collect.Outcome) chain.Item {
-	it := chain.Item{Collector: o.Collector, Class: o.Class.String(), Source: o.Source, SourceRaw: o.SourceRaw,
-		Path: o.Path, Kind: o.Kind, Status: string(o.Status), Reason: o.Reason, Size: o.Size, SHA256: o.SHA256,
-		LinkTarget: o.LinkTarget, NoATime: o.NoATime, Started: o.Started, Ended: o.Ended}
-	if o.Before != nil {
-		it.Before, _ = json.Marshal(o.Before)
-	}
-	if o.After != nil {
-		it.After, _ = json.Marshal(o.After)
-	}
-	return it
-}
-
-// hostName reads the host name from the kernel (live) or the image.
-func hostName(root string, live bool) string {
-	path := "/proc/sys/kernel/hostname"
-	if !live {
-		path = filepath.Join(root, "etc/hostname")
-	}
-	b, err := collect.ReadFile(context.Background(), path, 4096)
-	if err != nil || strings.TrimSpace(string(b)) == "" {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-// toolIdentity describes this program, with the SHA-256 of its own
-// executable as it runs.
-func toolIdentity() chain.Tool {
-	t := chain.Tool{Name: "scelle", Version: version, Revision: vcsRevision(), GoOS: runtime.GOOS, GoArch: runtime.GOARCH}
-	exe, err := os.Executable()
-	if err != nil {
-		return t
-	}
-	t.Path = exe
-	f, err := safeopen.Open(exe)
-	if err != nil {
-		return t
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err == nil {
-		t.SHA256 = fmt.Sprintf("%x", h.Sum(nil))
-	}
-	return t
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -158,22 +160,13 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 		return fmt.Errorf("--key: %w", err)
 	}
 
-	code := exitOK
-	var rep *seal.Report
+	var v *verdict.Verdict
 	switch opts.Event {
 	case chain.EventVerified:
-		var verdict string
-		if rep, verdict, code, err = verification(dir); err != nil {
+		if v, err = verdict.Check(dir, verdict.Options{}); err != nil {
 			return err
 		}
-		ev.Verdict, ev.Tool = verdict, "scelle "+versionString()
-		for _, c := range rep.Failed() {
-			s := c.Name
-			if c.Where != "" {
-				s += " [" + c.Where + "]"
-			}
-			ev.Failed = append(ev.Failed, s)
-		}
+		ev.Verdict, ev.Tool, ev.Failed = v.Status.String(), "scelle "+versionString(), v.FailedNames()
 	case chain.EventTimestamped:
 		if ev.TokenFile, ev.TokenSHA256, err = tokenFile(dir, opts.Token); err != nil {
 			return fmt.Errorf("--token: %w", err)
@@ -182,21 +175,19 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 	e, err := chain.AppendCustody(dir, ev, key)
 	if err != nil {
 		if errors.Is(err, chain.ErrCustodyBroken) {
-			return withCode(exitVerifyFailed, fmt.Errorf("%w\nhint: scelle custody show %s names the broken line; nothing was written", err, dir))
+			return withCode(exitVerifyFailed, hint.Wrap(err, "scelle custody show %s names the broken line; nothing was written", dir))
 		}
 		return err
 	}
 	fmt.Fprintf(stdout, "%s line %d: %s, signed by key %s\n", chain.CustodyFile, e.Seq, e.Event, e.KeyFingerprint)
-	if rep != nil {
-		for _, c := range rep.Failed() {
-			fmt.Fprintf(stdout, "FAIL  %-15s %s [%s]\n", c.Name, c.Detail, c.Where)
-		}
-		fmt.Fprintf(stdout, "verdict: %s\n", e.Verdict)
+	if v == nil {
+		return nil
 	}
-	if code != exitOK {
-		return withCode(code, errors.New(""))
+	for _, c := range v.Failed() {
+		fmt.Fprintf(stdout, "FAIL  %-15s %s [%s]\n", c.Name, c.Detail, c.Where)
 	}
-	return nil
+	fmt.Fprintf(stdout, "verdict: %s\n", e.Verdict)
+	return verdictExit(v.Status)
 }
 
 // tokenFile hashes a time-stamp token and names it relative to the bag
@@ -239,7 +230,8 @@ func runCustodyShow(ctx context.Context, opts custodyShowOptions, args []string,
 		}
 		return err
 	}
-	ok, where, detail := custodyVerdict(c, nil, c.Bag.Root != "")
+	check := verdict.Custody(c, nil, c.Bag.Root != "")
+	ok, where, detail := check.OK, check.Where, check.Detail
 	var events []shownEvent
 	for i, e := range c.Entries {
 		events = append(events, shownEvent{Line: i + 1, Status: "OK", BagKey: c.BagKey(&e), CustodyEntry: e})
@@ -290,14 +282,14 @@ func runCustodyShow(ctx context.Context, opts custodyShowOptions, args []string,
 			fmt.Fprintf(stdout, "BROKEN: %s\n", detail)
 		}
 		fmt.Fprintf(stdout, "head:    %s (SHA-256 of the last line that holds)\n", c.Head())
-		verdict := "OK"
+		state := "OK"
 		if !ok {
-			verdict = "BROKEN"
+			state = "BROKEN"
 		}
-		fmt.Fprintf(stdout, "verdict: %s: %d events hold\n", verdict, len(c.Entries))
+		fmt.Fprintf(stdout, "verdict: %s: %d events hold\n", state, len(c.Entries))
 	}
 	if !ok {
-		return withCode(exitVerifyFailed, errors.New(""))
+		return &printedError{code: exitVerifyFailed, why: "the custody log is broken"}
 	}
 	return nil
 }

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/acquire"
 	"github.com/spf13/cobra"
-
-	"github.com/scelle/scelle/chain"
-	"github.com/scelle/scelle/seal"
 )
 
 type reportOptions struct {
@@ -68,90 +64,14 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := buildReports(dir, out, issued, seal.VerifyOptions{Identities: ids})
+	res, err := acquire.WriteReports(dir, out, issued, &verdict.Options{Identities: ids})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "report:  %s\nreport:  %s\n", res.html, res.pdf)
-	if res.root != "" {
-		fmt.Fprintf(stdout, "root:    %s\n", res.root)
+	fmt.Fprintf(stdout, "report:  %s\nreport:  %s\n", res.HTML, res.PDF)
+	if res.Root != "" {
+		fmt.Fprintf(stdout, "root:    %s\n", res.Root)
 	}
-	fmt.Fprintf(stdout, "verdict: %s\n", res.verdict)
-	if res.code != exitOK {
-		return withCode(res.code, errors.New(""))
-	}
-	return nil
-}
-
-// writeReports verifies the output folder dir and writes report.html and
-// report.pdf into it. It is for scelle collect, once the bag is sealed:
-// the error is for a report it could not write, not for the verdict,
-// which the report states.
-func writeReports(dir string) error {
-	_, err := buildReports(dir, dir, time.Time{}, seal.VerifyOptions{})
-	return err
-}
-
-type reportResult struct {
-	html, pdf string
-	root      string
-	verdict   string
-	code      int
-}
-
-func buildReports(dir, out string, issued time.Time, vopts seal.VerifyOptions) (*reportResult, error) {
-	// The record is read once, for the report and the record-items check.
-	items := &recordItems{}
-	r, err := chain.BuildReportEach(dir, items.add)
-	if err != nil {
-		return nil, err
-	}
-	items.rec = r.Record
-	rep, verdict, code, err := verificationOf(dir, vopts, items) // cmd_verify.go
-	if err != nil {
-		return nil, err
-	}
-	r.SetVerification(rep.Checks, verdict)
-	r.Generated = issued
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	res := &reportResult{html: filepath.Join(out, chain.ReportHTMLFile), pdf: filepath.Join(out, chain.ReportPDFFile),
-		root: r.Root, verdict: verdict, code: code}
-	if err := writeFileAtomic(res.html, r.WriteHTML); err != nil {
-		return nil, err
-	}
-	if err := writeFileAtomic(res.pdf, r.WritePDF); err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
-// writeFileAtomic writes path through path+".partial": synced, then
-// renamed, so that a report on disk is always whole.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp := path + seal.PartialSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	return nil
+	fmt.Fprintf(stdout, "verdict: %s\n", res.Verdict.Status)
+	return verdictExit(res.Verdict.Status)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -36,7 +37,7 @@ func reportTestBag(t *testing.T) string {
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: "c-7", Case: "C-7", Examiner: "Ann Responder",
 		People: &chain.People{Operator: &chain.Person{Name: "Ann Responder"},
 			Witnesses: []chain.Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
-		Tool: toolIdentity(), Root: "/", Live: true, Started: t0, Ended: t0.Add(time.Minute),
+		Tool: acquire.ToolIdentity(version, vcsRevision()), Root: "/", Live: true, Started: t0, Ended: t0.Add(time.Minute),
 		Host: []byte(`{"hostname":"box"}`)}
 	data := []byte("root:x:0:0:root:/root:/bin/bash\n")
 	res, err := w.Put(context.Background(), seal.Entry{Name: "fs/etc/passwd", Size: int64(len(data))}, bytes.NewReader(data))
@@ -63,16 +64,7 @@ func reportTestBag(t *testing.T) string {
 	return dir
 }
 
-func exitOf(err error) int {
-	var ce *codedError
-	if errors.As(err, &ce) {
-		return ce.code
-	}
-	if err != nil {
-		return exitError
-	}
-	return exitOK
-}
+func exitOf(err error) int { return codeOf(err) }
 
 func TestReportCommand(t *testing.T) {
 	dir := reportTestBag(t)

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -100,17 +100,18 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 		}
 	}
 
-	rep, verdict, _, err := verification(dir)
+	v, err := verdict.Check(dir, verdict.Options{})
 	if err != nil {
 		return err
 	}
-	if verdict != "VERIFIED" {
+	rep := v.Report
+	if v.Status != verdict.Verified {
 		var failed []string
 		for _, c := range rep.Failed() {
 			failed = append(failed, c.Name)
 		}
 		return fmt.Errorf("%s: %s (%s): only a bag that verifies is timestamped; nothing was sent\nRun 'scelle verify %s' for the details.",
-			dir, verdict, strings.Join(failed, ", "), dir)
+			dir, v.Status, strings.Join(failed, ", "), dir)
 	}
 	root, err := hex.DecodeString(rep.Root)
 	if err != nil || len(root) != sha256.Size {
@@ -144,7 +145,7 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 	}
 
 	fmt.Fprintf(stdout, "token:   %s (SHA-256 %s)\n", name, ev.TokenSHA256)
-	fmt.Fprintf(stdout, "time:    %s%s, on the TSA's word\n", info.Time.Format(time.RFC3339), accuracy(info))
+	fmt.Fprintf(stdout, "time:    %s%s, on the TSA's word\n", info.Time.Format(time.RFC3339), verdict.Accuracy(info))
 	fmt.Fprintf(stdout, "tsa:     %s (serial %s, policy %s)\n", info.TSA, info.Serial, info.Policy)
 	if info.Chain != nil {
 		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), chain.TimestampCAFile(n))
@@ -152,131 +153,11 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 		fmt.Fprintf(stdout, "chain:   not checked (no --ca): the signature, imprint and key usage hold, but not who the TSA is\n")
 	}
 	if info.QCStatement {
-		fmt.Fprintf(stdout, "note:    %s\n", qualifiedClaim)
+		fmt.Fprintf(stdout, "note:    %s\n", verdict.QualifiedClaim)
 	}
 	fmt.Fprintf(stdout, "custody: line %d, %s, key %s\n", entry.Seq, entry.Event, entry.KeyFingerprint)
 	fmt.Fprintf(stdout, "root:    %s\n", rep.Root)
 	return nil
-}
-
-// checkTimestamps adds one "timestamp" check per token beside the bag
-// (timestamp-<n>.tsr), made offline: the token's imprint is the root, its
-// signature holds, its signer has the time-stamping key usage, and it
-// chains to the CA file saved with it (timestamp-<n>.ca.pem); without that
-// file the check holds on the rest and says the chain was not checked.
-// A timestamped event of the custody log that names the file must give
-// its SHA-256.
-func checkTimestamps(rep *seal.Report, dir string) {
-	ns, err := chain.Timestamps(dir)
-	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", Where: dir, Detail: err.Error()})
-		return
-	}
-	if len(ns) == 0 {
-		return
-	}
-	var events []chain.CustodyEntry // the custody check reports on the log itself
-	if c, err := chain.CheckCustodyDir(dir); err == nil {
-		events = c.Entries
-	}
-	for _, n := range ns {
-		ok, detail := checkTimestamp(dir, n, rep.Root, time.Now())
-		if ok {
-			ok, detail = custodyNames(events, chain.TimestampFile(n), filepath.Join(dir, chain.TimestampFile(n)), detail)
-		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: chain.TimestampFile(n), Detail: detail})
-	}
-}
-
-// custodyNames checks the token file against the timestamped events of
-// the custody log that name it.
-func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool, string) {
-	var lines []string
-	for _, e := range events {
-		if e.Event != chain.EventTimestamped || e.TokenFile != name {
-			continue
-		}
-		sum, err := fileSHA256(path)
-		if err != nil {
-			return false, err.Error()
-		}
-		if sum != e.TokenSHA256 {
-			return false, fmt.Sprintf("%s: its SHA-256 is %s, but %s line %d names %s: the file was replaced", name, sum, chain.CustodyFile, e.Seq, e.TokenSHA256)
-		}
-		lines = append(lines, fmt.Sprint(e.Seq))
-	}
-	if len(lines) == 0 {
-		return true, detail + "; no custody event names it"
-	}
-	return true, detail + "; " + chain.CustodyFile + " line " + strings.Join(lines, ", ") + " names it"
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := readSmall(path, chain.MaxTimestampResponse)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-func checkTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, detail string) {
-	name, caName := chain.TimestampFile(n), chain.TimestampCAFile(n)
-	root, err := hex.DecodeString(rootHex)
-	if err != nil || len(root) != sha256.Size {
-		return false, name + ": not checked: the bag has no root fingerprint to check it against"
-	}
-	token, err := readSmall(filepath.Join(dir, name), chain.MaxTimestampResponse)
-	if err != nil {
-		return false, err.Error()
-	}
-	var pool *x509.CertPool
-	switch pem, err := os.ReadFile(filepath.Join(dir, caName)); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return false, err.Error()
-	default:
-		pool = x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return false, caName + ": no PEM certificate"
-		}
-	}
-	info, err := chain.VerifyTimestamp(token, root, pool, now)
-	note := ""
-	var ie x509.CertificateInvalidError
-	if errors.As(err, &ie) && ie.Reason == x509.Expired {
-		// A certificate has expired since: check the chain as at the
-		// token's time, and say so.
-		if i, ierr := chain.VerifyTimestamp(token, root, nil, now); ierr == nil {
-			if i, ierr = chain.VerifyTimestamp(token, root, pool, i.Time); ierr == nil {
-				info, err = i, nil
-				note = "; a certificate of the chain has expired since: the chain holds as at the token's time (revocation not checked)"
-			}
-		}
-	}
-	if err != nil {
-		return false, name + ": " + err.Error()
-	}
-	detail = fmt.Sprintf("%s: %s%s by %s (serial %s): the imprint is the root, the signature holds, time-stamping key usage; ",
-		name, info.Time.Format(time.RFC3339), accuracy(info), info.TSA, info.Serial)
-	if info.Chain == nil {
-		detail += "chain NOT checked (no " + caName + "): who the TSA is rests on its own certificate"
-	} else {
-		detail += "chains to " + info.Chain[len(info.Chain)-1].Subject.String() + " (" + caName + ")" + note
-	}
-	if info.QCStatement {
-		detail += "; " + qualifiedClaim
-	}
-	return true, detail
-}
-
-const qualifiedClaim = "the token claims to be a qualified time stamp (ETSI EN 319 422 qcStatement): only the EU trusted list can confirm the TSA is qualified"
-
-func accuracy(info *chain.TimestampInfo) string {
-	if info.Accuracy == 0 {
-		return ""
-	}
-	return " ±" + info.Accuracy.String()
 }
 
 func chainString(c []*x509.Certificate) string {
@@ -285,21 +166,4 @@ func chainString(c []*x509.Certificate) string {
 		names = append(names, cert.Subject.String())
 	}
 	return strings.Join(names, ", issued by ")
-}
-
-// readSmall reads a file of at most max bytes.
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return b, nil
 }

@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/scelle/scelle/internal/docblock"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scelle/scelle/internal/docblock"
 
 	"filippo.io/age"
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scelle/scelle/internal/hint"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.revision=...".
@@ -50,6 +52,16 @@ func (e *codedError) Unwrap() error { return e.err }
 
 func withCode(code int, err error) error { return &codedError{code, err} }
 
+// printedError ends a command whose outcome it has printed already (a
+// verdict, a collection's summary): main exits with code and prints
+// nothing more. why is for callers and tests, not the user.
+type printedError struct {
+	code int
+	why  string
+}
+
+func (e *printedError) Error() string { return e.why }
+
 // memoryLimit is the soft heap limit that keeps a collection within its
 // memory budget on the host (GOMEMLIMIT overrides it).
 const memoryLimit = 40 << 20
@@ -65,23 +77,39 @@ func main() {
 	os.Exit(exitCode(err))
 }
 
+// exitCode prints err once, with its hint, and returns the exit code
+// that goes with it.
 func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *codedError
-	if errors.As(err, &ee) {
-		if ee.err != nil && ee.err.Error() != "" {
-			fmt.Fprintf(os.Stderr, "scelle: %v\n", ee.err)
-		}
-		return ee.code
-	}
-	var ue *usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
-		fmt.Fprintf(os.Stderr, "scelle: %v\nRun 'scelle --help' for usage.\n", err)
-		return exitUsage
+	code := codeOf(err)
+	var pe *printedError
+	if err == nil || errors.As(err, &pe) {
+		return code
 	}
 	fmt.Fprintf(os.Stderr, "scelle: %v\n", err)
+	if h := hint.Of(err); h != "" {
+		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+	}
+	if code == exitUsage {
+		fmt.Fprintf(os.Stderr, "Run 'scelle --help' for usage.\n")
+	}
+	return code
+}
+
+// codeOf is the exit code that goes with err.
+func codeOf(err error) int {
+	var pe *printedError
+	var ce *codedError
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &pe):
+		return pe.code
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command"):
+		return exitUsage
+	}
 	return exitError
 }
 

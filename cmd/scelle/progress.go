@@ -11,10 +11,9 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/internal/units"
-	"github.com/scelle/scelle/seal"
 )
 
 // progress reports a collection as it goes: one rewritten status line on a
@@ -114,7 +113,8 @@ func groupHex(h string) []string {
 }
 
 // summary prints the end of a collection on stdout.
-func (p *progress) summary(w io.Writer, rec *chain.Record, items *chain.ItemSpool, s *seal.Sealed, rr *reportResult) {
+func (p *progress) summary(w io.Writer, res *acquire.Result) {
+	rec, s, rb := res.Record, res.Sealed, res.ReadBack
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
@@ -123,8 +123,8 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, items *chain.ItemSpoo
 	if p.json {
 		ev := map[string]any{"event": "sealed", "dir": s.Dir, "root": s.Root, "summary": rec.Summary,
 			"interrupted": rec.Interrupted}
-		if rr != nil {
-			ev["read_back"], ev["report_html"], ev["report_pdf"] = rr.verdict, rr.html, rr.pdf
+		if rb != nil {
+			ev["read_back"], ev["report_html"], ev["report_pdf"] = rb.Verdict.Status.String(), rb.HTML, rb.PDF
 		}
 		p.event(ev)
 		return
@@ -141,15 +141,14 @@ func (p *progress) summary(w io.Writer, rec *chain.Record, items *chain.ItemSpoo
 	if rec.Interrupted != "" {
 		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
 	}
-	failures, failed := items.Failures()
-	for _, it := range failures {
+	for _, it := range res.Failures {
 		fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
 	}
-	if failed > len(failures) {
-		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", failed-len(failures))
+	if res.Failed > len(res.Failures) {
+		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", res.Failed-len(res.Failures))
 	}
-	if rr != nil {
-		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rr.verdict, rr.pdf, rr.html)
+	if rb != nil {
+		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rb.Verdict.Status, rb.PDF, rb.HTML)
 	}
 	fmt.Fprintf(w, "key:         %s (%s)\n", rec.Key.Fingerprint, map[bool]string{true: "made for this collection", false: "operator key"}[rec.Key.Ephemeral])
 	fmt.Fprintf(w, "\nROOT FINGERPRINT (SHA-256 of tagmanifest-sha256.txt):\n")

@@ -11,13 +11,15 @@ import (
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
-	"github.com/scelle/scelle/internal/tsatest"
 	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/tsatest"
 
 	"github.com/digitorus/timestamp"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -128,7 +130,7 @@ func TestCheckTimestamp(t *testing.T) {
 		{"no root", "", time.Now(), false, []string{"no root fingerprint"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, detail := checkTimestamp(dir, 1, tc.root, tc.now)
+			ok, detail := verdict.CheckTimestamp(dir, 1, tc.root, tc.now)
 			if ok != tc.ok {
 				t.Errorf("ok %v, want %v: %s", ok, tc.ok, detail)
 			}
@@ -140,7 +142,7 @@ func TestCheckTimestamp(t *testing.T) {
 		})
 	}
 	os.WriteFile(filepath.Join(dir, "timestamp-1.ca.pem"), []byte("not PEM"), 0o644)
-	if ok, detail := checkTimestamp(dir, 1, rootHex, time.Now()); ok || !strings.Contains(detail, "timestamp-1.ca.pem: no PEM certificate") {
+	if ok, detail := verdict.CheckTimestamp(dir, 1, rootHex, time.Now()); ok || !strings.Contains(detail, "timestamp-1.ca.pem: no PEM certificate") {
 		t.Errorf("bad CA file: %v %s", ok, detail)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package acquire
 
 import (
 	"github.com/scelle/scelle/collect"
@@ -10,10 +10,10 @@ import (
 
 // natives returns every native collector this binary links, by name, for
 // the definitions to select from.
-func natives(opts proc.Options) map[string]collect.Collector {
+func natives(o *Options) map[string]collect.Collector {
 	m := map[string]collect.Collector{}
 	for _, set := range [][]collect.Collector{
-		proc.Collectors(opts), netstat.Collectors(), system.Collectors(), users.Collectors(),
+		proc.Collectors(proc.Options{MemoryPIDs: o.MemoryPIDs}), netstat.Collectors(), system.Collectors(), users.Collectors(),
 	} {
 		for _, c := range set {
 			m[c.Name()] = c

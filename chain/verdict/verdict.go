@@ -1,0 +1,109 @@
+package verdict
+
+import (
+	"errors"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/scelle/scelle/internal/hint"
+	"github.com/scelle/scelle/seal"
+)
+
+// Status sums up a bag's checks.
+type Status int
+
+const (
+	// Verified: sealed, and every check holds.
+	Verified Status = iota
+	// Failed: a check does not hold (changed, missing or damaged bytes).
+	Failed
+	// NotSealed: the folder was never sealed (a killed run, a pulled
+	// stick); the Verdict lists what its journal still proves.
+	NotSealed
+	// Encrypted: an encrypted bag checked without an identity; every
+	// check made holds, but the archive's contents were not verified.
+	Encrypted
+)
+
+// String is the verdict as scelle prints it and as the report and the
+// custody log record it.
+func (s Status) String() string {
+	switch s {
+	case Verified:
+		return "VERIFIED"
+	case Failed:
+		return "FAILED"
+	case NotSealed:
+		return "NOT SEALED"
+	case Encrypted:
+		return "ENCRYPTED: integrity of the ciphertext verified; contents not verified"
+	}
+	return "UNKNOWN"
+}
+
+// Verdict is the outcome of Check: the seal.Report with the checks of
+// the record, the custody log, the timestamps and the TPM evidence added
+// to its Checks, and their sum.
+type Verdict struct {
+	*seal.Report
+	Status Status
+}
+
+// Options tunes Check.
+type Options struct {
+	// Identities decrypt an encrypted archive as it is read.
+	Identities []age.Identity
+	// Items keeps every archive entry in the report (memory then grows
+	// with the bag's items).
+	Items bool
+	// Record, when not nil, is the record as the caller already read it
+	// (see RecordDigest); the record-items check then does not read it
+	// again.
+	Record *RecordDigest
+	// Now is the time at which certificates are checked (zero: now).
+	Now time.Time
+}
+
+// Check makes every check of the output folder dir.
+func Check(dir string, opts Options) (*Verdict, error) {
+	rep, err := seal.VerifyWith(dir, seal.VerifyOptions{Identities: opts.Identities, Items: opts.Items})
+	if errors.Is(err, seal.ErrWrongIdentity) {
+		err = hint.Wrap(err, "--identity must hold the private key of one of the bag's age recipients")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if rep.Sealed && len(rep.Failed()) == 0 && !rep.ContentsUnverified {
+		checkRecord(rep, dir, opts.Record)
+	}
+	checkCustody(rep, dir)
+	checkTPM(rep, dir)
+	checkTimestamps(rep, dir, opts.Now)
+	v := &Verdict{Report: rep, Status: Verified}
+	switch {
+	case !rep.Sealed:
+		v.Status = NotSealed
+	case !rep.OK():
+		v.Status = Failed
+	case rep.ContentsUnverified:
+		v.Status = Encrypted
+	}
+	return v, nil
+}
+
+// FailedNames lists the failed checks as "name [where]".
+func (v *Verdict) FailedNames() []string {
+	var out []string
+	for _, c := range v.Failed() {
+		s := c.Name
+		if c.Where != "" {
+			s += " [" + c.Where + "]"
+		}
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,56 @@
+package acquire
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/profile"
+)
+
+// plan returns the collectors of the run: the profile's items, plus the
+// --path items (or only those, when PathsOnly). The output folder is
+// never collected.
+func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collector, error) {
+	var exclude []string
+	if rel, ok := strings.CutPrefix(out, root); ok && (root == "/" || strings.HasPrefix(rel, "/")) {
+		exclude = append(exclude, "/"+strings.TrimPrefix(rel, "/"))
+	}
+	var cs []collect.Collector
+	if !opts.PathsOnly {
+		set, err := profile.Load(opts.Definitions)
+		if err != nil {
+			return nil, &OptionError{err}
+		}
+		cs, err = set.Build(opts.Profile, natives(opts), env, exclude...)
+		if err != nil {
+			return nil, &OptionError{err}
+		}
+	}
+	if len(opts.Paths) > 0 {
+		var ex []string
+		for _, e := range exclude {
+			ex = append(ex, e, e+"/**")
+		}
+		cs = append(cs, &files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
+	}
+	return cs, nil
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// FolderName is the name of a collection's bag folder: case, host and
+// UTC start time, with anything but letters, digits, '.', '_' and '-'
+// replaced.
+func FolderName(caseID, host string, t time.Time) string {
+	clean := func(s string) string {
+		s = strings.Trim(unsafeName.ReplaceAllString(s, "-"), "-.")
+		if s == "" {
+			return "unknown"
+		}
+		return s
+	}
+	return clean(caseID) + "_" + clean(host) + "_" + t.UTC().Format("20060102T150405Z")
+}

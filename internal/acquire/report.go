@@ -1,0 +1,86 @@
+package acquire
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/seal"
+)
+
+// Reports is a verdict and the reports that state it.
+type Reports struct {
+	HTML, PDF string
+	Root      string
+	Verdict   *verdict.Verdict
+}
+
+// WriteReports verifies the output folder dir and writes report.html and
+// report.pdf into out. issued, when not zero, is printed as the issue
+// date. The error is for a report it could not write, not for the
+// verdict, which the reports state.
+func WriteReports(dir, out string, issued time.Time, opts *verdict.Options) (*Reports, error) {
+	var vopts verdict.Options
+	if opts != nil {
+		vopts = *opts
+	}
+	// The record is read once, for the report and the record-items check.
+	digest := &verdict.RecordDigest{}
+	r, err := chain.BuildReportEach(dir, digest.Add)
+	if err != nil {
+		return nil, err
+	}
+	digest.Record = r.Record
+	vopts.Record = digest
+	v, err := verdict.Check(dir, vopts)
+	if err != nil {
+		return nil, err
+	}
+	r.SetVerification(v.Checks, v.Status.String())
+	r.Generated = issued
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	res := &Reports{HTML: filepath.Join(out, chain.ReportHTMLFile), PDF: filepath.Join(out, chain.ReportPDFFile),
+		Root: r.Root, Verdict: v}
+	if err := writeFileAtomic(res.HTML, r.WriteHTML); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(res.PDF, r.WritePDF); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeFileAtomic writes path through path+".partial": synced, then
+// renamed, so that a report on disk is always whole.
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	tmp := path + seal.PartialSuffix
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
