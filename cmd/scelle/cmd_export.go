@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -128,11 +129,11 @@ func exportError(err error, output string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, chain.ErrExportMismatch):
-		return withCode(exitVerifyFailed, fmt.Errorf("%w\nhint: the export is not evidence (%s); scelle verify BAGDIR says what holds", err, output))
+		return withCode(exitVerifyFailed, hint.Wrap(err, "the export is not evidence (%s); scelle verify BAGDIR says what holds", output))
 	case errors.Is(err, seal.ErrWrongIdentity):
-		return fmt.Errorf("%w\nhint: --identity must hold the private key of one of the bag's age recipients", err)
+		return hint.Wrap(err, "--identity must hold the private key of one of the bag's age recipients")
 	case errors.Is(err, chain.ErrExportNotSealed):
-		return fmt.Errorf("%w\nhint: export reads sealed bags; scelle verify BAGDIR lists what an unsealed bag proves, scelle extract recovers its files", err)
+		return hint.Wrap(err, "export reads sealed bags; scelle verify BAGDIR lists what an unsealed bag proves, scelle extract recovers its files")
 	}
 	return err
 }
