@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -102,7 +102,7 @@ type reportResult struct {
 func buildReports(dir, out string, issued time.Time, vopts seal.VerifyOptions) (*reportResult, error) {
 	// The record is read once, for the report and the record-items check.
 	items := &recordItems{}
-	r, err := chain.BuildReportEach(dir, items.add)
+	r, err := report.BuildEach(dir, items.add)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func buildReports(dir, out string, issued time.Time, vopts seal.VerifyOptions) (
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	res := &reportResult{html: filepath.Join(out, chain.ReportHTMLFile), pdf: filepath.Join(out, chain.ReportPDFFile),
+	res := &reportResult{html: filepath.Join(out, report.HTMLFile), pdf: filepath.Join(out, report.PDFFile),
 		root: r.Root, verdict: verdict, code: code}
 	if err := writeFileAtomic(res.html, r.WriteHTML); err != nil {
 		return nil, err

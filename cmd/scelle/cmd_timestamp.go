@@ -19,6 +19,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/timestamp"
 )
 
 type timestampOptions struct {
@@ -119,19 +120,19 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	token, err := chain.RequestTimestamp(ctx, opts.TSA, root, nil)
+	token, err := timestamp.Request(ctx, opts.TSA, root, nil)
 	if err != nil {
 		return err
 	}
-	info, err := chain.VerifyTimestamp(token, root, pool, time.Now())
+	info, err := timestamp.Verify(token, root, pool, time.Now())
 	if err != nil {
 		return fmt.Errorf("the token from %s does not verify; nothing stored: %w", opts.TSA, err)
 	}
-	n, err := chain.StoreTimestamp(dir, token, caPEM)
+	n, err := timestamp.Store(dir, token, caPEM)
 	if err != nil {
 		return err
 	}
-	name := chain.TimestampFile(n)
+	name := timestamp.File(n)
 	sum := sha256.Sum256(token)
 	ev := chain.CustodyEvent{Event: chain.EventTimestamped, TSA: opts.TSA, TokenFile: name, TokenSHA256: hex.EncodeToString(sum[:])}
 	if opts.Actor != "" {
@@ -147,7 +148,7 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 	fmt.Fprintf(stdout, "time:    %s%s, on the TSA's word\n", info.Time.Format(time.RFC3339), accuracy(info))
 	fmt.Fprintf(stdout, "tsa:     %s (serial %s, policy %s)\n", info.TSA, info.Serial, info.Policy)
 	if info.Chain != nil {
-		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), chain.TimestampCAFile(n))
+		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), timestamp.CAFile(n))
 	} else {
 		fmt.Fprintf(stdout, "chain:   not checked (no --ca): the signature, imprint and key usage hold, but not who the TSA is\n")
 	}
@@ -167,7 +168,7 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 // A timestamped event of the custody log that names the file must give
 // its SHA-256.
 func checkTimestamps(rep *seal.Report, dir string) {
-	ns, err := chain.Timestamps(dir)
+	ns, err := timestamp.List(dir)
 	if err != nil {
 		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", Where: dir, Detail: err.Error()})
 		return
@@ -182,9 +183,9 @@ func checkTimestamps(rep *seal.Report, dir string) {
 	for _, n := range ns {
 		ok, detail := checkTimestamp(dir, n, rep.Root, time.Now())
 		if ok {
-			ok, detail = custodyNames(events, chain.TimestampFile(n), filepath.Join(dir, chain.TimestampFile(n)), detail)
+			ok, detail = custodyNames(events, timestamp.File(n), filepath.Join(dir, timestamp.File(n)), detail)
 		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: chain.TimestampFile(n), Detail: detail})
+		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: timestamp.File(n), Detail: detail})
 	}
 }
 
@@ -212,7 +213,7 @@ func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool,
 }
 
 func fileSHA256(path string) (string, error) {
-	b, err := readSmall(path, chain.MaxTimestampResponse)
+	b, err := readSmall(path, timestamp.MaxResponse)
 	if err != nil {
 		return "", err
 	}
@@ -221,12 +222,12 @@ func fileSHA256(path string) (string, error) {
 }
 
 func checkTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, detail string) {
-	name, caName := chain.TimestampFile(n), chain.TimestampCAFile(n)
+	name, caName := timestamp.File(n), timestamp.CAFile(n)
 	root, err := hex.DecodeString(rootHex)
 	if err != nil || len(root) != sha256.Size {
 		return false, name + ": not checked: the bag has no root fingerprint to check it against"
 	}
-	token, err := readSmall(filepath.Join(dir, name), chain.MaxTimestampResponse)
+	token, err := readSmall(filepath.Join(dir, name), timestamp.MaxResponse)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -241,14 +242,14 @@ func checkTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, 
 			return false, caName + ": no PEM certificate"
 		}
 	}
-	info, err := chain.VerifyTimestamp(token, root, pool, now)
+	info, err := timestamp.Verify(token, root, pool, now)
 	note := ""
 	var ie x509.CertificateInvalidError
 	if errors.As(err, &ie) && ie.Reason == x509.Expired {
 		// A certificate has expired since: check the chain as at the
 		// token's time, and say so.
-		if i, ierr := chain.VerifyTimestamp(token, root, nil, now); ierr == nil {
-			if i, ierr = chain.VerifyTimestamp(token, root, pool, i.Time); ierr == nil {
+		if i, ierr := timestamp.Verify(token, root, nil, now); ierr == nil {
+			if i, ierr = timestamp.Verify(token, root, pool, i.Time); ierr == nil {
 				info, err = i, nil
 				note = "; a certificate of the chain has expired since: the chain holds as at the token's time (revocation not checked)"
 			}
@@ -272,7 +273,7 @@ func checkTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, 
 
 const qualifiedClaim = "the token claims to be a qualified time stamp (ETSI EN 319 422 qcStatement): only the EU trusted list can confirm the TSA is qualified"
 
-func accuracy(info *chain.TimestampInfo) string {
+func accuracy(info *timestamp.Info) string {
 	if info.Accuracy == 0 {
 		return ""
 	}
