@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +144,22 @@ func (s *sampling) Write(p []byte) (int, error) {
 		s.sample()
 	}
 	return s.w.Write(p)
+}
+
+// firstDiff says where two texts first differ, line by line.
+func firstDiff(a, b []byte) string {
+	al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return "line " + strconv.Itoa(i+1) + ":\ngot:  " + x + "\nwant: " + y
+		}
+	}
+	return ""
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/timestamp"
 )
 
 // checkTimestamps adds one "timestamp" check per token beside the bag
@@ -25,7 +26,7 @@ import (
 // A timestamped event of the custody log that names the file must give
 // its SHA-256.
 func checkTimestamps(rep *seal.Report, dir string, now time.Time) {
-	ns, err := chain.Timestamps(dir)
+	ns, err := timestamp.List(dir)
 	if err != nil {
 		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", Where: dir, Detail: err.Error()})
 		return
@@ -40,9 +41,9 @@ func checkTimestamps(rep *seal.Report, dir string, now time.Time) {
 	for _, n := range ns {
 		ok, detail := CheckTimestamp(dir, n, rep.Root, now)
 		if ok {
-			ok, detail = custodyNames(events, chain.TimestampFile(n), filepath.Join(dir, chain.TimestampFile(n)), detail)
+			ok, detail = custodyNames(events, timestamp.File(n), filepath.Join(dir, timestamp.File(n)), detail)
 		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: chain.TimestampFile(n), Detail: detail})
+		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: timestamp.File(n), Detail: detail})
 	}
 }
 
@@ -54,7 +55,7 @@ func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool,
 		if e.Event != chain.EventTimestamped || e.TokenFile != name {
 			continue
 		}
-		b, err := readSmall(path, chain.MaxTimestampResponse)
+		b, err := readSmall(path, timestamp.MaxResponse)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -73,12 +74,12 @@ func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool,
 // CheckTimestamp checks token n beside the bag in dir against the root
 // rootHex, offline, at time now (see checkTimestamps).
 func CheckTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, detail string) {
-	name, caName := chain.TimestampFile(n), chain.TimestampCAFile(n)
+	name, caName := timestamp.File(n), timestamp.CAFile(n)
 	root, err := hex.DecodeString(rootHex)
 	if err != nil || len(root) != sha256.Size {
 		return false, name + ": not checked: the bag has no root fingerprint to check it against"
 	}
-	token, err := readSmall(filepath.Join(dir, name), chain.MaxTimestampResponse)
+	token, err := readSmall(filepath.Join(dir, name), timestamp.MaxResponse)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -93,14 +94,14 @@ func CheckTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, 
 			return false, caName + ": no PEM certificate"
 		}
 	}
-	info, err := chain.VerifyTimestamp(token, root, pool, now)
+	info, err := timestamp.Verify(token, root, pool, now)
 	note := ""
 	var ie x509.CertificateInvalidError
 	if errors.As(err, &ie) && ie.Reason == x509.Expired {
 		// A certificate has expired since: check the chain as at the
 		// token's time, and say so.
-		if i, ierr := chain.VerifyTimestamp(token, root, nil, now); ierr == nil {
-			if i, ierr = chain.VerifyTimestamp(token, root, pool, i.Time); ierr == nil {
+		if i, ierr := timestamp.Verify(token, root, nil, now); ierr == nil {
+			if i, ierr = timestamp.Verify(token, root, pool, i.Time); ierr == nil {
 				info, err = i, nil
 				note = "; a certificate of the chain has expired since: the chain holds as at the token's time (revocation not checked)"
 			}
@@ -127,7 +128,7 @@ func CheckTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, 
 const QualifiedClaim = "the token claims to be a qualified time stamp (ETSI EN 319 422 qcStatement): only the EU trusted list can confirm the TSA is qualified"
 
 // Accuracy is a token's accuracy as " ±D", or "" when it gives none.
-func Accuracy(info *chain.TimestampInfo) string {
+func Accuracy(info *timestamp.Info) string {
 	if info.Accuracy == 0 {
 		return ""
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/export"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
@@ -57,7 +57,7 @@ FILE.partial and renamed once complete (FILE must not exist).
 			return runExport(opts, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(chain.ExportFormats, ", ")+" (required)")
+	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(export.Formats, ", ")+" (required)")
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write to FILE instead of standard output")
 	addIdentityFlag(c, &opts.Identities)
 	return c
@@ -65,21 +65,21 @@ FILE.partial and renamed once complete (FILE must not exist).
 
 func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 	valid := false
-	for _, f := range chain.ExportFormats {
+	for _, f := range export.Formats {
 		valid = valid || opts.Format == f
 	}
 	if !valid {
-		return &usageError{fmt.Errorf("--format must be one of %s", strings.Join(chain.ExportFormats, ", "))}
+		return &usageError{fmt.Errorf("--format must be one of %s", strings.Join(export.Formats, ", "))}
 	}
 	ids, err := readIdentities(opts.Identities) // cmd_verify.go
 	if err != nil {
 		return err
 	}
-	eo := chain.ExportOptions{Format: opts.Format, Identities: ids, Warn: func(msg string) {
+	eo := export.Options{Format: opts.Format, Identities: ids, Warn: func(msg string) {
 		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", msg)
 	}}
 	if opts.Out == "" {
-		_, err := chain.Export(dir, stdout, eo)
+		_, err := export.Write(dir, stdout, eo)
 		return exportError(err, "discard what it printed")
 	}
 	if _, err := os.Lstat(opts.Out); err == nil {
@@ -90,7 +90,7 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stats, err := chain.Export(dir, f, eo)
+	stats, err := export.Write(dir, f, eo)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -115,9 +115,9 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 
 func unitOf(format string) string {
 	switch format {
-	case chain.ExportCaseUCO:
+	case export.CaseUCO:
 		return "graph nodes"
-	case chain.ExportBodyfile:
+	case export.Bodyfile:
 		return "lines"
 	}
 	return "events"
@@ -128,11 +128,11 @@ func exportError(err error, output string) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, chain.ErrExportMismatch):
+	case errors.Is(err, export.ErrMismatch):
 		return withCode(exitVerifyFailed, hint.Wrap(err, "the export is not evidence (%s); scelle verify BAGDIR says what holds", output))
 	case errors.Is(err, seal.ErrWrongIdentity):
 		return hint.Wrap(err, "--identity must hold the private key of one of the bag's age recipients")
-	case errors.Is(err, chain.ErrExportNotSealed):
+	case errors.Is(err, export.ErrNotSealed):
 		return hint.Wrap(err, "export reads sealed bags; scelle verify BAGDIR lists what an unsealed bag proves, scelle extract recovers its files")
 	}
 	return err

@@ -5,8 +5,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/chain/verdict"
-	"github.com/scelle/scelle/internal/acquire"
 	"github.com/spf13/cobra"
 )
 
@@ -64,7 +64,7 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := acquire.WriteReports(dir, out, issued, &verdict.Options{Identities: ids})
+	res, err := report.Write(dir, out, issued, &verdict.Options{Identities: ids})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/seal"
 )
@@ -79,7 +80,7 @@ func TestReportCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "verdict: VERIFIED") || !strings.Contains(out.String(), strings.TrimSpace(string(root))) {
 		t.Errorf("output:\n%s", out.String())
 	}
-	html, err := os.ReadFile(filepath.Join(dir, chain.ReportHTMLFile))
+	html, err := os.ReadFile(filepath.Join(dir, report.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestReportCommand(t *testing.T) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
-	pdf, err := os.ReadFile(filepath.Join(dir, chain.ReportPDFFile))
+	pdf, err := os.ReadFile(filepath.Join(dir, report.PDFFile))
 	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Fatalf("report.pdf: %v", err)
 	}
@@ -100,7 +101,7 @@ func TestReportCommand(t *testing.T) {
 	if err := writeReports(dir); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := os.ReadFile(filepath.Join(dir, chain.ReportHTMLFile))
+	again, _ := os.ReadFile(filepath.Join(dir, report.HTMLFile))
 	if !bytes.Equal(html, again) {
 		t.Error("a second report differs from the first")
 	}
@@ -111,7 +112,7 @@ func TestReportCommand(t *testing.T) {
 	if err := runReport(reportOptions{Out: other, Date: "2026-12-01T09:00:00Z"}, dir, &out); err != nil {
 		t.Fatal(err)
 	}
-	h2, err := os.ReadFile(filepath.Join(other, chain.ReportHTMLFile))
+	h2, err := os.ReadFile(filepath.Join(other, report.HTMLFile))
 	if err != nil || !bytes.Contains(h2, []byte("2026-12-01T09:00:00Z")) {
 		t.Errorf("--out/--date: %v", err)
 	}
@@ -137,7 +138,7 @@ func TestReportCommandFailed(t *testing.T) {
 	if got := exitOf(err); got != exitVerifyFailed {
 		t.Fatalf("exit %d (%v), want %d\n%s", got, err, exitVerifyFailed, out.String())
 	}
-	html, err := os.ReadFile(filepath.Join(dir, chain.ReportHTMLFile))
+	html, err := os.ReadFile(filepath.Join(dir, report.HTMLFile))
 	if err != nil {
 		t.Fatal(err)
 	}

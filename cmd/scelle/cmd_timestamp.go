@@ -19,6 +19,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/timestamp"
 )
 
 type timestampOptions struct {
@@ -120,19 +121,19 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	token, err := chain.RequestTimestamp(ctx, opts.TSA, root, nil)
+	token, err := timestamp.Request(ctx, opts.TSA, root, nil)
 	if err != nil {
 		return err
 	}
-	info, err := chain.VerifyTimestamp(token, root, pool, time.Now())
+	info, err := timestamp.Verify(token, root, pool, time.Now())
 	if err != nil {
 		return fmt.Errorf("the token from %s does not verify; nothing stored: %w", opts.TSA, err)
 	}
-	n, err := chain.StoreTimestamp(dir, token, caPEM)
+	n, err := timestamp.Store(dir, token, caPEM)
 	if err != nil {
 		return err
 	}
-	name := chain.TimestampFile(n)
+	name := timestamp.File(n)
 	sum := sha256.Sum256(token)
 	ev := chain.CustodyEvent{Event: chain.EventTimestamped, TSA: opts.TSA, TokenFile: name, TokenSHA256: hex.EncodeToString(sum[:])}
 	if opts.Actor != "" {
@@ -148,7 +149,7 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 	fmt.Fprintf(stdout, "time:    %s%s, on the TSA's word\n", info.Time.Format(time.RFC3339), verdict.Accuracy(info))
 	fmt.Fprintf(stdout, "tsa:     %s (serial %s, policy %s)\n", info.TSA, info.Serial, info.Policy)
 	if info.Chain != nil {
-		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), chain.TimestampCAFile(n))
+		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), timestamp.CAFile(n))
 	} else {
 		fmt.Fprintf(stdout, "chain:   not checked (no --ca): the signature, imprint and key usage hold, but not who the TSA is\n")
 	}

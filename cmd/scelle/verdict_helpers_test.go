@@ -3,8 +3,8 @@ package main
 import (
 	"time"
 
+	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/chain/verdict"
-	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -25,6 +25,6 @@ var verdictEncrypted = verdict.Encrypted.String()
 // writeReports writes the reports of the bag in dir into it, as scelle
 // collect does once the bag is sealed.
 func writeReports(dir string) error {
-	_, err := acquire.WriteReports(dir, dir, time.Time{}, nil)
+	_, err := report.Write(dir, dir, time.Time{}, nil)
 	return err
 }

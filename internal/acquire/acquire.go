@@ -19,6 +19,7 @@ import (
 	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/netstat"
 	"github.com/scelle/scelle/collect/system"
@@ -92,7 +93,7 @@ type Result struct {
 	Failed   int
 	// ReadBack is the verdict on the bag as read back from the medium,
 	// and its reports; nil with NoReadBack or when reading back failed.
-	ReadBack *Reports
+	ReadBack *report.Written
 	// Encrypted: the archive is encrypted, so the read-back could check
 	// only the ciphertext.
 	Encrypted bool
@@ -150,7 +151,7 @@ func Run(ctx context.Context, opts Options, prog Progress) (*Result, error) {
 	res := &Result{Record: rec, Sealed: sealed, Encrypted: len(opts.Recipients) > 0}
 	res.Failures, res.Failed = items.Failures()
 	if !opts.NoReadBack {
-		if res.ReadBack, err = WriteReports(sealed.Dir, sealed.Dir, time.Time{}, nil); err != nil {
+		if res.ReadBack, err = report.Write(sealed.Dir, sealed.Dir, time.Time{}, nil); err != nil {
 			return res, fmt.Errorf("sealed %s, but reading it back failed: %w", sealed.Dir, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package chain
+package timestamp
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/digitorus/timestamp"
+	rfc3161 "github.com/digitorus/timestamp"
 )
 
 // A test PKI made with crypto/x509, and a TSA served on loopback that
@@ -105,7 +105,7 @@ func (ca *testCA) issue(t testing.TB, cn string, ekus []asn1.ObjectIdentifier, c
 // openssl, signs with any certificate it is given).
 func goToken(t testing.TB, cert *x509.Certificate, key crypto.Signer, root []byte, at time.Time) []byte {
 	t.Helper()
-	ts := timestamp.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: root, Time: at, Policy: testPolicy,
+	ts := rfc3161.Timestamp{HashAlgorithm: crypto.SHA256, HashedMessage: root, Time: at, Policy: testPolicy,
 		Nonce: big.NewInt(7), AddTSACertificate: true}
 	b, err := ts.CreateResponseWithOpts(cert, key, crypto.SHA256)
 	if err != nil {
@@ -178,11 +178,11 @@ func TestTimestampRoundTrip(t *testing.T) {
 			tsa := startTSA(t, ess, "sha256, sha384")
 			root := testRoot("tag manifest")
 			before := time.Now().Add(-2 * time.Second)
-			resp, err := RequestTimestamp(context.Background(), tsa.URL, root, nil)
+			resp, err := Request(context.Background(), tsa.URL, root, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			info, err := VerifyTimestamp(resp, root, tsa.CA.pool, time.Now())
+			info, err := Verify(resp, root, tsa.CA.pool, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -201,14 +201,14 @@ func TestTimestampRoundTrip(t *testing.T) {
 
 			// The same token, bare, verifies too; without a pool the
 			// chain is not checked and says so.
-			tok, isResp, err := splitTimestamp(resp)
+			tok, isResp, err := splitResponse(resp)
 			if err != nil || !isResp {
 				t.Fatal(err, isResp)
 			}
-			if _, err := VerifyTimestamp(tok, root, tsa.CA.pool, time.Now()); err != nil {
+			if _, err := Verify(tok, root, tsa.CA.pool, time.Now()); err != nil {
 				t.Errorf("bare token: %v", err)
 			}
-			if info, err := VerifyTimestamp(resp, root, nil, time.Now()); err != nil || info.Chain != nil {
+			if info, err := Verify(resp, root, nil, time.Now()); err != nil || info.Chain != nil {
 				t.Errorf("no pool: %v, chain %v", err, info.Chain)
 			}
 
@@ -232,7 +232,7 @@ func TestTimestampGoToken(t *testing.T) {
 	ca := newTestCA(t, "CA")
 	cert, key := ca.issue(t, "TSA", []asn1.ObjectIdentifier{oidTimeStamping}, true)
 	root := testRoot("x")
-	info, err := VerifyTimestamp(goToken(t, cert, key, root, time.Now()), root, ca.pool, time.Now())
+	info, err := Verify(goToken(t, cert, key, root, time.Now()), root, ca.pool, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestTimestampGoToken(t *testing.T) {
 func TestTimestampRejected(t *testing.T) {
 	tsa := startTSA(t, "sha256", "sha256")
 	root := testRoot("tag manifest")
-	good, err := RequestTimestamp(context.Background(), tsa.URL, root, nil)
+	good, err := Request(context.Background(), tsa.URL, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,16 +274,16 @@ func TestTimestampRejected(t *testing.T) {
 		// openssl checks the chain as at now, not the token's time.
 		opensslAccepts bool
 	}{
-		{"another root", good, testRoot("another"), tsa.CA.pool, tsa.CAFile, ErrTimestampImprint, "not for this root", false},
-		{"untrusted CA", good, root, other.pool, otherFile, ErrTimestampChain, "does not chain", false},
-		{"changed byte", changed, root, tsa.CA.pool, tsa.CAFile, ErrTimestampSignature, "content was changed", false},
-		{"no EKU", goToken(t, noEKU, noEKUKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrTimestampCertificate, "no extended key usage", false},
-		{"EKU not critical", goToken(t, soft, softKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrTimestampCertificate, "not marked critical", false},
-		{"EKU not alone", goToken(t, mixed, mixedKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrTimestampCertificate, "alone", false},
-		{"time before the certificate", goToken(t, tsCert, tsKey, root, time.Now().Add(-2*time.Hour)), root, tsa.CA.pool, tsa.CAFile, ErrTimestampCertificate, "outside", true},
+		{"another root", good, testRoot("another"), tsa.CA.pool, tsa.CAFile, ErrImprint, "not for this root", false},
+		{"untrusted CA", good, root, other.pool, otherFile, ErrChain, "does not chain", false},
+		{"changed byte", changed, root, tsa.CA.pool, tsa.CAFile, ErrSignature, "content was changed", false},
+		{"no EKU", goToken(t, noEKU, noEKUKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrCertificate, "no extended key usage", false},
+		{"EKU not critical", goToken(t, soft, softKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrCertificate, "not marked critical", false},
+		{"EKU not alone", goToken(t, mixed, mixedKey, root, time.Now()), root, tsa.CA.pool, tsa.CAFile, ErrCertificate, "alone", false},
+		{"time before the certificate", goToken(t, tsCert, tsKey, root, time.Now().Add(-2*time.Hour)), root, tsa.CA.pool, tsa.CAFile, ErrCertificate, "outside", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := VerifyTimestamp(tc.token, tc.root, tc.pool, time.Now())
+			_, err := Verify(tc.token, tc.root, tc.pool, time.Now())
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %v, want %v with %q", err, tc.want, tc.msg)
 			}
@@ -300,7 +300,7 @@ func TestTimestampRejected(t *testing.T) {
 func TestTimestampEveryByte(t *testing.T) {
 	tsa := startTSA(t, "sha256", "sha256")
 	root := testRoot("tag manifest")
-	good, err := RequestTimestamp(context.Background(), tsa.URL, root, nil)
+	good, err := Request(context.Background(), tsa.URL, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,17 +308,17 @@ func TestTimestampEveryByte(t *testing.T) {
 		for i := range good {
 			b := bytes.Clone(good)
 			b[i] ^= mask
-			if _, err := VerifyTimestamp(b, root, tsa.CA.pool, time.Now()); err == nil {
+			if _, err := Verify(b, root, tsa.CA.pool, time.Now()); err == nil {
 				t.Errorf("byte %d of %d xor %#x: accepted", i, len(good), mask)
 			}
 		}
 	}
 	for _, n := range []int{1, 100, len(good) - 1} {
-		if _, err := VerifyTimestamp(good[:n], root, tsa.CA.pool, time.Now()); !errors.Is(err, ErrTimestampMalformed) {
+		if _, err := Verify(good[:n], root, tsa.CA.pool, time.Now()); !errors.Is(err, ErrMalformed) {
 			t.Errorf("cut to %d bytes: %v", n, err)
 		}
 	}
-	if _, err := VerifyTimestamp(append(bytes.Clone(good), 0), root, tsa.CA.pool, time.Now()); !errors.Is(err, ErrTimestampMalformed) {
+	if _, err := Verify(append(bytes.Clone(good), 0), root, tsa.CA.pool, time.Now()); !errors.Is(err, ErrMalformed) {
 		t.Errorf("a byte appended: %v", err)
 	}
 }
@@ -328,14 +328,14 @@ func FuzzVerifyTimestamp(f *testing.F) {
 	cert, key := ca.issue(f, "TSA", []asn1.ObjectIdentifier{oidTimeStamping}, true)
 	root := testRoot("x")
 	resp := goToken(f, cert, key, root, time.Now())
-	tok, _, err := splitTimestamp(resp)
+	tok, _, err := splitResponse(resp)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(resp)
 	f.Add(tok)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		info, err := VerifyTimestamp(b, root, ca.pool, time.Now())
+		info, err := Verify(b, root, ca.pool, time.Now())
 		if err == nil && (info == nil || !bytes.Equal(b, resp) && !bytes.Equal(b, tok)) {
 			t.Errorf("accepted %x", b)
 		}
@@ -346,18 +346,18 @@ func TestRequestTimestampFails(t *testing.T) {
 	root := testRoot("tag manifest")
 	t.Run("refused", func(t *testing.T) {
 		tsa := startTSA(t, "sha256", "sha512") // SHA-256 imprints not accepted
-		_, err := RequestTimestamp(context.Background(), tsa.URL, root, nil)
-		if !errors.Is(err, ErrTimestampRefused) || !strings.Contains(err.Error(), "request is rejected") || !strings.Contains(err.Error(), "unsupported Algorithm") {
+		_, err := Request(context.Background(), tsa.URL, root, nil)
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "request is rejected") || !strings.Contains(err.Error(), "unsupported Algorithm") {
 			t.Errorf("error %v, want a refusal for a bad algorithm", err)
 		}
 	})
 
 	tsa := startTSA(t, "sha256", "sha256")
-	good, err := RequestTimestamp(context.Background(), tsa.URL, root, nil)
+	good, err := Request(context.Background(), tsa.URL, root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	forOther, err := RequestTimestamp(context.Background(), tsa.URL, testRoot("other"), nil)
+	forOther, err := Request(context.Background(), tsa.URL, testRoot("other"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,14 +376,14 @@ func TestRequestTimestampFails(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"replayed reply", replay(good, 200, TimestampReplyType), ErrTimestampNonce, "nonce"},
-		{"reply for another root", replay(forOther, 200, TimestampReplyType), ErrTimestampImprint, "not for this root"},
+		{"replayed reply", replay(good, 200, ReplyType), ErrNonce, "nonce"},
+		{"reply for another root", replay(forOther, 200, ReplyType), ErrImprint, "not for this root"},
 		{"HTTP error", replay([]byte("no"), 503, "text/plain"), nil, "503 Service Unavailable"},
-		{"not a TSA", replay([]byte("<html>"), 200, "text/html"), ErrTimestampMalformed, "(text/html)"},
-		{"bare token", replay(good[9:], 200, TimestampReplyType), ErrTimestampMalformed, "bare token"},
+		{"not a TSA", replay([]byte("<html>"), 200, "text/html"), ErrMalformed, "(text/html)"},
+		{"bare token", replay(good[9:], 200, ReplyType), ErrMalformed, "bare token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := RequestTimestamp(context.Background(), tc.url, root, nil)
+			_, err := Request(context.Background(), tc.url, root, nil)
 			if err == nil || tc.want != nil && !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %v, want %v with %q", err, tc.want, tc.msg)
 			}
@@ -392,10 +392,10 @@ func TestRequestTimestampFails(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := RequestTimestamp(ctx, tsa.URL, root, nil); !errors.Is(err, context.Canceled) {
+	if _, err := Request(ctx, tsa.URL, root, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
-	if _, err := RequestTimestamp(context.Background(), tsa.URL, root[:20], nil); err == nil {
+	if _, err := Request(context.Background(), tsa.URL, root[:20], nil); err == nil {
 		t.Error("a 20-byte root was sent")
 	}
 }
@@ -408,57 +408,57 @@ func TestTimestampExpired(t *testing.T) {
 	root := testRoot("x")
 	resp := goToken(t, cert, key, root, time.Now())
 	later := time.Now().AddDate(2, 0, 0)
-	_, err := VerifyTimestamp(resp, root, ca.pool, later)
+	_, err := Verify(resp, root, ca.pool, later)
 	var ie x509.CertificateInvalidError
-	if !errors.Is(err, ErrTimestampChain) || !errors.As(err, &ie) || ie.Reason != x509.Expired {
+	if !errors.Is(err, ErrChain) || !errors.As(err, &ie) || ie.Reason != x509.Expired {
 		t.Fatalf("two years on: %v, want an expired chain", err)
 	}
-	info, err := VerifyTimestamp(resp, root, nil, later)
+	info, err := Verify(resp, root, nil, later)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VerifyTimestamp(resp, root, ca.pool, info.Time); err != nil {
+	if _, err := Verify(resp, root, ca.pool, info.Time); err != nil {
 		t.Errorf("as at the token's time: %v", err)
 	}
 }
 
 func TestStoreTimestamp(t *testing.T) {
 	dir := t.TempDir()
-	if ns, err := Timestamps(dir); err != nil || len(ns) != 0 {
+	if ns, err := List(dir); err != nil || len(ns) != 0 {
 		t.Fatal(ns, err)
 	}
 	for _, name := range []string{"timestamp-01.tsr", "timestamp-x.tsr", "timestamp-0.tsr", "timestamp-1.tsr.sha256"} {
 		os.WriteFile(filepath.Join(dir, name), nil, 0o644)
 	}
-	n, err := StoreTimestamp(dir, []byte("token 1"), []byte("ca"))
+	n, err := Store(dir, []byte("token 1"), []byte("ca"))
 	if err != nil || n != 1 {
 		t.Fatal(n, err)
 	}
-	n, err = StoreTimestamp(dir, []byte("token 2"), nil)
+	n, err = Store(dir, []byte("token 2"), nil)
 	if err != nil || n != 2 {
 		t.Fatal(n, err)
 	}
 	// A CA file left without its token still takes its number.
-	os.WriteFile(filepath.Join(dir, TimestampCAFile(3)), []byte("ca"), 0o644)
-	if n, err = StoreTimestamp(dir, []byte("token 4"), nil); err != nil || n != 4 {
+	os.WriteFile(filepath.Join(dir, CAFile(3)), []byte("ca"), 0o644)
+	if n, err = Store(dir, []byte("token 4"), nil); err != nil || n != 4 {
 		t.Fatal(n, err)
 	}
-	ns, err := Timestamps(dir)
+	ns, err := List(dir)
 	if err != nil || fmt.Sprint(ns) != "[1 2 4]" {
 		t.Fatal(ns, err)
 	}
-	for file, want := range map[string]string{TimestampFile(1): "token 1", TimestampCAFile(1): "ca", TimestampFile(2): "token 2"} {
+	for file, want := range map[string]string{File(1): "token 1", CAFile(1): "ca", File(2): "token 2"} {
 		if b, err := os.ReadFile(filepath.Join(dir, file)); err != nil || string(b) != want {
 			t.Errorf("%s: %q, %v", file, b, err)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, TimestampCAFile(2))); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s: %v", TimestampCAFile(2), err)
+	if _, err := os.Stat(filepath.Join(dir, CAFile(2))); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s: %v", CAFile(2), err)
 	}
-	if err := writeNewFile(filepath.Join(dir, TimestampFile(1)), []byte("again")); !errors.Is(err, fs.ErrExist) {
+	if err := writeNewFile(filepath.Join(dir, File(1)), []byte("again")); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("overwrote: %v", err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, TimestampFile(1))); string(b) != "token 1" {
+	if b, _ := os.ReadFile(filepath.Join(dir, File(1))); string(b) != "token 1" {
 		t.Errorf("changed to %q", b)
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "*.partial"))

@@ -1,4 +1,4 @@
-package chain
+package export
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -136,7 +137,7 @@ func (x *jsonlExport) begin(b *exportBag) error {
 	return nil
 }
 
-func (x *jsonlExport) item(b *exportBag, it *Item) error {
+func (x *jsonlExport) item(b *exportBag, it *chain.Item) error {
 	st, err := itemStat(it)
 	if err != nil {
 		b.warn("record item %s: %v", it.Source, err)
@@ -342,10 +343,10 @@ func (x *jsonlExport) end(b *exportBag) error {
 		ce := &b.custody.Entries[i]
 		at, err := time.Parse(time.RFC3339, ce.Time)
 		if err != nil {
-			b.warn("%s line %d: time %q: %v; left out", CustodyFile, i+1, ce.Time, err)
+			b.warn("%s line %d: time %q: %v; left out", chain.CustodyFile, i+1, ce.Time, err)
 			continue
 		}
-		e := timelineEvent{Message: custodyEventText(ce), TimestampDesc: descCustody, Source: CustodyFile, Path: CustodyFile,
+		e := timelineEvent{Message: custodyEventText(ce), TimestampDesc: descCustody, Source: chain.CustodyFile, Path: chain.CustodyFile,
 			SHA256: seal.LineHash(b.custody.Lines[i]), Collector: "custody", DataType: "scelle:custody",
 			Custody: ce.Event, Line: i + 1, Actor: actorName(ce.Actor), KeyFingerprint: ce.KeyFingerprint}
 		if err := x.emit(b, at, e); err != nil {
@@ -356,7 +357,7 @@ func (x *jsonlExport) end(b *exportBag) error {
 }
 
 // custodyText says what a custody event states, in one line.
-func custodyDetails(ce *CustodyEntry) string {
+func custodyDetails(ce *chain.CustodyEntry) string {
 	var parts []string
 	add := func(label, v string) {
 		if v != "" {
@@ -393,7 +394,7 @@ func custodyDetails(ce *CustodyEntry) string {
 	return strings.Join(parts, ", ")
 }
 
-func custodyEventText(ce *CustodyEntry) string {
+func custodyEventText(ce *chain.CustodyEntry) string {
 	who := actorName(ce.Actor)
 	if who == "" {
 		who = "unnamed"
@@ -401,7 +402,7 @@ func custodyEventText(ce *CustodyEntry) string {
 	return fmt.Sprintf("custody %s by %s: %s [signed by key %s]", ce.Event, who, custodyDetails(ce), ce.KeyFingerprint)
 }
 
-func actorName(p *Person) string {
+func actorName(p *chain.Person) string {
 	if p == nil {
 		return ""
 	}

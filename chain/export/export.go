@@ -1,4 +1,4 @@
-package chain
+package export
 
 import (
 	"bufio"
@@ -15,65 +15,43 @@ import (
 	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
-// Export turns a sealed bag into the formats analysts load into their
-// tools: a CASE/UCO JSON-LD graph (case-uco), a Sleuth Kit bodyfile
-// (bodyfile) and a JSON Lines timeline for Timesketch (jsonl).
-//
-// It reads the output folder and never writes to it, and it never
-// extracts the archive: it reads record.json beside the archive twice as
-// a stream (its members, then its items one by one), then decodes the
-// archive once, entry by entry, with seal.ArchiveReader. Memory is
-// bounded by the stored items' paths and hashes (to check each entry
-// against the record), never by the evidence itself.
-//
-// While it reads, Export checks that what it exports is what was sealed:
-// every payload entry has the SHA-256 and size the record gives it and
-// every stored item of the record is in the archive; record.json is
-// byte for byte the bag's scelle/record.json; the tag manifest lists
-// that record with its hash, and hashes to root.txt; the archive hashes
-// to evidence.tar.zst.sha256. When a format exports the custody log
-// (case-uco, jsonl), the log must hold to its end. Any difference ends
-// the export with an error that wraps ErrExportMismatch, after some
-// output may have been written: the caller must discard it (scelle export
-// writes FILE.partial and renames it only on success). Export does not
-// check the Ed25519 signature, nor the journal: scelle verify does.
-
-// Export formats.
+// The formats, for Options.Format.
 const (
-	ExportCaseUCO  = "case-uco"
-	ExportBodyfile = "bodyfile"
-	ExportJSONL    = "jsonl"
+	CaseUCO  = "case-uco"
+	Bodyfile = "bodyfile"
+	JSONL    = "jsonl"
 )
 
-// ExportFormats lists the formats Export writes.
-var ExportFormats = []string{ExportCaseUCO, ExportBodyfile, ExportJSONL}
+// Formats lists the formats Write writes.
+var Formats = []string{CaseUCO, Bodyfile, JSONL}
 
-// ErrExportMismatch is wrapped by every error that means the bag is not
+// ErrMismatch is wrapped by every error that means the bag is not
 // what its record, root or archive hash say: nothing exported from it
 // may be used.
-var ErrExportMismatch = errors.New("the bag does not match its record")
+var ErrMismatch = errors.New("the bag does not match its record")
 
-// ErrExportNotSealed is returned for a folder that holds no sealed bag
+// ErrNotSealed is returned for a folder that holds no sealed bag
 // (no record.json or root.txt beside the archive).
-var ErrExportNotSealed = errors.New("not a sealed bag")
+var ErrNotSealed = errors.New("not a sealed bag")
 
-// ExportOptions configure Export.
-type ExportOptions struct {
+// Options configure Write.
+type Options struct {
 	Format string
 	// Warn, when not nil, is told what the export leaves out and why (a
 	// line of a parsed file that is not JSON, an event without a time).
-	// Export goes on after a warning.
+	// Write goes on after a warning.
 	Warn func(msg string)
 	// Identities decrypt an encrypted archive (evidence.tar.zst.age) as
 	// it is read; nothing decrypted is written anywhere.
 	Identities []age.Identity
 }
 
-// ExportStats says what Export read and wrote.
-type ExportStats struct {
+// Stats says what Write read and wrote.
+type Stats struct {
 	Format  string
 	Root    string // the bag's root fingerprint
 	Entries int    // archive entries read and checked
@@ -88,7 +66,7 @@ type ExportStats struct {
 // end is called once the archive is checked.
 type exportFormat interface {
 	begin(b *exportBag) error
-	item(b *exportBag, it *Item) error
+	item(b *exportBag, it *chain.Item) error
 	wants(path string) bool
 	entry(b *exportBag, path string, src storedItem, r io.Reader) error
 	end(b *exportBag) error
@@ -107,7 +85,7 @@ type storedItem struct {
 type exportBag struct {
 	dir     string
 	folder  string // the output folder's base name
-	rec     *Record
+	rec     *chain.Record
 	recSum  string // SHA-256 of record.json
 	root    string
 	archive string // SHA-256 from evidence.tar.zst.sha256 (of the plaintext, when encrypted)
@@ -115,14 +93,14 @@ type exportBag struct {
 	// ageSum is the SHA-256 from evidence.tar.zst.age.sha256, for an
 	// archive encrypted with age; empty otherwise.
 	ageSum  string
-	custody *CustodyCheck
+	custody *chain.CustodyCheck
 	// hostname caches the record's host.hostname.
 	hostname *string
 	stored   map[string]*storedItem
 	nStored  int
 	w        *bufio.Writer
-	opts     ExportOptions
-	stats    *ExportStats
+	opts     Options
+	stats    *Stats
 }
 
 func (b *exportBag) warn(format string, args ...any) {
@@ -133,26 +111,25 @@ func (b *exportBag) warn(format string, args ...any) {
 }
 
 func mismatch(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrExportMismatch, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s", ErrMismatch, fmt.Sprintf(format, args...))
 }
 
-// Export writes the sealed bag in the output folder dir to w in the
-// format opts.Format. See the package's export notes above for what it
-// checks.
-func Export(dir string, w io.Writer, opts ExportOptions) (ExportStats, error) {
-	stats := ExportStats{Format: opts.Format}
+// Write writes the sealed bag in the output folder dir to w in the
+// format opts.Format. The package documentation says what it checks.
+func Write(dir string, w io.Writer, opts Options) (Stats, error) {
+	stats := Stats{Format: opts.Format}
 	var f exportFormat
 	switch opts.Format {
-	case ExportCaseUCO:
+	case CaseUCO:
 		f = &caseUCOExport{}
-	case ExportBodyfile:
+	case Bodyfile:
 		f = &bodyfileExport{}
-	case ExportJSONL:
+	case JSONL:
 		f = &jsonlExport{}
 	default:
-		return stats, fmt.Errorf("unknown export format %q (want %s)", opts.Format, strings.Join(ExportFormats, ", "))
+		return stats, fmt.Errorf("unknown export format %q (want %s)", opts.Format, strings.Join(Formats, ", "))
 	}
-	b, err := openExportBag(dir, opts.Format != ExportBodyfile)
+	b, err := openExportBag(dir, opts.Format != Bodyfile)
 	if err != nil {
 		return stats, err
 	}
@@ -165,7 +142,7 @@ func Export(dir string, w io.Writer, opts ExportOptions) (ExportStats, error) {
 	if err := f.begin(b); err != nil {
 		return stats, err
 	}
-	if err := b.items(func(it *Item) error { stats.Items++; return f.item(b, it) }); err != nil {
+	if err := b.items(func(it *chain.Item) error { stats.Items++; return f.item(b, it) }); err != nil {
 		return stats, err
 	}
 	if err := b.readArchive(f); err != nil {
@@ -194,7 +171,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 			archive = seal.EncryptedArchiveFile
 			sum, err := os.ReadFile(filepath.Join(dir, seal.EncryptedArchiveSumFile))
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrExportNotSealed, err)
+				return nil, fmt.Errorf("%w: %v", ErrNotSealed, err)
 			}
 			b.ageSum, _, _ = strings.Cut(string(sum), " ")
 			if !isSHA256Hex(b.ageSum) {
@@ -204,7 +181,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 	}
 	for _, name := range []string{archive, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s is missing", ErrExportNotSealed, name)
+			return nil, fmt.Errorf("%w: %s is missing", ErrNotSealed, name)
 		} else if err != nil {
 			return nil, err
 		}
@@ -232,18 +209,18 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 		return nil, err
 	}
 	if withCustody {
-		c, err := CheckCustodyDir(dir)
+		c, err := chain.CheckCustodyDir(dir)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return nil, mismatch("no custody log (%s): a sealed bag keeps one beside the archive", CustodyFile)
+			return nil, mismatch("no custody log (%s): a sealed bag keeps one beside the archive", chain.CustodyFile)
 		case err != nil:
 			return nil, fmt.Errorf("custody log: %w", err)
 		case c.Err != nil:
 			return nil, mismatch("%v; the custody events cannot be exported", c.Err)
 		case c.Sealed() == nil:
-			return nil, mismatch("%s has no sealed event", CustodyFile)
+			return nil, mismatch("%s has no sealed event", chain.CustodyFile)
 		case c.Sealed().Root != b.root:
-			return nil, mismatch("%s seals root %s, %s holds %s", CustodyFile, c.Sealed().Root, seal.RootFile, b.root)
+			return nil, mismatch("%s seals root %s, %s holds %s", chain.CustodyFile, c.Sealed().Root, seal.RootFile, b.root)
 		}
 		b.custody = c
 	}
@@ -252,14 +229,14 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 
 // readRecordMembers decodes every member of the record at path but its
 // items, and returns the file's SHA-256.
-func readRecordMembers(path string) (*Record, string, error) {
+func readRecordMembers(path string) (*chain.Record, string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", err
 	}
 	defer f.Close()
 	h := sha256.New()
-	rec, err := ScanRecord(io.TeeReader(f, h), nil)
+	rec, err := chain.ScanRecord(io.TeeReader(f, h), nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", seal.RecordFile, err)
 	}
@@ -269,14 +246,14 @@ func readRecordMembers(path string) (*Record, string, error) {
 // items streams the record's items to fn, one at a time, and notes the
 // stored ones (those with a path) for the archive pass. The file is
 // hashed again: it must be the one whose members were read.
-func (b *exportBag) items(fn func(*Item) error) error {
+func (b *exportBag) items(fn func(*chain.Item) error) error {
 	f, err := os.Open(filepath.Join(b.dir, seal.RecordFile))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	h := sha256.New()
-	_, err = ScanRecord(io.TeeReader(f, h), func(it *Item) error {
+	_, err = chain.ScanRecord(io.TeeReader(f, h), func(it *chain.Item) error {
 		if it.Path != "" {
 			if _, dup := b.stored[it.Path]; dup {
 				return mismatch("%s is stored twice in the record", it.Path)
@@ -437,6 +414,15 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func drain(r io.Reader, buf []byte) error {
 	_, err := io.CopyBuffer(io.Discard, r, buf)
 	return err
+}
+
+// isSHA256Hex says whether s is a SHA-256 in lower-case hex.
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 func hexSHA256(b []byte) string {

@@ -1,4 +1,4 @@
-package chain
+package timestamp
 
 import (
 	"bytes"
@@ -25,57 +25,39 @@ import (
 	"time"
 
 	"github.com/digitorus/pkcs7"
-	"github.com/digitorus/timestamp"
+	rfc3161 "github.com/digitorus/timestamp"
 )
 
-// RFC 3161 time-stamp tokens over a bag's root fingerprint.
-//
-// The message imprint of the request is the root itself: the root is
-// already a SHA-256 (of the tag manifest), so the request says
-// hashAlgorithm SHA-256 and hashedMessage = the 32 root bytes; nothing is
-// hashed again. A token therefore verifies with
-//
-//	openssl ts -verify -in timestamp-1.tsr -digest ROOT_HEX -CAfile timestamp-1.ca.pem
-//
-// and equally with -data evidence/tagmanifest-sha256.txt once extracted.
-//
-// A token is stored beside the bag as timestamp-<n>.tsr, n counting from
-// 1: the DER TimeStampResp exactly as the TSA sent it (status and token),
-// which is what `openssl ts -verify -in` and `openssl ts -reply -in -text`
-// read without -token_in. The CA bundle the operator trusted for it, when
-// given, is saved as timestamp-<n>.ca.pem. docs/timestamps.md says what a
-// token proves and how to check one by hand.
-
-// MaxTimestampResponse bounds a TSA's reply, and a token file read back.
-const MaxTimestampResponse = 1 << 20
+// MaxResponse bounds a TSA's reply, and a token file read back.
+const MaxResponse = 1 << 20
 
 // MIME types of RFC 3161 section 3.4 (time-stamp protocol over HTTP).
 const (
-	TimestampQueryType = "application/timestamp-query"
-	TimestampReplyType = "application/timestamp-reply"
+	QueryType = "application/timestamp-query"
+	ReplyType = "application/timestamp-reply"
 )
 
-// Errors of RequestTimestamp and VerifyTimestamp, for errors.Is. Each is
+// Errors of Request and Verify, for errors.Is. Each is
 // wrapped with the detail.
 var (
-	// ErrTimestampRefused: the TSA answered with a status other than granted.
-	ErrTimestampRefused = errors.New("the TSA refused the request")
-	// ErrTimestampMalformed: not a time-stamp response or token scelle can read.
-	ErrTimestampMalformed = errors.New("not a valid time-stamp token")
-	// ErrTimestampSignature: the CMS signature does not verify, or it is not
+	// ErrRefused: the TSA answered with a status other than granted.
+	ErrRefused = errors.New("the TSA refused the request")
+	// ErrMalformed: not a time-stamp response or token scelle can read.
+	ErrMalformed = errors.New("not a valid time-stamp token")
+	// ErrSignature: the CMS signature does not verify, or it is not
 	// bound to the certificate that verifies it.
-	ErrTimestampSignature = errors.New("time-stamp token signature does not verify")
-	// ErrTimestampImprint: the token is for other data than the root.
-	ErrTimestampImprint = errors.New("time-stamp token is not for this root")
-	// ErrTimestampNonce: the reply does not answer this request.
-	ErrTimestampNonce = errors.New("time-stamp reply does not answer this request")
-	// ErrTimestampCertificate: the signer's certificate is not a
+	ErrSignature = errors.New("time-stamp token signature does not verify")
+	// ErrImprint: the token is for other data than the root.
+	ErrImprint = errors.New("time-stamp token is not for this root")
+	// ErrNonce: the reply does not answer this request.
+	ErrNonce = errors.New("time-stamp reply does not answer this request")
+	// ErrCertificate: the signer's certificate is not a
 	// time-stamping certificate (RFC 3161 section 2.3), or does not cover
 	// the token's time or name.
-	ErrTimestampCertificate = errors.New("time-stamp signer is not a time-stamping authority")
-	// ErrTimestampChain: the signer's certificate does not chain to the
+	ErrCertificate = errors.New("time-stamp signer is not a time-stamping authority")
+	// ErrChain: the signer's certificate does not chain to the
 	// given CAs (as at the time asked for).
-	ErrTimestampChain = errors.New("time-stamp signer does not chain to a trusted CA")
+	ErrChain = errors.New("time-stamp signer does not chain to a trusted CA")
 )
 
 var (
@@ -87,8 +69,8 @@ var (
 	oidExtKeyUsage          = asn1.ObjectIdentifier{2, 5, 29, 37}
 )
 
-// TimestampInfo is what a verified token states.
-type TimestampInfo struct {
+// Info is what a verified token states.
+type Info struct {
 	// Time is the token's genTime: when the TSA says the root existed.
 	Time time.Time
 	// Accuracy is the TSA's stated accuracy of Time; zero when not stated.
@@ -106,22 +88,22 @@ type TimestampInfo struct {
 	// Signer is the certificate whose key signed the token.
 	Signer *x509.Certificate
 	// Chain runs from Signer to a certificate of the given CA pool. It is
-	// nil when VerifyTimestamp was given no pool: the chain was not
+	// nil when Verify was given no pool: the chain was not
 	// checked, and the token then proves only that the holder of Signer's
 	// key made it.
 	Chain []*x509.Certificate
 }
 
-// RequestTimestamp asks the TSA at tsaURL (RFC 3161 over HTTP) for a
+// Request asks the TSA at tsaURL (RFC 3161 over HTTP) for a
 // token whose message imprint is root, the 32-byte root fingerprint, with
 // a random nonce and the TSA's certificate. It returns the DER
 // TimeStampResp as the TSA sent it, after checking that its status is
 // granted, that the token's signature verifies with the certificate it
 // carries, and that its imprint and nonce are those of the request. It
-// does not check whom the certificate belongs to: VerifyTimestamp with a
+// does not check whom the certificate belongs to: Verify with a
 // CA pool does. A nil client means http.DefaultClient; ctx bounds the
 // exchange.
-func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *http.Client) (token []byte, err error) {
+func Request(ctx context.Context, tsaURL string, root []byte, client *http.Client) (token []byte, err error) {
 	if len(root) != sha256.Size {
 		return nil, fmt.Errorf("timestamp: the root is %d bytes, want %d", len(root), sha256.Size)
 	}
@@ -133,7 +115,7 @@ func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *h
 			return nil, fmt.Errorf("timestamp: nonce: %w", err)
 		}
 	}
-	req := timestamp.Request{HashAlgorithm: crypto.SHA256, HashedMessage: root, Certificates: true, Nonce: nonce}
+	req := rfc3161.Request{HashAlgorithm: crypto.SHA256, HashedMessage: root, Certificates: true, Nonce: nonce}
 	body, err := req.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: encode request: %w", err)
@@ -142,8 +124,8 @@ func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *h
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: %w", err)
 	}
-	hreq.Header.Set("Content-Type", TimestampQueryType)
-	hreq.Header.Set("Accept", TimestampReplyType)
+	hreq.Header.Set("Content-Type", QueryType)
+	hreq.Header.Set("Accept", ReplyType)
 	if client == nil {
 		client = http.DefaultClient
 	}
@@ -152,19 +134,19 @@ func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *h
 		return nil, fmt.Errorf("timestamp: %w", err)
 	}
 	defer resp.Body.Close()
-	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxTimestampResponse+1))
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponse+1))
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: read reply from %s: %w", tsaURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("timestamp: %s answered %s", tsaURL, resp.Status)
 	}
-	if len(reply) > MaxTimestampResponse {
-		return nil, fmt.Errorf("timestamp: %w: the reply from %s is larger than %d bytes", ErrTimestampMalformed, tsaURL, MaxTimestampResponse)
+	if len(reply) > MaxResponse {
+		return nil, fmt.Errorf("timestamp: %w: the reply from %s is larger than %d bytes", ErrMalformed, tsaURL, MaxResponse)
 	}
-	tok, isResp, err := splitTimestamp(reply)
+	tok, isResp, err := splitResponse(reply)
 	if err == nil && !isResp {
-		err = fmt.Errorf("%w: a bare token, not a TimeStampResp", ErrTimestampMalformed)
+		err = fmt.Errorf("%w: a bare token, not a TimeStampResp", ErrMalformed)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("timestamp: reply from %s (%s): %w", tsaURL, resp.Header.Get("Content-Type"), err)
@@ -177,12 +159,12 @@ func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *h
 		return nil, fmt.Errorf("timestamp: reply from %s: %w", tsaURL, err)
 	}
 	if v.ts.Nonce == nil || v.ts.Nonce.Cmp(nonce) != 0 {
-		return nil, fmt.Errorf("timestamp: reply from %s: %w: nonce %v, sent %v", tsaURL, ErrTimestampNonce, v.ts.Nonce, nonce)
+		return nil, fmt.Errorf("timestamp: reply from %s: %w: nonce %v, sent %v", tsaURL, ErrNonce, v.ts.Nonce, nonce)
 	}
 	return reply, nil
 }
 
-// VerifyTimestamp checks, offline, a token as RequestTimestamp returns it
+// Verify checks, offline, a token as Request returns it
 // (a DER TimeStampResp; a bare TimeStampToken is also accepted) against
 // root, the 32-byte root fingerprint:
 //
@@ -200,14 +182,14 @@ func RequestTimestamp(ctx context.Context, tsaURL string, root []byte, client *h
 //     the result's Chain is nil; callers must say so.
 //
 // Revocation (CRL, OCSP) is not checked. The errors wrap the
-// ErrTimestamp* values; on a chain error the x509 error is wrapped too, so
+// Err* values; on a chain error the x509 error is wrapped too, so
 // that x509.CertificateInvalidError{Reason: x509.Expired} can be told
 // apart and the check repeated as at the token's time.
-func VerifyTimestamp(token []byte, root []byte, roots *x509.CertPool, now time.Time) (*TimestampInfo, error) {
+func Verify(token []byte, root []byte, roots *x509.CertPool, now time.Time) (*Info, error) {
 	if len(root) != sha256.Size {
 		return nil, fmt.Errorf("the root is %d bytes, want %d", len(root), sha256.Size)
 	}
-	tok, _, err := splitTimestamp(token)
+	tok, _, err := splitResponse(token)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +203,7 @@ func VerifyTimestamp(token []byte, root []byte, roots *x509.CertPool, now time.T
 	if err := v.checkSigner(); err != nil {
 		return nil, err
 	}
-	info := &TimestampInfo{
+	info := &Info{
 		Time: v.ts.Time.UTC(), Accuracy: v.ts.Accuracy, TSA: v.tsaName, Serial: v.ts.SerialNumber,
 		Policy: v.ts.Policy, Nonce: v.ts.Nonce, QCStatement: v.ts.Qualified, Signer: v.signer,
 	}
@@ -237,22 +219,22 @@ func VerifyTimestamp(token []byte, root []byte, roots *x509.CertPool, now time.T
 	chains, err := v.signer.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping}})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s as at %s: %w", ErrTimestampChain, subject(v.signer), now.UTC().Format(time.RFC3339), err)
+		return nil, fmt.Errorf("%w: %s as at %s: %w", ErrChain, subject(v.signer), now.UTC().Format(time.RFC3339), err)
 	}
 	info.Chain = chains[0]
 	return info, nil
 }
 
-// splitTimestamp returns the TimeStampToken of b, a DER TimeStampResp
+// splitResponse returns the TimeStampToken of b, a DER TimeStampResp
 // (isResp) or a bare token. A response must have status granted.
-func splitTimestamp(b []byte) (token []byte, isResp bool, err error) {
+func splitResponse(b []byte) (token []byte, isResp bool, err error) {
 	var outer asn1.RawValue
 	if rest, err := asn1.Unmarshal(b, &outer); err != nil || len(rest) > 0 || outer.Tag != asn1.TagSequence || !outer.IsCompound {
-		return nil, false, fmt.Errorf("%w: not a DER time-stamp response or token", ErrTimestampMalformed)
+		return nil, false, fmt.Errorf("%w: not a DER time-stamp response or token", ErrMalformed)
 	}
 	var first asn1.RawValue
 	if _, err := asn1.Unmarshal(outer.Bytes, &first); err != nil {
-		return nil, false, fmt.Errorf("%w: %v", ErrTimestampMalformed, err)
+		return nil, false, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if first.Class == asn1.ClassUniversal && first.Tag == asn1.TagOID {
 		return b, false, nil // ContentInfo: a bare token
@@ -268,26 +250,26 @@ func splitTimestamp(b []byte) (token []byte, isResp bool, err error) {
 		Extra asn1.RawValue `asn1:"optional"`
 	}
 	if rest, err := asn1.Unmarshal(b, &resp); err != nil || len(rest) > 0 || resp.Extra.FullBytes != nil || resp.Status.Extra.FullBytes != nil {
-		return nil, true, fmt.Errorf("%w: not a DER TimeStampResp", ErrTimestampMalformed)
+		return nil, true, fmt.Errorf("%w: not a DER TimeStampResp", ErrMalformed)
 	}
-	if st := resp.Status.Status; st != int(timestamp.Granted) {
-		msg := timestamp.Status(st).String()
+	if st := resp.Status.Status; st != int(rfc3161.Granted) {
+		msg := rfc3161.Status(st).String()
 		if len(resp.Status.StatusString) > 0 {
 			msg += ": " + strings.Join(resp.Status.StatusString, "; ")
 		}
 		var fails []string
 		for i := 0; i < resp.Status.FailInfo.BitLength; i++ {
 			if resp.Status.FailInfo.At(i) != 0 {
-				fails = append(fails, timestamp.FailureInfo(i).String())
+				fails = append(fails, rfc3161.FailureInfo(i).String())
 			}
 		}
 		if len(fails) > 0 {
 			msg += " (" + strings.Join(fails, ", ") + ")"
 		}
-		return nil, true, fmt.Errorf("%w: status %d, %s", ErrTimestampRefused, st, msg)
+		return nil, true, fmt.Errorf("%w: status %d, %s", ErrRefused, st, msg)
 	}
 	if len(resp.Token.FullBytes) == 0 {
-		return nil, true, fmt.Errorf("%w: status granted, but no token", ErrTimestampMalformed)
+		return nil, true, fmt.Errorf("%w: status granted, but no token", ErrMalformed)
 	}
 	return resp.Token.FullBytes, true, nil
 }
@@ -295,7 +277,7 @@ func splitTimestamp(b []byte) (token []byte, isResp bool, err error) {
 // verified is a token whose signature holds.
 type verified struct {
 	p7      *pkcs7.PKCS7
-	ts      *timestamp.Timestamp
+	ts      *rfc3161.Timestamp
 	signer  *x509.Certificate
 	tsaName string
 	tsaDir  []byte // the tsa field's directory name (DER), if it is one
@@ -309,14 +291,14 @@ func verifyToken(tok []byte) (*verified, error) {
 	}
 	p7, err := pkcs7.Parse(tok)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTimestampMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if len(p7.Certificates) == 0 {
-		return nil, fmt.Errorf("%w: the token carries no certificate (requested without certReq?)", ErrTimestampMalformed)
+		return nil, fmt.Errorf("%w: the token carries no certificate (requested without certReq?)", ErrMalformed)
 	}
 	signer := p7.GetOnlySigner()
 	if signer == nil {
-		return nil, fmt.Errorf("%w: no certificate in the token matches its signer", ErrTimestampSignature)
+		return nil, fmt.Errorf("%w: no certificate in the token matches its signer", ErrSignature)
 	}
 	if err := env.same(p7); err != nil {
 		return nil, err
@@ -324,21 +306,21 @@ func verifyToken(tok []byte) (*verified, error) {
 	if err := p7.Verify(); err != nil {
 		var dm *pkcs7.MessageDigestMismatchError
 		if errors.As(err, &dm) {
-			return nil, fmt.Errorf("%w: the TSTInfo's digest is not the signed message digest: the token's content was changed", ErrTimestampSignature)
+			return nil, fmt.Errorf("%w: the TSTInfo's digest is not the signed message digest: the token's content was changed", ErrSignature)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrTimestampSignature, err)
+		return nil, fmt.Errorf("%w: %v", ErrSignature, err)
 	}
 	// The signed content-type attribute binds the signature to a TSTInfo.
 	var ct asn1.ObjectIdentifier
 	if err := p7.UnmarshalSignedAttribute(pkcs7.OIDAttributeContentType, &ct); err != nil || !ct.Equal(oidTSTInfo) {
-		return nil, fmt.Errorf("%w: the signed content-type attribute is not TSTInfo", ErrTimestampSignature)
+		return nil, fmt.Errorf("%w: the signed content-type attribute is not TSTInfo", ErrSignature)
 	}
 	if err := checkESS(p7, signer); err != nil {
 		return nil, err
 	}
-	ts, err := timestamp.Parse(tok)
+	ts, err := rfc3161.Parse(tok)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTimestampMalformed, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	v := &verified{p7: p7, ts: ts, signer: signer, tsaName: subject(signer)}
 	if err := v.readTSAName(); err != nil {
@@ -364,7 +346,7 @@ type envelope struct {
 // SignerInfo with signed attributes, whose digest algorithm is the only
 // one listed, with NULL or absent parameters.
 func parseEnvelope(tok []byte) (*envelope, error) {
-	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrTimestampMalformed, what) }
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
 	// Each struct ends with an optional RawValue that catches any element
 	// after the last one the struct names (encoding/asn1 ignores those).
 	var ci struct {
@@ -461,13 +443,13 @@ func (env *envelope) same(p7 *pkcs7.PKCS7) error {
 	}{s.IssuerAndSerialNumber.IssuerName, s.IssuerAndSerialNumber.SerialNumber})
 	switch {
 	case !bytes.Equal(p7.Content, env.content):
-		return fmt.Errorf("%w: malformed encapsulated content", ErrTimestampMalformed)
+		return fmt.Errorf("%w: malformed encapsulated content", ErrMalformed)
 	case err != nil || !bytes.Equal(set.Bytes, env.signedAttrs):
-		return fmt.Errorf("%w: malformed signed attributes", ErrTimestampMalformed)
+		return fmt.Errorf("%w: malformed signed attributes", ErrMalformed)
 	case serr != nil || !bytes.Equal(sid, env.sid):
-		return fmt.Errorf("%w: malformed signer identifier", ErrTimestampMalformed)
+		return fmt.Errorf("%w: malformed signer identifier", ErrMalformed)
 	case !bytes.Equal(s.EncryptedDigest, env.signature):
-		return fmt.Errorf("%w: malformed signature", ErrTimestampMalformed)
+		return fmt.Errorf("%w: malformed signature", ErrMalformed)
 	}
 	return nil
 }
@@ -497,7 +479,7 @@ func checkESS(p7 *pkcs7.PKCS7, signer *x509.Certificate) error {
 	if err := p7.UnmarshalSignedAttribute(oidSigningCertificateV2, &v2); err == nil && len(v2.Certs) > 0 {
 		alg := v2.Certs[0].HashAlgorithm.Algorithm
 		if len(alg) > 0 && !alg.Equal(oidSHA256) {
-			return fmt.Errorf("%w: ESS signing certificate hashed with %v; only SHA-256 is supported", ErrTimestampSignature, alg)
+			return fmt.Errorf("%w: ESS signing certificate hashed with %v; only SHA-256 is supported", ErrSignature, alg)
 		}
 		s := sha256.Sum256(signer.Raw)
 		want, got = s[:], v2.Certs[0].CertHash
@@ -505,10 +487,10 @@ func checkESS(p7 *pkcs7.PKCS7, signer *x509.Certificate) error {
 		s := sha1.Sum(signer.Raw)
 		want, got = s[:], v1.Certs[0].CertHash
 	} else {
-		return fmt.Errorf("%w: no ESS signing-certificate attribute", ErrTimestampSignature)
+		return fmt.Errorf("%w: no ESS signing-certificate attribute", ErrSignature)
 	}
 	if subtle.ConstantTimeCompare(want, got) != 1 {
-		return fmt.Errorf("%w: the ESS signing-certificate attribute names another certificate than %s", ErrTimestampSignature, subject(signer))
+		return fmt.Errorf("%w: the ESS signing-certificate attribute names another certificate than %s", ErrSignature, subject(signer))
 	}
 	return nil
 }
@@ -518,26 +500,26 @@ func checkESS(p7 *pkcs7.PKCS7, signer *x509.Certificate) error {
 func (v *verified) readTSAName() error {
 	var info asn1.RawValue
 	if _, err := asn1.Unmarshal(v.p7.Content, &info); err != nil {
-		return fmt.Errorf("%w: TSTInfo: %v", ErrTimestampMalformed, err)
+		return fmt.Errorf("%w: TSTInfo: %v", ErrMalformed, err)
 	}
 	for rest := info.Bytes; len(rest) > 0; {
 		var el asn1.RawValue
 		var err error
 		if rest, err = asn1.Unmarshal(rest, &el); err != nil {
-			return fmt.Errorf("%w: TSTInfo: %v", ErrTimestampMalformed, err)
+			return fmt.Errorf("%w: TSTInfo: %v", ErrMalformed, err)
 		}
 		if el.Class != asn1.ClassContextSpecific || el.Tag != 0 {
 			continue
 		}
 		var gn asn1.RawValue
 		if _, err := asn1.Unmarshal(el.Bytes, &gn); err != nil || gn.Class != asn1.ClassContextSpecific {
-			return fmt.Errorf("%w: TSTInfo: malformed tsa name", ErrTimestampMalformed)
+			return fmt.Errorf("%w: TSTInfo: malformed tsa name", ErrMalformed)
 		}
 		switch gn.Tag {
 		case 4: // directoryName
 			var rdn pkix.RDNSequence
 			if rest, err := asn1.Unmarshal(gn.Bytes, &rdn); err != nil || len(rest) > 0 {
-				return fmt.Errorf("%w: TSTInfo: malformed tsa name", ErrTimestampMalformed)
+				return fmt.Errorf("%w: TSTInfo: malformed tsa name", ErrMalformed)
 			}
 			var n pkix.Name
 			n.FillFromRDNSequence(&rdn)
@@ -553,10 +535,10 @@ func (v *verified) readTSAName() error {
 // checkImprint checks that the token is for root.
 func (v *verified) checkImprint(root []byte) error {
 	if v.ts.HashAlgorithm != crypto.SHA256 {
-		return fmt.Errorf("%w: imprint algorithm %v, want SHA-256", ErrTimestampImprint, v.ts.HashAlgorithm)
+		return fmt.Errorf("%w: imprint algorithm %v, want SHA-256", ErrImprint, v.ts.HashAlgorithm)
 	}
 	if !bytes.Equal(v.ts.HashedMessage, root) {
-		return fmt.Errorf("%w: the token is for %x, the root is %x", ErrTimestampImprint, v.ts.HashedMessage, root)
+		return fmt.Errorf("%w: the token is for %x, the root is %x", ErrImprint, v.ts.HashedMessage, root)
 	}
 	return nil
 }
@@ -573,19 +555,19 @@ func (v *verified) checkSigner() error {
 	}
 	switch {
 	case len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0:
-		return fmt.Errorf("%w: %s has no extended key usage; a TSA certificate must have id-kp-timeStamping", ErrTimestampCertificate, subject(c))
+		return fmt.Errorf("%w: %s has no extended key usage; a TSA certificate must have id-kp-timeStamping", ErrCertificate, subject(c))
 	case len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != x509.ExtKeyUsageTimeStamping || len(c.UnknownExtKeyUsage) > 0:
-		return fmt.Errorf("%w: %s: the extended key usage must be id-kp-timeStamping alone", ErrTimestampCertificate, subject(c))
+		return fmt.Errorf("%w: %s: the extended key usage must be id-kp-timeStamping alone", ErrCertificate, subject(c))
 	case !critical:
-		return fmt.Errorf("%w: %s: the extended key usage id-kp-timeStamping is not marked critical", ErrTimestampCertificate, subject(c))
+		return fmt.Errorf("%w: %s: the extended key usage id-kp-timeStamping is not marked critical", ErrCertificate, subject(c))
 	case c.KeyUsage != 0 && c.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) == 0:
-		return fmt.Errorf("%w: %s: its key usage does not allow signatures", ErrTimestampCertificate, subject(c))
+		return fmt.Errorf("%w: %s: its key usage does not allow signatures", ErrCertificate, subject(c))
 	case v.ts.Time.Before(c.NotBefore) || v.ts.Time.After(c.NotAfter):
-		return fmt.Errorf("%w: the token's time %s is outside %s's validity (%s to %s)", ErrTimestampCertificate,
+		return fmt.Errorf("%w: the token's time %s is outside %s's validity (%s to %s)", ErrCertificate,
 			v.ts.Time.UTC().Format(time.RFC3339), subject(c), c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if v.tsaDir != nil && !bytes.Equal(v.tsaDir, c.RawSubject) && v.tsaName != subject(c) {
-		return fmt.Errorf("%w: the token names the TSA %q, but it is signed by %q", ErrTimestampCertificate, v.tsaName, subject(c))
+		return fmt.Errorf("%w: the token names the TSA %q, but it is signed by %q", ErrCertificate, v.tsaName, subject(c))
 	}
 	return nil
 }
@@ -597,16 +579,16 @@ func subject(c *x509.Certificate) string {
 	return "certificate serial " + c.SerialNumber.String()
 }
 
-// TimestampFile is the name of the n-th token file (from 1) in an output
+// File is the name of the n-th token file (from 1) in an output
 // folder: timestamp-<n>.tsr.
-func TimestampFile(n int) string { return "timestamp-" + strconv.Itoa(n) + ".tsr" }
+func File(n int) string { return "timestamp-" + strconv.Itoa(n) + ".tsr" }
 
-// TimestampCAFile is the name of the CA bundle trusted for the n-th token:
+// CAFile is the name of the CA bundle trusted for the n-th token:
 // timestamp-<n>.ca.pem.
-func TimestampCAFile(n int) string { return "timestamp-" + strconv.Itoa(n) + ".ca.pem" }
+func CAFile(n int) string { return "timestamp-" + strconv.Itoa(n) + ".ca.pem" }
 
-// timestampNumber returns n for a name timestamp-<n><suffix>, or 0.
-func timestampNumber(name, suffix string) int {
+// fileNumber returns n for a name timestamp-<n><suffix>, or 0.
+func fileNumber(name, suffix string) int {
 	s, ok := strings.CutPrefix(name, "timestamp-")
 	if !ok {
 		return 0
@@ -621,15 +603,15 @@ func timestampNumber(name, suffix string) int {
 	return n
 }
 
-// Timestamps returns the numbers of the token files in dir, in order.
-func Timestamps(dir string) ([]int, error) {
+// List returns the numbers of the token files in dir, in order.
+func List(dir string) ([]int, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var ns []int
 	for _, e := range entries {
-		if n := timestampNumber(e.Name(), ".tsr"); n > 0 {
+		if n := fileNumber(e.Name(), ".tsr"); n > 0 {
 			ns = append(ns, n)
 		}
 	}
@@ -637,27 +619,27 @@ func Timestamps(dir string) ([]int, error) {
 	return ns, nil
 }
 
-// StoreTimestamp writes token (as RequestTimestamp returned it) to dir as
+// Store writes token (as Request returned it) to dir as
 // the next token file, and caPEM, when not empty, as its CA file. n is one
 // more than any timestamp-<n> file in dir. Each file is written as
 // NAME.partial, synced, and renamed; an existing file is never replaced.
-func StoreTimestamp(dir string, token, caPEM []byte) (n int, err error) {
+func Store(dir string, token, caPEM []byte) (n int, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
 	for _, e := range entries {
 		for _, suf := range []string{".tsr", ".ca.pem", ".tsr.partial", ".ca.pem.partial"} {
-			n = max(n, timestampNumber(e.Name(), suf))
+			n = max(n, fileNumber(e.Name(), suf))
 		}
 	}
 	n++
 	if len(caPEM) > 0 {
-		if err := writeNewFile(filepath.Join(dir, TimestampCAFile(n)), caPEM); err != nil {
+		if err := writeNewFile(filepath.Join(dir, CAFile(n)), caPEM); err != nil {
 			return 0, err
 		}
 	}
-	if err := writeNewFile(filepath.Join(dir, TimestampFile(n)), token); err != nil {
+	if err := writeNewFile(filepath.Join(dir, File(n)), token); err != nil {
 		return 0, err
 	}
 	d, err := os.Open(dir)

@@ -1,4 +1,4 @@
-package chain
+package report
 
 import (
 	"container/heap"
@@ -18,25 +18,14 @@ import (
 
 	sha256 "github.com/minio/sha256-simd"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
-// The court report: one bilingual (French, then English) document built
-// from an output folder, for the legal team and the commissaire de
-// justice. It says who collected what, where, when and with which tool,
-// what could not be collected and why, the root fingerprint (in type and
-// as a QR code), the custody events and their signers, the verdict of
-// verification and how to repeat it with standard tools.
-//
-// The report is rendered twice from one model, as a self-contained HTML
-// file (WriteHTML) and as a PDF (WritePDF). Both are deterministic: the
-// same folder and verification give the same bytes, and nothing in them
-// depends on when or where the report was made unless Generated is set.
-
 // Names of the report files in the output folder.
 const (
-	ReportHTMLFile = "report.html"
-	ReportPDFFile  = "report.pdf"
+	HTMLFile = "report.html"
+	PDFFile  = "report.pdf"
 )
 
 // Files beside the bag that the report lists when present.
@@ -46,7 +35,7 @@ const (
 	maxExtraFileBytes = 64 << 20 // extras larger than this are listed without a hash
 )
 
-// Report is the court report of one output folder. BuildReport fills it;
+// Report is the court report of one output folder. Build fills it;
 // SetVerification adds the verdict. Its fields may be read and Generated
 // set before rendering; a Report is not safe for concurrent use.
 type Report struct {
@@ -55,8 +44,8 @@ type Report struct {
 	Folder string
 	// Record is the collection record without its items (Items nil):
 	// what the report shows of them is in Items.
-	Record *Record
-	// Items sums up the record's items. BuildReport fills it; a Report
+	Record *chain.Record
+	// Items sums up the record's items. Build fills it; a Report
 	// made otherwise adds each item with Items.Add.
 	Items ItemDigest
 	// Root is root.txt without its line feed; empty when absent.
@@ -71,7 +60,7 @@ type Report struct {
 	// Custody is the custody log checked against the bag; nil when the
 	// folder has none. CustodyError says why a log present could not be
 	// read.
-	Custody      *CustodyCheck
+	Custody      *chain.CustodyCheck
 	CustodyError string
 	// Extras are the files added beside the bag after sealing (TPM
 	// evidence, RFC 3161 tokens), by name.
@@ -92,24 +81,24 @@ type ExtraFile struct {
 	SHA256 string // empty when too large to hash here
 }
 
-// BuildReport reads the output folder dir: record.json (required),
+// Build reads the output folder dir: record.json (required),
 // root.txt, evidence.tar.zst.sha256, root.pub.pem, custody.jsonl (checked
 // against the bag) and the extras beside the bag. It reads the record's
 // items one at a time into Items and keeps none of them. It verifies
 // nothing of the bag itself: the caller runs seal.Verify and passes its
 // result to SetVerification.
-func BuildReport(dir string) (*Report, error) { return BuildReportEach(dir, nil) }
+func Build(dir string) (*Report, error) { return BuildEach(dir, nil) }
 
-// BuildReportEach is BuildReport that also hands each item of the record
+// BuildEach is Build that also hands each item of the record
 // to each (when not nil) as it reads them: a caller that needs the items
 // too reads the record once.
-func BuildReportEach(dir string, each func(*Item)) (*Report, error) {
+func BuildEach(dir string, each func(*chain.Item)) (*Report, error) {
 	r := &Report{Folder: filepath.Base(filepath.Clean(dir))}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	r.Record, err = ScanRecord(f, func(it *Item) error {
+	r.Record, err = chain.ScanRecord(f, func(it *chain.Item) error {
 		r.Items.Add(it)
 		if each != nil {
 			each(it)
@@ -141,7 +130,7 @@ func BuildReportEach(dir string, each func(*Item)) (*Report, error) {
 	} else {
 		r.PublicKeyPEM = r.Record.Key.PublicKey
 	}
-	c, err := CheckCustodyDir(dir)
+	c, err := chain.CheckCustodyDir(dir)
 	switch {
 	case err == nil:
 		r.Custody = c
@@ -186,7 +175,7 @@ type ItemDigest struct {
 
 // Add counts the item it; the digest keeps none of it but a few of its
 // strings, cut to 4 KiB.
-func (d *ItemDigest) Add(it *Item) {
+func (d *ItemDigest) Add(it *chain.Item) {
 	d.Total++
 	if it.Status == "collected" || it.Status == "partial" {
 		d.Bytes += it.Size
@@ -271,7 +260,7 @@ type tally struct {
 
 func (t *tally) add(status int) {
 	if t.n == nil {
-		t.n = make([]int, len(Statuses))
+		t.n = make([]int, len(chain.Statuses))
 	}
 	if status < len(t.n) {
 		t.n[status]++

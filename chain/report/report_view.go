@@ -1,4 +1,4 @@
-package chain
+package report
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/seal"
 )
@@ -239,13 +240,13 @@ var checkLabels = map[string]bi{
 }
 
 var eventLabels = map[string]bi{
-	EventAcquired:    {"Acquisition", "Acquired"},
-	EventSealed:      {"Mise sous scellé", "Sealed"},
-	EventTransferred: {"Remise", "Transferred"},
-	EventReceived:    {"Réception", "Received"},
-	EventVerified:    {"Vérification", "Verified"},
-	EventTimestamped: {"Horodatage", "Timestamped"},
-	EventNote:        {"Note", "Note"},
+	chain.EventAcquired:    {"Acquisition", "Acquired"},
+	chain.EventSealed:      {"Mise sous scellé", "Sealed"},
+	chain.EventTransferred: {"Remise", "Transferred"},
+	chain.EventReceived:    {"Réception", "Received"},
+	chain.EventVerified:    {"Vérification", "Verified"},
+	chain.EventTimestamped: {"Horodatage", "Timestamped"},
+	chain.EventNote:        {"Note", "Note"},
 }
 
 func verdictOf(r *Report) *rvVerdict {
@@ -390,14 +391,14 @@ func (r *Report) view() *reportView {
 
 func para(fr, en string) rvBlock { return rvBlock{Kind: blockPara, Para: bi{fr, en}} }
 
-func operatorName(rec *Record) string {
+func operatorName(rec *chain.Record) string {
 	if rec.People != nil && rec.People.Operator != nil && rec.People.Operator.Name != "" {
 		return rec.People.Operator.Name
 	}
 	return orDash(rec.Examiner)
 }
 
-func mandator(rec *Record) string {
+func mandator(rec *chain.Record) string {
 	if rec.People == nil {
 		return ""
 	}
@@ -406,7 +407,7 @@ func mandator(rec *Record) string {
 
 func summaryText(d *ItemDigest) string {
 	var parts []string
-	for _, s := range Statuses {
+	for _, s := range chain.Statuses {
 		parts = append(parts, fmt.Sprintf("%d %s", d.Count(s), statusLabel(s)))
 	}
 	return fmt.Sprintf("%d : %s", d.Total, strings.Join(parts, ", "))
@@ -497,7 +498,7 @@ func osText(h *reportHost) string {
 	return s
 }
 
-func timeBlocks(rec *Record, c0 *reportClock, e0 string, c1 *reportClock, e1 string) []rvBlock {
+func timeBlocks(rec *chain.Record, c0 *reportClock, e0 string, c1 *reportClock, e1 string) []rvBlock {
 	kv := []rvKV{
 		{bi{"Début (UTC)", "Start (UTC)"}, utc(rec.Started), true},
 		{bi{"Fin (UTC)", "End (UTC)"}, utc(rec.Ended), true},
@@ -623,13 +624,13 @@ func (t *tally) row(label string) []string {
 
 func statusCols(first bi, w float64) []rvCol {
 	cols := []rvCol{{Label: first, W: w}}
-	for _, s := range Statuses {
+	for _, s := range chain.Statuses {
 		cols = append(cols, rvCol{Label: statusLabels[s], W: (180 - w) / 5, Right: true})
 	}
 	return append(cols, rvCol{Label: bi{"Total", "Total"}, W: (180 - w) / 5, Right: true})
 }
 
-func collectedBlocks(rec *Record, d *ItemDigest) []rvBlock {
+func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 	var blocks []rvBlock
 	if rec.Interrupted != "" {
 		blocks = append(blocks, para("Collecte interrompue : "+rec.Interrupted+". Les éléments non exécutés sont comptés comme écartés.",
@@ -650,7 +651,7 @@ func collectedBlocks(rec *Record, d *ItemDigest) []rvBlock {
 		"skipped":   {"volontairement non conservé (absent, plafond)", "deliberately not stored (absent, cap)"},
 		"failed":    {"n'a pas pu être lu, avec l'erreur", "could not be read, with the error"},
 	}
-	for _, s := range Statuses {
+	for _, s := range chain.Statuses {
 		st.Rows = append(st.Rows, []string{statusLabel(s), meaning[s].String(), strconv.Itoa(d.Count(s))})
 	}
 	blocks = append(blocks, st)
@@ -671,7 +672,7 @@ func collectedBlocks(rec *Record, d *ItemDigest) []rvBlock {
 // maxListed bounds the rows of one list of items; the rest is counted.
 const maxListed = 500
 
-func itemName(it *Item) string {
+func itemName(it *chain.Item) string {
 	switch {
 	case it.Source != "":
 		return it.Source
@@ -819,7 +820,7 @@ func custodyBlocks(r *Report) []rvBlock {
 	return blocks
 }
 
-func personText(p *Person) string {
+func personText(p *chain.Person) string {
 	if p == nil {
 		return dash
 	}
@@ -832,7 +833,7 @@ func personText(p *Person) string {
 	return orDash(strings.Join(parts, ", "))
 }
 
-func eventDetails(e *CustodyEvent) string {
+func eventDetails(e *chain.CustodyEvent) string {
 	var lines []string
 	addf := func(label bi, v string) {
 		if v != "" {
@@ -843,7 +844,7 @@ func eventDetails(e *CustodyEvent) string {
 	addf(bi{"Hôte", "Host"}, e.Host)
 	addf(bi{"Collecte", "Collection"}, e.Collection)
 	addf(bi{"Outil", "Tool"}, e.Tool)
-	if e.Event != EventAcquired {
+	if e.Event != chain.EventAcquired {
 		addf(bi{"Racine", "Root"}, abbrev(e.Root))
 	}
 	addf(bi{"Archive", "Archive"}, abbrev(e.ArchiveSHA256))
@@ -891,12 +892,12 @@ func eventDetails(e *CustodyEvent) string {
 }
 
 func statusRank(s string) int {
-	for i, k := range Statuses {
+	for i, k := range chain.Statuses {
 		if k == s {
 			return i
 		}
 	}
-	return len(Statuses)
+	return len(chain.Statuses)
 }
 
 // abbrev shortens a 64-digit hash to its first and last 8 digits; the

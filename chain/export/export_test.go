@@ -1,4 +1,4 @@
-package chain
+package export
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -58,8 +59,8 @@ func buildExportBag(parent string, extra int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	operator := &Person{Name: "Jeanne Martin", Organisation: "CERT Exemple", Role: "intervenante"}
-	if _, err := AppendCustody(w.PartialDir(), CustodyEvent{Event: EventAcquired, At: exportT0, Case: "C-42",
+	operator := &chain.Person{Name: "Jeanne Martin", Organisation: "CERT Exemple", Role: "intervenante"}
+	if _, err := chain.AppendCustody(w.PartialDir(), chain.CustodyEvent{Event: chain.EventAcquired, At: exportT0, Case: "C-42",
 		Host: "web01", Tool: "scelle 1.0.0", Actor: operator}, key); err != nil {
 		return "", err
 	}
@@ -113,18 +114,18 @@ func buildExportBag(parent string, extra int64) (string, error) {
 		items = append(items, payload{name: "fs/var/big.bin", collector: "files.paths", source: "/var/big.bin", kind: "file",
 			class: "disk", size: extra, stat: exportStatJSON(0o100644, extra, 4004, exportT0, false)})
 	}
-	rec := &Record{Format: RecordFormat, Collection: exportCollection, Case: "C-42", Examiner: "Jeanne Martin",
-		People: &People{Operator: operator, Witnesses: []Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
-		Tool: Tool{Name: "scelle", Version: "1.0.0", Revision: "0123456789abcdef", SHA256: strings.Repeat("5e", 32),
+	rec := &chain.Record{Format: chain.RecordFormat, Collection: exportCollection, Case: "C-42", Examiner: "Jeanne Martin",
+		People: &chain.People{Operator: operator, Witnesses: []chain.Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
+		Tool: chain.Tool{Name: "scelle", Version: "1.0.0", Revision: "0123456789abcdef", SHA256: strings.Repeat("5e", 32),
 			Path: "/media/usb/scelle", GoOS: "linux", GoArch: "amd64"},
 		Argv: []string{"scelle", "collect", "--case", "C-42"}, Profile: "triage", Root: "/", Live: true,
 		Started: exportT0, Ended: exportT0.Add(4*time.Minute + 12*time.Second),
-		Reference: &Reference{Operator: exportT0.Add(-2500 * time.Millisecond), Host: exportT0, SkewSeconds: 2.5},
+		Reference: &chain.Reference{Operator: exportT0.Add(-2500 * time.Millisecond), Host: exportT0, SkewSeconds: 2.5},
 		Host: json.RawMessage(`{"live":true,"hostname":"web01","machine_id":"3f9a1c2b4d5e6f708192a3b4c5d6e7f8","boot_id":"6c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",` +
 			`"os_release":{"PRETTY_NAME":"Debian GNU/Linux 12 (bookworm)"},"kernel":{"sysname":"Linux","release":"6.1.0-26-amd64","machine":"x86_64"}}`),
 	}
 	for _, p := range items {
-		it := Item{Collector: p.collector, Class: p.class, Source: p.source, Kind: p.kind, Status: p.status, Reason: p.reason,
+		it := chain.Item{Collector: p.collector, Class: p.class, Source: p.source, Kind: p.kind, Status: p.status, Reason: p.reason,
 			Before: p.stat, Started: exportT0.Add(time.Second), Ended: exportT0.Add(2 * time.Second)}
 		if it.Status == "" {
 			it.Status = "collected"
@@ -147,7 +148,7 @@ func buildExportBag(parent string, extra int64) (string, error) {
 		rec.Items = append(rec.Items, it)
 	}
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec.Key = Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub)}
+	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub)}
 	rec.Summarize()
 	b, err := rec.Marshal()
 	if err != nil {
@@ -159,23 +160,23 @@ func buildExportBag(parent string, extra int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sealed := SealedEvent(s, rec.Summary, operator)
+	sealed := chain.SealedEvent(s, rec.Summary, operator)
 	sealed.At = exportT0.Add(5 * time.Minute)
-	if _, err := AppendCustody(dir, sealed, key); err != nil {
+	if _, err := chain.AppendCustody(dir, sealed, key); err != nil {
 		return "", err
 	}
 	intact := true
 	for i, e := range []struct {
-		ev  CustodyEvent
+		ev  chain.CustodyEvent
 		key ed25519.PrivateKey
 	}{
-		{CustodyEvent{Event: EventTransferred, Actor: operator, From: "Jeanne Martin", To: "Laboratoire Expertise Numérique",
+		{chain.CustodyEvent{Event: chain.EventTransferred, Actor: operator, From: "Jeanne Martin", To: "Laboratoire Expertise Numérique",
 			Medium: "USB stick SN 0042", SealNumber: "S-2026-0042", Reason: "expertise judiciaire"}, exportKey(8)},
-		{CustodyEvent{Event: EventReceived, Actor: &Person{Name: "Dr Paul Leroy", Organisation: "Laboratoire Expertise Numérique"},
+		{chain.CustodyEvent{Event: chain.EventReceived, Actor: &chain.Person{Name: "Dr Paul Leroy", Organisation: "Laboratoire Expertise Numérique"},
 			By: "Dr Paul Leroy", SealIntact: &intact, Condition: "scellé intact", SealNumber: "S-2026-0042"}, exportKey(9)},
 	} {
 		e.ev.At = exportT0.Add(time.Duration(i+1) * 24 * time.Hour)
-		if _, err := AppendCustody(dir, e.ev, e.key); err != nil {
+		if _, err := chain.AppendCustody(dir, e.ev, e.key); err != nil {
 			return "", err
 		}
 	}
@@ -209,7 +210,7 @@ func exportRun(t testing.TB, dir, format string) ([]byte, []string) {
 	t.Helper()
 	var out bytes.Buffer
 	var warnings []string
-	_, err := Export(dir, &out, ExportOptions{Format: format, Warn: func(m string) { warnings = append(warnings, m) }})
+	_, err := Write(dir, &out, Options{Format: format, Warn: func(m string) { warnings = append(warnings, m) }})
 	if err != nil {
 		t.Fatalf("export %s: %v", format, err)
 	}
@@ -218,7 +219,7 @@ func exportRun(t testing.TB, dir, format string) ([]byte, []string) {
 
 func TestExportJSONL(t *testing.T) {
 	dir := exportBagT(t)
-	out, warnings := exportRun(t, dir, ExportJSONL)
+	out, warnings := exportRun(t, dir, JSONL)
 	required := []string{"message", "datetime", "timestamp", "timestamp_desc", "source", "path", "sha256", "collector"}
 	var events []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -281,7 +282,7 @@ func TestExportJSONL(t *testing.T) {
 	find(descFailed, "2026-11-22T13:50:00.000000Z", "btmp: failed login admin on ssh:notty from 198.51.100.7")
 	find(descKernel, "2026-11-22T14:29:58.000131Z", "kernel: kworkerd: module verification failed")
 	c := find(descCustody, "2026-11-23T14:30:00.000000Z", "custody transferred by Jeanne Martin (CERT Exemple): from Jeanne Martin, to Laboratoire Expertise Numérique")
-	if c["source"] != CustodyFile || c["custody_event"] != EventTransferred || c["line"] != float64(3) {
+	if c["source"] != chain.CustodyFile || c["custody_event"] != chain.EventTransferred || c["line"] != float64(3) {
 		t.Errorf("custody event: %v", c)
 	}
 	find(descCustody, "2026-11-24T14:30:00.000000Z", "seal intact")
@@ -300,7 +301,7 @@ func TestExportJSONL(t *testing.T) {
 
 func TestExportBodyfile(t *testing.T) {
 	dir := exportBagT(t)
-	out, warnings := exportRun(t, dir, ExportBodyfile)
+	out, warnings := exportRun(t, dir, Bodyfile)
 	if len(warnings) != 0 {
 		t.Errorf("warnings: %q", warnings)
 	}
@@ -382,7 +383,7 @@ func rdflibPython(t *testing.T) string {
 
 func TestExportCaseUCO(t *testing.T) {
 	dir := exportBagT(t)
-	out, warnings := exportRun(t, dir, ExportCaseUCO)
+	out, warnings := exportRun(t, dir, CaseUCO)
 	if len(warnings) != 0 {
 		t.Errorf("warnings: %q", warnings)
 	}
@@ -469,7 +470,7 @@ for r in g.query(P + """SELECT (COUNT(?f) AS ?n) WHERE { ?a uco-core:name ?name 
 // TestExportDeterministic: the same bag gives the same bytes.
 func TestExportDeterministic(t *testing.T) {
 	a, b := exportBagT(t), exportBagT(t)
-	for _, f := range ExportFormats {
+	for _, f := range Formats {
 		x, _ := exportRun(t, a, f)
 		y, _ := exportRun(t, b, f)
 		if !bytes.Equal(x, y) {
@@ -480,8 +481,8 @@ func TestExportDeterministic(t *testing.T) {
 
 // TestExportRefuses: whatever does not match its record, root or
 // archive hash, and a custody log that does not hold, end the export
-// with ErrExportMismatch; a folder that is not sealed with
-// ErrExportNotSealed.
+// with ErrMismatch; a folder that is not sealed with
+// ErrNotSealed.
 func TestExportRefuses(t *testing.T) {
 	edit := func(name string, f func([]byte) []byte) func(string) error {
 		return func(dir string) error {
@@ -502,10 +503,10 @@ func TestExportRefuses(t *testing.T) {
 	}{
 		{"record changed", edit(seal.RecordFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"case": "C-42"`), []byte(`"case": "C-43"`), 1)
-		}), ExportFormats, ErrExportMismatch, "record.json is not the bag's scelle/record.json"},
+		}), Formats, ErrMismatch, "record.json is not the bag's scelle/record.json"},
 		{"record item hash changed", edit(seal.RecordFile, func(b []byte) []byte {
 			return regexp.MustCompile(`"sha256": "[0-9a-f]`).ReplaceAll(b, []byte(`"sha256": "f`))
-		}), ExportFormats, ErrExportMismatch, "is not what the record says"},
+		}), Formats, ErrMismatch, "is not what the record says"},
 		{"archive changed", func(dir string) error {
 			p := filepath.Join(dir, seal.ArchiveFile)
 			b, err := os.ReadFile(p)
@@ -514,25 +515,25 @@ func TestExportRefuses(t *testing.T) {
 			}
 			b = append(b, 0x28, 0xb5, 0x2f, 0xfd) // bytes after the end
 			return os.WriteFile(p, b, 0o644)
-		}, ExportFormats, ErrExportMismatch, "evidence.tar.zst"},
+		}, Formats, ErrMismatch, "evidence.tar.zst"},
 		{"root changed", edit(seal.RootFile, func(b []byte) []byte {
 			return []byte(strings.Repeat("0", 64) + "\n")
-		}), ExportFormats, ErrExportMismatch, "root.txt"},
-		{"custody line changed", edit(CustodyFile, func(b []byte) []byte {
+		}), Formats, ErrMismatch, "root.txt"},
+		{"custody line changed", edit(chain.CustodyFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"seal_intact":true`), []byte(`"seal_intact":false`), 1)
-		}), []string{ExportCaseUCO, ExportJSONL}, ErrExportMismatch, "custody.jsonl line 4: changed"},
-		{"custody log removed", func(dir string) error { return os.Remove(filepath.Join(dir, CustodyFile)) },
-			[]string{ExportCaseUCO, ExportJSONL}, ErrExportMismatch, "no custody log"},
+		}), []string{CaseUCO, JSONL}, ErrMismatch, "custody.jsonl line 4: changed"},
+		{"custody log removed", func(dir string) error { return os.Remove(filepath.Join(dir, chain.CustodyFile)) },
+			[]string{CaseUCO, JSONL}, ErrMismatch, "no custody log"},
 		{"not sealed", func(dir string) error { return os.Remove(filepath.Join(dir, seal.RootFile)) },
-			ExportFormats, ErrExportNotSealed, "root.txt is missing"},
+			Formats, ErrNotSealed, "root.txt is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := exportBagT(t)
 			if err := tc.change(dir); err != nil {
 				t.Fatal(err)
 			}
-			for _, f := range ExportFormats {
-				_, err := Export(dir, new(bytes.Buffer), ExportOptions{Format: f})
+			for _, f := range Formats {
+				_, err := Write(dir, new(bytes.Buffer), Options{Format: f})
 				mustFail := false
 				for _, g := range tc.formats {
 					mustFail = mustFail || g == f
@@ -548,7 +549,7 @@ func TestExportRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Export(t.TempDir(), new(bytes.Buffer), ExportOptions{Format: "csv"}); err == nil || !strings.Contains(err.Error(), `unknown export format "csv"`) {
+	if _, err := Write(t.TempDir(), new(bytes.Buffer), Options{Format: "csv"}); err == nil || !strings.Contains(err.Error(), `unknown export format "csv"`) {
 		t.Errorf("format csv: %v", err)
 	}
 }
@@ -564,12 +565,12 @@ func TestExportBoundedMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range ExportFormats {
+	for _, f := range Formats {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		var out countWriter
-		if _, err := Export(dir, &out, ExportOptions{Format: f}); err != nil {
+		if _, err := Write(dir, &out, Options{Format: f}); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)
@@ -583,7 +584,7 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-func ExampleExport() {
+func ExampleWrite() {
 	parent, err := os.MkdirTemp("", "scelle-export")
 	if err != nil {
 		fmt.Println(err)
@@ -596,7 +597,7 @@ func ExampleExport() {
 		return
 	}
 	var body bytes.Buffer
-	stats, err := Export(dir, &body, ExportOptions{Format: ExportBodyfile})
+	stats, err := Write(dir, &body, Options{Format: Bodyfile})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -619,7 +620,7 @@ func FuzzExportLines(f *testing.F) {
 	f.Add([]byte(`{"format":"scelle-record/1","items":[{"path":"data/a"},{}],"x":[[{}]]}`))
 	f.Add([]byte("\n\n\x00{\"pid\":"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b := &exportBag{rec: &Record{}, stats: &ExportStats{}, w: bufio.NewWriter(io.Discard), stored: map[string]*storedItem{}}
+		b := &exportBag{rec: &chain.Record{}, stats: &Stats{}, w: bufio.NewWriter(io.Discard), stored: map[string]*storedItem{}}
 		x := &jsonlExport{enc: json.NewEncoder(io.Discard)}
 		for _, p := range []string{processesFile, dmesgFile, utmpFile, "data/parsed/users/wtmp.jsonl", "data/parsed/users/btmp.1.jsonl"} {
 			if !x.wants(p) {
@@ -629,7 +630,7 @@ func FuzzExportLines(f *testing.F) {
 				t.Fatalf("%s: %v", p, err)
 			}
 		}
-		_, _ = ScanRecord(bytes.NewReader(data), nil)
-		_, _ = ScanRecord(bytes.NewReader(data), func(*Item) error { return nil })
+		_, _ = chain.ScanRecord(bytes.NewReader(data), nil)
+		_, _ = chain.ScanRecord(bytes.NewReader(data), func(*chain.Item) error { return nil })
 	})
 }

@@ -1,4 +1,4 @@
-package acquire
+package report
 
 import (
 	"fmt"
@@ -7,30 +7,30 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/seal"
 )
 
-// Reports is a verdict and the reports that state it.
-type Reports struct {
+// Written is a verdict and the report files that state it.
+type Written struct {
 	HTML, PDF string
 	Root      string
 	Verdict   *verdict.Verdict
 }
 
-// WriteReports verifies the output folder dir and writes report.html and
-// report.pdf into out. issued, when not zero, is printed as the issue
+// Write verifies the output folder dir (package verdict) and writes
+// report.html and report.pdf into out, each through a ".partial" file
+// renamed once whole. issued, when not zero, is printed as the issue
 // date. The error is for a report it could not write, not for the
 // verdict, which the reports state.
-func WriteReports(dir, out string, issued time.Time, opts *verdict.Options) (*Reports, error) {
+func Write(dir, out string, issued time.Time, opts *verdict.Options) (*Written, error) {
 	var vopts verdict.Options
 	if opts != nil {
 		vopts = *opts
 	}
 	// The record is read once, for the report and the record-items check.
 	digest := &verdict.RecordDigest{}
-	r, err := chain.BuildReportEach(dir, digest.Add)
+	r, err := BuildEach(dir, digest.Add)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func WriteReports(dir, out string, issued time.Time, opts *verdict.Options) (*Re
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	res := &Reports{HTML: filepath.Join(out, chain.ReportHTMLFile), PDF: filepath.Join(out, chain.ReportPDFFile),
+	res := &Written{HTML: filepath.Join(out, HTMLFile), PDF: filepath.Join(out, PDFFile),
 		Root: r.Root, Verdict: v}
 	if err := writeFileAtomic(res.HTML, r.WriteHTML); err != nil {
 		return nil, err

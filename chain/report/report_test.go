@@ -1,4 +1,4 @@
-package chain
+package report
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -41,8 +42,8 @@ func reportBag(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	operator := &Person{Name: "Jeanne Martin", Organisation: "CERT Exemple", Role: "intervenante / incident responder"}
-	if _, err := AppendCustody(w.PartialDir(), CustodyEvent{Event: EventAcquired, At: reportT0, Case: "CASE-2026-042",
+	operator := &chain.Person{Name: "Jeanne Martin", Organisation: "CERT Exemple", Role: "intervenante / incident responder"}
+	if _, err := chain.AppendCustody(w.PartialDir(), chain.CustodyEvent{Event: chain.EventAcquired, At: reportT0, Case: "CASE-2026-042",
 		Host: "web01", Tool: "scelle 1.0.0", Actor: operator}, key); err != nil {
 		t.Fatal(err)
 	}
@@ -51,16 +52,16 @@ func reportBag(t testing.TB) string {
 		{"live/system/identity.jsonl", `{"hostname":"web01"}` + "\n"},
 		{"fs/var/log/auth.log", "Nov 22 14:01:02 web01 sshd[4242]: Accepted publickey for root\n"},
 	}
-	rec := &Record{Format: RecordFormat, Collection: "5f0c3d2e-8f5a-4d8e-9b1c-2a7e6f4b9c01", Case: "CASE-2026-042",
+	rec := &chain.Record{Format: chain.RecordFormat, Collection: "5f0c3d2e-8f5a-4d8e-9b1c-2a7e6f4b9c01", Case: "CASE-2026-042",
 		Examiner: "Jeanne Martin",
-		People: &People{Operator: operator, Mandator: "Société Exemple SA (direction juridique)",
-			Witnesses: []Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
-		Tool: Tool{Name: "scelle", Version: "1.0.0", Revision: "0123456789abcdef0123456789abcdef01234567",
+		People: &chain.People{Operator: operator, Mandator: "Société Exemple SA (direction juridique)",
+			Witnesses: []chain.Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
+		Tool: chain.Tool{Name: "scelle", Version: "1.0.0", Revision: "0123456789abcdef0123456789abcdef01234567",
 			SHA256: strings.Repeat("5e", 32), Path: "/media/usb/scelle", GoOS: "linux", GoArch: "amd64"},
 		Argv:    []string{"scelle", "collect", "--case", "CASE-2026-042", "--examiner", "Jeanne Martin", "--out", "/media/usb"},
 		Profile: "default", Root: "/", Live: true,
 		Started: reportT0, Ended: reportT0.Add(4*time.Minute + 12*time.Second + 345*time.Millisecond),
-		Reference: &Reference{Operator: reportT0.Add(-2500 * time.Millisecond), Host: reportT0, SkewSeconds: 2.5},
+		Reference: &chain.Reference{Operator: reportT0.Add(-2500 * time.Millisecond), Host: reportT0, SkewSeconds: 2.5},
 		Host: json.RawMessage(`{"live":true,"hostname":"web01","hostname_source":"/proc/sys/kernel/hostname","domainname":"(none)",
 "machine_id":"3f9a1c2b4d5e6f708192a3b4c5d6e7f8","boot_id":"6c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f",
 "os_release":{"ID":"debian","NAME":"Debian GNU/Linux","PRETTY_NAME":"Debian GNU/Linux 12 (bookworm)","VERSION_ID":"12"},
@@ -81,19 +82,19 @@ func reportBag(t testing.TB) string {
 			t.Fatal(err)
 		}
 		class := []string{"process", "system", "disk"}[i]
-		rec.Items = append(rec.Items, Item{Collector: strings.Split(p.name, "/")[1] + ".test", Class: class, Source: "/" + strings.SplitN(p.name, "/", 2)[1],
+		rec.Items = append(rec.Items, chain.Item{Collector: strings.Split(p.name, "/")[1] + ".test", Class: class, Source: "/" + strings.SplitN(p.name, "/", 2)[1],
 			Path: res.Path, Kind: "file", Status: "collected", Size: res.Size, SHA256: hexSum(res.SHA256), Started: reportT0, Ended: reportT0})
 	}
 	rec.Items = append(rec.Items,
-		Item{Collector: "proc.memory", Class: "process", Source: "/proc/4242/mem", Kind: "memory", Status: "partial", Reason: "size cap 256 MiB reached"},
-		Item{Collector: "net.sockets", Class: "network", Source: "netlink", Kind: "table", Status: "failed", Reason: "netlink: permission denied"},
-		Item{Collector: "system.dmesg", Class: "system", Source: "/dev/kmsg", Kind: "file", Status: "failed", Reason: "open /dev/kmsg: operation not permitted"},
-		Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
-		Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big2.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
-		Item{Collector: "files.tmp", Class: "temp", Source: "/tmp/.X11-unix", Kind: "file", Status: "skipped", Reason: "not present"},
+		chain.Item{Collector: "proc.memory", Class: "process", Source: "/proc/4242/mem", Kind: "memory", Status: "partial", Reason: "size cap 256 MiB reached"},
+		chain.Item{Collector: "net.sockets", Class: "network", Source: "netlink", Kind: "table", Status: "failed", Reason: "netlink: permission denied"},
+		chain.Item{Collector: "system.dmesg", Class: "system", Source: "/dev/kmsg", Kind: "file", Status: "failed", Reason: "open /dev/kmsg: operation not permitted"},
+		chain.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
+		chain.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big2.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
+		chain.Item{Collector: "files.tmp", Class: "temp", Source: "/tmp/.X11-unix", Kind: "file", Status: "skipped", Reason: "not present"},
 	)
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec.Key = Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: false}
+	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: false}
 	rec.Summarize()
 	b, err := rec.Marshal()
 	if err != nil {
@@ -105,22 +106,22 @@ func reportBag(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := AppendCustody(dir, CustodyEvent{Event: EventSealed, At: reportT0.Add(5 * time.Minute), Root: s.Root,
+	if _, err := chain.AppendCustody(dir, chain.CustodyEvent{Event: chain.EventSealed, At: reportT0.Add(5 * time.Minute), Root: s.Root,
 		ArchiveSHA256: s.ArchiveSHA256, Items: &s.Items, Octets: &s.Octets, Summary: rec.Summary, Actor: operator}, key); err != nil {
 		t.Fatal(err)
 	}
 	intact := true
 	for i, e := range []struct {
-		ev  CustodyEvent
+		ev  chain.CustodyEvent
 		key ed25519.PrivateKey
 	}{
-		{CustodyEvent{Event: EventTransferred, Actor: operator, From: "Jeanne Martin", To: "Laboratoire Expertise Numérique",
+		{chain.CustodyEvent{Event: chain.EventTransferred, Actor: operator, From: "Jeanne Martin", To: "Laboratoire Expertise Numérique",
 			Medium: "clé USB / USB stick SN 0042", SealNumber: "S-2026-0042", Reason: "expertise judiciaire"}, reportKey(8)},
-		{CustodyEvent{Event: EventReceived, Actor: &Person{Name: "Dr Paul Leroy", Role: "expert judiciaire", Organisation: "Laboratoire Expertise Numérique"},
+		{chain.CustodyEvent{Event: chain.EventReceived, Actor: &chain.Person{Name: "Dr Paul Leroy", Role: "expert judiciaire", Organisation: "Laboratoire Expertise Numérique"},
 			By: "Dr Paul Leroy", SealIntact: &intact, Condition: "scellé intact, sans marque", SealNumber: "S-2026-0042"}, reportKey(9)},
 	} {
 		e.ev.At = reportT0.Add(time.Duration(i+1) * 24 * time.Hour)
-		if _, err := AppendCustody(dir, e.ev, e.key); err != nil {
+		if _, err := chain.AppendCustody(dir, e.ev, e.key); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,7 +152,7 @@ func verifiedReport(t testing.TB, dir string) *Report {
 	if !vr.OK() {
 		t.Fatalf("test bag does not verify: %+v", vr.Failed())
 	}
-	r, err := BuildReport(dir)
+	r, err := Build(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,15 +336,15 @@ func TestReportPDFQR(t *testing.T) {
 func TestReportUnverifiedAndBroken(t *testing.T) {
 	dir := reportBag(t)
 	// A custody log whose second line was changed: the report says where.
-	b, err := os.ReadFile(filepath.Join(dir, CustodyFile))
+	b, err := os.ReadFile(filepath.Join(dir, chain.CustodyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b = bytes.Replace(b, []byte("S-2026-0042"), []byte("S-2026-0043"), 1)
-	if err := os.WriteFile(filepath.Join(dir, CustodyFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, chain.CustodyFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, err := BuildReport(dir)
+	r, err := Build(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,8 +373,8 @@ func TestReportUnverifiedAndBroken(t *testing.T) {
 }
 
 func TestReportNeedsRecord(t *testing.T) {
-	if _, err := BuildReport(t.TempDir()); err == nil || !strings.Contains(err.Error(), seal.RecordFile) {
-		t.Fatalf("BuildReport of an empty folder: %v", err)
+	if _, err := Build(t.TempDir()); err == nil || !strings.Contains(err.Error(), seal.RecordFile) {
+		t.Fatalf("Build of an empty folder: %v", err)
 	}
 }
 
@@ -399,10 +400,10 @@ func TestReportWriteSample(t *testing.T) {
 	if err := r.WritePDF(&p); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, ReportHTMLFile), h.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, HTMLFile), h.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(out, ReportPDFFile), p.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out, PDFFile), p.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -412,7 +413,7 @@ func TestReportWriteSample(t *testing.T) {
 func TestReportPDFEscapesNames(t *testing.T) {
 	needTool(t, "pdftotext", "poppler-utils")
 	r := verifiedReport(t, reportBag(t))
-	r.Items.Add(&Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
+	r.Items.Add(&chain.Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
 		Reason: "permission denied"})
 	var b bytes.Buffer
 	if err := r.WritePDF(&b); err != nil {

@@ -1,9 +1,10 @@
-package chain
+package export
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/bodyfmt"
 	"io"
 	"regexp"
@@ -43,7 +44,7 @@ type exportStat struct {
 }
 
 // itemStat decodes an item's stat_before; nil when it has none.
-func itemStat(it *Item) (*exportStat, error) {
+func itemStat(it *chain.Item) (*exportStat, error) {
 	if len(it.Before) == 0 || string(it.Before) == "null" {
 		return nil, nil
 	}
@@ -56,7 +57,7 @@ func itemStat(it *Item) (*exportStat, error) {
 
 // itemHostPath is the item's original host path as bytes: source_raw when
 // the path is not valid UTF-8, else source.
-func itemHostPath(it *Item) string {
+func itemHostPath(it *chain.Item) string {
 	if len(it.SourceRaw) > 0 {
 		return string(it.SourceRaw)
 	}
@@ -72,7 +73,7 @@ type bodyfileExport struct {
 
 func (x *bodyfileExport) begin(b *exportBag) error { return nil }
 
-func (x *bodyfileExport) item(b *exportBag, it *Item) error {
+func (x *bodyfileExport) item(b *exportBag, it *chain.Item) error {
 	st, err := itemStat(it)
 	if err != nil {
 		b.warn("record item %s: %v", it.Source, err)

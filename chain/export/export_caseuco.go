@@ -1,4 +1,4 @@
-package chain
+package export
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -114,7 +115,7 @@ func marshalNoEscape(v any, prefix, indent string) ([]byte, error) {
 
 // person writes a Person node the first time it is named and returns its
 // id; "" for nobody.
-func (x *caseUCOExport) person(b *exportBag, p *Person) (string, error) {
+func (x *caseUCOExport) person(b *exportBag, p *chain.Person) (string, error) {
 	if p == nil || p.Name == "" {
 		return "", nil
 	}
@@ -251,7 +252,7 @@ func (x *caseUCOExport) hostDescription(b *exportBag) string {
 	return strings.Join(parts, "; ")
 }
 
-func (x *caseUCOExport) item(b *exportBag, it *Item) error {
+func (x *caseUCOExport) item(b *exportBag, it *chain.Item) error {
 	if it.Path == "" {
 		return nil
 	}
@@ -322,7 +323,7 @@ func (x *caseUCOExport) end(b *exportBag) error {
 		"uco-action:object":     []ucoNode{ucoRef(x.id("host"))},
 		"uco-action:result":     x.fileRefs(x.id("bag"), x.id("provenance-collection")),
 	}
-	operator := rec.People.operator(rec.Examiner)
+	operator := operatorOf(rec)
 	if id, err := x.person(b, operator); err != nil {
 		return err
 	} else if id != "" {
@@ -358,7 +359,7 @@ func (x *caseUCOExport) end(b *exportBag) error {
 		n := i + 1
 		at, err := time.Parse(time.RFC3339, ce.Time)
 		if err != nil {
-			b.warn("%s line %d: time %q: %v; left out", CustodyFile, n, ce.Time, err)
+			b.warn("%s line %d: time %q: %v; left out", chain.CustodyFile, n, ce.Time, err)
 			continue
 		}
 		exhibit := b.folder
@@ -368,12 +369,12 @@ func (x *caseUCOExport) end(b *exportBag) error {
 		record := x.id("provenance-custody", n)
 		act := ucoNode{"@id": x.id("action-custody", n), "@type": "case-investigation:InvestigativeAction",
 			"uco-core:name":        "custody: " + ce.Event,
-			"uco-core:description": fmt.Sprintf("%s line %d: %s; signed by Ed25519 key %s", CustodyFile, n, custodyDetails(ce), ce.KeyFingerprint),
+			"uco-core:description": fmt.Sprintf("%s line %d: %s; signed by Ed25519 key %s", chain.CustodyFile, n, custodyDetails(ce), ce.KeyFingerprint),
 			"uco-action:startTime": ucoTime(at),
 			"uco-action:object":    []ucoNode{ucoRef(x.id("bag")), ucoRef(prev)},
 			"uco-action:result":    []ucoNode{ucoRef(record)},
 		}
-		if ce.Event == EventVerified || ce.Event == EventAcquired || ce.Event == EventSealed {
+		if ce.Event == chain.EventVerified || ce.Event == chain.EventAcquired || ce.Event == chain.EventSealed {
 			act["uco-action:instrument"] = ucoRef(x.id("tool"))
 		}
 		if id, err := x.person(b, ce.Actor); err != nil {
@@ -399,14 +400,14 @@ func (x *caseUCOExport) end(b *exportBag) error {
 
 func hexLineHash(line []byte) string { return hexSHA256(line) }
 
-// operator is the person who collected: people.operator, else the
-// examiner's name.
-func (p *People) operator(examiner string) *Person {
-	if p != nil && p.Operator != nil {
-		return p.Operator
+// operatorOf is the person who collected: people.operator, else the
+// examiner's name; nil when the record names neither.
+func operatorOf(rec *chain.Record) *chain.Person {
+	if rec.People != nil && rec.People.Operator != nil {
+		return rec.People.Operator
 	}
-	if examiner == "" {
+	if rec.Examiner == "" {
 		return nil
 	}
-	return &Person{Name: examiner}
+	return &chain.Person{Name: rec.Examiner}
 }
