@@ -1,9 +1,10 @@
 // Command gen makes the frozen format vectors of testdata/bags/v1 (see
 // package vectors) with scelle as it is at the working tree's revision:
 //
-//	go run ./internal/vectors/gen
+//	go run ./internal/vectors/gen [-replace-frozen]
 //
-// run from the module root. It needs openssl (the test TSA answers with
+// run in the module. It refuses to replace vectors that exist without
+// -replace-frozen. It needs openssl (the test TSA answers with
 // `openssl ts -reply`) and swtpm (the TPM quoted, so that the host's own
 // TPM is never read).
 //
@@ -72,17 +73,19 @@ const (
 )
 
 func main() {
+	replace := flag.Bool("replace-frozen", false, "replace the frozen vectors that exist: a format change")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: go run ./internal/vectors/gen\n\nMakes %s again. The vectors are FROZEN: doing so is a format change, never the fix for a failing test.\n", vectors.Folder)
+		fmt.Fprintf(os.Stderr, "usage: go run ./internal/vectors/gen [-replace-frozen]\n\nMakes %s. The vectors are FROZEN: making them again is a format change, never the fix for a failing test.\n", vectors.Folder)
+		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(); err != nil {
+	if err := run(*replace); err != nil {
 		fmt.Fprintf(os.Stderr, "gen: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(replace bool) error {
 	for _, tool := range []string{"go", "git", "openssl", "swtpm"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return fmt.Errorf("%s is needed: %w", tool, err)
@@ -91,6 +94,9 @@ func run() error {
 	dir, err := vectors.Dir()
 	if err != nil {
 		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, vectors.ExpectedFile)); err == nil && !replace {
+		return fmt.Errorf("%s exists: the vectors are FROZEN; a test that fails on them is fixed in the code, not here (give -replace-frozen only for a deliberate format change)", filepath.Join(dir, vectors.ExpectedFile))
 	}
 	module := filepath.Dir(filepath.Dir(filepath.Dir(dir)))
 	tmp, err := os.MkdirTemp("", "scelle-vectors-")
