@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/internal/vectors"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -431,6 +432,13 @@ func FuzzReadCustody(f *testing.F) {
 	f.Add(b)
 	f.Add(b[:len(b)/2])
 	f.Add([]byte("{}\n"))
+	frozen, err := vectors.Files(CustodyFile) // the frozen v1 bags, testdata/bags/v1
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range frozen {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		c, err := ReadCustody(bytes.NewReader(in))
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scelle/scelle/internal/vectors"
 )
 
 // fullRecord fills every field of a record.
@@ -54,6 +56,13 @@ func FuzzReadRecord(f *testing.F) {
 	f.Add([]byte(`{"format":"scelle-record/2"}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte{})
+	frozen, err := vectors.Files("record.json") // the frozen v1 bags, testdata/bags/v1
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range frozen {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec, err := ReadRecord(bytes.NewReader(data))
 		if err != nil {
@@ -142,6 +151,13 @@ func FuzzScanRecord(f *testing.F) {
 	f.Add([]byte(`{"format":"scelle-record/1","live":"true"}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`{`))
+	frozen, err := vectors.Files("record.json") // the frozen v1 bags, testdata/bags/v1
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range frozen {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var items []Item
 		head, err := ScanRecord(bytes.NewReader(data), func(it *Item) error {

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/scelle/scelle/internal/vectors"
 )
 
 // Fuzz targets for every parser of bag bytes. Each asserts properties of
@@ -66,6 +68,32 @@ func withTimeout(t *testing.T, fn func()) {
 	case <-time.After(fuzzTimeout):
 		t.Fatalf("still running after %v", fuzzTimeout)
 	}
+}
+
+// frozen returns the file name of each frozen v1 bag (package vectors),
+// to seed a fuzz target with the bytes of bags made by an earlier scelle.
+func frozen(f *testing.F, name string) [][]byte {
+	f.Helper()
+	files, err := vectors.Files(name)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return files
+}
+
+// frozenEntries returns the entries of the frozen plain archive, in
+// archive order.
+func frozenEntries(f *testing.F) []bagEntry {
+	f.Helper()
+	var entries []bagEntry
+	for _, arch := range frozen(f, ArchiveFile) {
+		es, err := readAll(arch)
+		if err != nil {
+			f.Fatal(err)
+		}
+		entries = append(entries, es...)
+	}
+	return entries
 }
 
 // smallArchive is the archive of a small reproducible bag, and its
@@ -216,6 +244,9 @@ func readArchiveChecked(data []byte) archiveOutcome {
 func FuzzArchiveReader(f *testing.F) {
 	arch, base := smallArchive(f)
 	f.Add(arch)
+	for _, b := range frozen(f, ArchiveFile) {
+		f.Add(b)
+	}
 	f.Add([]byte{})
 	f.Add(arch[:len(arch)/2])
 	f.Add(arch[:base[2].at])
@@ -303,6 +334,9 @@ func FuzzJournal(f *testing.F) {
 	realLines := bytes.Split(bytes.TrimSuffix(real, []byte("\n")), []byte("\n"))
 	pub := testKey.Public().(ed25519.PublicKey)
 	f.Add(real, uint32(0), []byte{})
+	for _, b := range frozen(f, JournalFile) {
+		f.Add(b, uint32(0), []byte{})
+	}
 	f.Add([]byte{}, uint32(10), []byte("x"))
 	f.Add(real[:len(real)-1], uint32(len(real)-7), []byte("x"))                   // the seal line's signature
 	f.Add([]byte{}, uint32(len(real)-6), []byte("x"))                             // its last base64 digit: same signature
@@ -400,6 +434,19 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte(ManifestLine(sum, "data/a")[:64]+"\t\tdata/b^2\n"), " lead", []byte{})
 	f.Add([]byte(ManifestLine(sum, "data/a")[:64]+"  *data/b\n"), "*star", []byte{})
 	f.Add([]byte(strings.Repeat("0", 64)+"  "+strings.Repeat("a", MaxManifestLine)+"\n"), "\xff\xfe/./..", []byte{})
+	for _, e := range frozenEntries(f) {
+		switch {
+		case e.path == ManifestFile || e.path == TagManifestFile:
+			f.Add(e.data, "fs/etc/passwd", sum[:])
+		case strings.HasPrefix(e.path, PayloadDir+"/"):
+			name, err := DecodeName(strings.TrimPrefix(e.path, PayloadDir+"/"))
+			if err != nil {
+				f.Fatal(err)
+			}
+			s := sha256.Sum256(e.data)
+			f.Add([]byte(ManifestLine(s, e.path)), name, s[:])
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte, name string, sumBytes []byte) {
 		var s [32]byte
 		copy(s[:], sumBytes)
@@ -463,6 +510,16 @@ func FuzzNames(f *testing.F) {
 	for _, s := range []string{"fs/etc/passwd", "a\nb", `a\b%c^d`, "x/../y/./z//w", "\xff\xfe", "café",
 		"/", "", "^2E", "..", "a\r", "\u2028\ufeff\u0085", "\xed\xa0\x80", "\ufffd", "\x7f", " *"} {
 		f.Add(s)
+	}
+	for _, e := range frozenEntries(f) {
+		if enc, ok := strings.CutPrefix(e.path, PayloadDir+"/"); ok {
+			name, err := DecodeName(enc)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(enc)
+			f.Add(name)
+		}
 	}
 	f.Fuzz(func(t *testing.T, name string) {
 		if ValidName(name) {

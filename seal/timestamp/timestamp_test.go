@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/scelle/scelle/internal/tsatest"
+	"github.com/scelle/scelle/internal/vectors"
 	"io/fs"
 	"math/big"
 	"net/http"
@@ -334,6 +335,13 @@ func FuzzVerifyTimestamp(f *testing.F) {
 	}
 	f.Add(resp)
 	f.Add(tok)
+	frozen, err := vectors.Files("timestamp-1.tsr") // the frozen v1 bags, testdata/bags/v1
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range frozen {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := Verify(b, root, ca.pool, time.Now())
 		if err == nil && (info == nil || !bytes.Equal(b, resp) && !bytes.Equal(b, tok)) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scelle/scelle/internal/vectors"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -218,6 +219,21 @@ func FuzzVerify(f *testing.F) {
 	ev := readVector(f, filepath.Join("testdata", "quote-ecc.json"))
 	f.Add(ev.Quoted, ev.Signature, ev.AKPublic)
 	f.Add([]byte{0xff, 0x54, 0x43, 0x47, 0x80, 0x18}, []byte{0, 0x18}, []byte{0, 0x23})
+	frozen, err := vectors.Files(File) // the frozen v1 bags, testdata/bags/v1
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, b := range frozen {
+		var bs Beside
+		if err := json.Unmarshal(b, &bs); err != nil {
+			f.Fatal(err)
+		}
+		for _, q := range []*Evidence{bs.Start, bs.End} {
+			if q != nil && q.Present {
+				f.Add(q.Quoted, q.Signature, q.AKPublic)
+			}
+		}
+	}
 	nonce := StartNonce(testCollection, testKey)
 	f.Fuzz(func(t *testing.T, quoted, sig, ak []byte) {
 		e := *ev
