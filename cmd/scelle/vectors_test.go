@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/docblock"
 	"github.com/scelle/scelle/internal/vectors"
 	"github.com/scelle/scelle/seal"
@@ -43,17 +44,17 @@ func verifyVector(t *testing.T, dir string, ids ...string) vectorResult {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, verdict, code, err := verificationWith(dir, seal.VerifyOptions{Identities: identities, Items: true})
+	v, err := verdict.Check(dir, verdict.Options{Identities: identities, Items: true})
 	if err != nil {
 		t.Fatalf("verify %s: %v", dir, err)
 	}
-	return vectorResult{verdict: verdict, code: code, root: rep.Root, key: rep.Key, proven: rep.Proven, checks: rep.Checks, items: rep.Items}
+	return vectorResult{verdict: v.Status.String(), code: verdictCode(v.Status), root: v.Root, key: v.Key, proven: v.Proven, checks: v.Checks, items: v.Items}
 }
 
 // timestampHoldsAt checks the bag's token timestamp-<n>.tsr as verify
 // would at the time at.
 func timestampHoldsAt(dir string, n int, root string, at time.Time) (bool, string) {
-	return checkTimestamp(dir, n, root, at)
+	return verdict.CheckTimestamp(dir, n, root, at)
 }
 
 // named returns the checks named name.
