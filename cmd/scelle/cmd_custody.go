@@ -109,11 +109,9 @@ is named; the lines after it are shown as not checked.
 	return c
 }
 
-func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, stdout io.Writer) error {
-	dir := args[0]
-	if opts.Event == "" || opts.Key == "" {
-		return &usageError{errors.New("custody add needs --event and --key")}
-	}
+// custodyEventOf makes the event that custody add's flags describe, and
+// checks it.
+func custodyEventOf(opts custodyAddOptions) (chain.CustodyEvent, error) {
 	ev := chain.CustodyEvent{Event: opts.Event, From: opts.From, To: opts.To, Medium: opts.Medium,
 		SealNumber: opts.SealNumber, Reason: opts.Reason, By: opts.By, Condition: opts.Condition,
 		TSA: opts.TSA, Text: opts.Text}
@@ -122,10 +120,10 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 	}
 	switch opts.Event {
 	case chain.EventAcquired, chain.EventSealed:
-		return &usageError{fmt.Errorf("--event %s: written by scelle collect with the bag's key", opts.Event)}
+		return ev, &usageError{fmt.Errorf("--event %s: written by scelle collect with the bag's key", opts.Event)}
 	case chain.EventReceived:
 		if !opts.sealIntactSet {
-			return &usageError{errors.New("--event received: say whether the seal was intact: --seal-intact=true or --seal-intact=false")}
+			return ev, &usageError{errors.New("--event received: say whether the seal was intact: --seal-intact=true or --seal-intact=false")}
 		}
 		ev.SealIntact = &opts.SealIntact
 		if ev.By == "" {
@@ -135,20 +133,32 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 		ev.Verdict = "pending" // for the check below; set once verified
 	}
 	if opts.Event != chain.EventReceived && opts.sealIntactSet {
-		return &usageError{fmt.Errorf("--seal-intact: only for --event received")}
+		return ev, &usageError{fmt.Errorf("--seal-intact: only for --event received")}
 	}
 	if opts.Token != "" && opts.Event != chain.EventTimestamped {
-		return &usageError{fmt.Errorf("--token: only for --event timestamped")}
+		return ev, &usageError{fmt.Errorf("--token: only for --event timestamped")}
 	}
 	if opts.Event == chain.EventTimestamped {
 		if opts.Token == "" {
-			return &usageError{errors.New("--event timestamped needs --token FILE")}
+			return ev, &usageError{errors.New("--event timestamped needs --token FILE")}
 		}
 		ev.TokenFile = opts.Token // for the check below
 		ev.TokenSHA256 = strings.Repeat("0", 64)
 	}
 	if err := ev.Validate(); err != nil {
-		return &usageError{err}
+		return ev, &usageError{err}
+	}
+	return ev, nil
+}
+
+func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, stdout io.Writer) error {
+	dir := args[0]
+	if opts.Event == "" || opts.Key == "" {
+		return &usageError{errors.New("custody add needs --event and --key")}
+	}
+	ev, err := custodyEventOf(opts)
+	if err != nil {
+		return err
 	}
 	if st, err := os.Stat(dir); err != nil {
 		return err
@@ -264,34 +274,39 @@ func runCustodyShow(ctx context.Context, opts custodyShowOptions, args []string,
 		b, _ := json.MarshalIndent(out, "", " ")
 		fmt.Fprintf(stdout, "%s\n", b)
 	} else {
-		if c.Bag.Key != nil {
-			fmt.Fprintf(stdout, "bag key: %s (%s)\n", seal.KeyFingerprint(c.Bag.Key), c.Bag.KeySource)
-		}
-		if c.Bag.Root != "" {
-			fmt.Fprintf(stdout, "root:    %s\n", c.Bag.Root)
-		}
-		for _, e := range events {
-			fmt.Fprintln(stdout)
-			printEvent(stdout, e)
-			if e.Status == "BROKEN" {
-				fmt.Fprintf(stdout, "  BROKEN:       %s\n", c.Err)
-			}
-		}
-		fmt.Fprintln(stdout)
-		if !ok && c.Err == nil {
-			fmt.Fprintf(stdout, "BROKEN: %s\n", detail)
-		}
-		fmt.Fprintf(stdout, "head:    %s (SHA-256 of the last line that holds)\n", c.Head())
-		state := "OK"
-		if !ok {
-			state = "BROKEN"
-		}
-		fmt.Fprintf(stdout, "verdict: %s: %d events hold\n", state, len(c.Entries))
+		printCustody(stdout, c, events, ok, detail)
 	}
 	if !ok {
 		return &printedError{code: exitVerifyFailed, why: "the custody log is broken"}
 	}
 	return nil
+}
+
+// printCustody prints a checked custody log as custody show does.
+func printCustody(stdout io.Writer, c *chain.CustodyCheck, events []shownEvent, ok bool, detail string) {
+	if c.Bag.Key != nil {
+		fmt.Fprintf(stdout, "bag key: %s (%s)\n", seal.KeyFingerprint(c.Bag.Key), c.Bag.KeySource)
+	}
+	if c.Bag.Root != "" {
+		fmt.Fprintf(stdout, "root:    %s\n", c.Bag.Root)
+	}
+	for _, e := range events {
+		fmt.Fprintln(stdout)
+		printEvent(stdout, e)
+		if e.Status == "BROKEN" {
+			fmt.Fprintf(stdout, "  BROKEN:       %s\n", c.Err)
+		}
+	}
+	fmt.Fprintln(stdout)
+	if !ok && c.Err == nil {
+		fmt.Fprintf(stdout, "BROKEN: %s\n", detail)
+	}
+	fmt.Fprintf(stdout, "head:    %s (SHA-256 of the last line that holds)\n", c.Head())
+	state := "OK"
+	if !ok {
+		state = "BROKEN"
+	}
+	fmt.Fprintf(stdout, "verdict: %s: %d events hold\n", state, len(c.Entries))
 }
 
 func printEvent(w io.Writer, e shownEvent) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 	"github.com/scelle/scelle/seal/timestamp"
 )
@@ -75,32 +77,38 @@ certificate's key usage are checked, not who the TSA is; scelle verify says so.
 	return c
 }
 
-func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout io.Writer) error {
+// timestampInputs checks the flags of timestamp and reads the key and
+// the CA file they name.
+func timestampInputs(opts timestampOptions) (key ed25519.PrivateKey, pool *x509.CertPool, caPEM []byte, err error) {
 	if opts.TSA == "" {
-		return &usageError{errors.New("timestamp needs --tsa URL, the time-stamping authority's RFC 3161 address")}
+		return nil, nil, nil, &usageError{errors.New("timestamp needs --tsa URL, the time-stamping authority's RFC 3161 address")}
 	}
 	if u, err := url.Parse(opts.TSA); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &usageError{fmt.Errorf("--tsa %q: not an http:// or https:// address", opts.TSA)}
+		return nil, nil, nil, &usageError{fmt.Errorf("--tsa %q: not an http:// or https:// address", opts.TSA)}
 	}
 	if opts.Key == "" {
-		return &usageError{errors.New("timestamp needs --key KEYFILE: the timestamped custody event is signed by whoever takes the timestamp, with their own key (make one with: scelle key new FILE)")}
+		return nil, nil, nil, &usageError{errors.New("timestamp needs --key KEYFILE: the timestamped custody event is signed by whoever takes the timestamp, with their own key (make one with: scelle key new FILE)")}
 	}
-	key, err := seal.ReadPrivateKey(opts.Key)
-	if err != nil {
-		return err
+	if key, err = seal.ReadPrivateKey(opts.Key); err != nil {
+		return nil, nil, nil, err
 	}
-	var pool *x509.CertPool
-	var caPEM []byte
 	if opts.CA != "" {
 		if caPEM, err = os.ReadFile(opts.CA); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		pool = x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return fmt.Errorf("--ca %s: no PEM certificate", opts.CA)
+			return nil, nil, nil, fmt.Errorf("--ca %s: no PEM certificate", opts.CA)
 		}
 	}
+	return key, pool, caPEM, nil
+}
 
+func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout io.Writer) error {
+	key, pool, caPEM, err := timestampInputs(opts)
+	if err != nil {
+		return err
+	}
 	v, err := verdict.Check(dir, verdict.Options{})
 	if err != nil {
 		return err
@@ -111,8 +119,8 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 		for _, c := range rep.Failed() {
 			failed = append(failed, c.Name)
 		}
-		return fmt.Errorf("%s: %s (%s): only a bag that verifies is timestamped; nothing was sent\nRun 'scelle verify %s' for the details.",
-			dir, v.Status, strings.Join(failed, ", "), dir)
+		return hint.Wrap(fmt.Errorf("%s: %s (%s): only a bag that verifies is timestamped; nothing was sent", dir, v.Status, strings.Join(failed, ", ")),
+			"Run 'scelle verify %s' for the details", dir)
 	}
 	root, err := hex.DecodeString(rep.Root)
 	if err != nil || len(root) != sha256.Size {
