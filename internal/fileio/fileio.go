@@ -58,7 +58,7 @@ func writePartial(path string, write func(io.Writer) error, perm fs.FileMode, re
 	part := path + PartialSuffix
 	if !replace {
 		if _, err := os.Lstat(path); err == nil {
-			return &fs.PathError{Op: "create", Path: path, Err: fs.ErrExist}
+			return &fs.PathError{Op: "open", Path: path, Err: errExist}
 		}
 	}
 	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
@@ -85,7 +85,7 @@ func writePartial(path string, write func(io.Writer) error, perm fs.FileMode, re
 	}
 	if !replace {
 		if _, err := os.Lstat(path); err == nil {
-			return &fs.PathError{Op: "create", Path: path, Err: fs.ErrExist}
+			return &fs.PathError{Op: "open", Path: path, Err: errExist}
 		}
 	}
 	if err := os.Rename(part, path); err != nil {

@@ -2,6 +2,11 @@
 
 package fileio
 
-import "os"
+import (
+	"io/fs"
+	"os"
+)
 
 func openNonBlocking(path string) (*os.File, error) { return os.Open(path) }
+
+var errExist = fs.ErrExist

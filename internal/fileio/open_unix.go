@@ -13,3 +13,6 @@ import (
 func openNonBlocking(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 }
+
+// errExist is what an exclusive open of an existing file fails with.
+var errExist error = syscall.EEXIST
