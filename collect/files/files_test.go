@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 // fixture builds a tree under a temporary root and returns it.
@@ -31,9 +31,9 @@ func fixture(t *testing.T, files map[string]string) string {
 	return root
 }
 
-func run(t *testing.T, root string, tree *Tree) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, root string, tree *Tree) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	env := &collect.Env{Root: root, ItemTimeout: 5 * time.Second}
 	s := collect.NewSession(env, tree, sink, outs.Add)
 	done := make(chan error, 1)
@@ -49,7 +49,7 @@ func run(t *testing.T, root string, tree *Tree) (*sinktest.Sink, *sinktest.Outco
 	return sink, outs
 }
 
-func status(outs *sinktest.Outcomes, src string) (collect.Outcome, bool) {
+func status(outs *collecttest.Outcomes, src string) (collect.Outcome, bool) {
 	o := outs.BySource(src)
 	if len(o) != 1 {
 		return collect.Outcome{}, false
