@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -443,7 +444,7 @@ func AppendCustody(dir string, ev CustodyEvent, key ed25519.PrivateKey) (Custody
 		return e, fmt.Errorf("custody: close %s: %w", path, err)
 	}
 	if len(c.Entries) == 0 {
-		if err := syncDir(dir); err != nil {
+		if err := fileio.SyncDir(dir); err != nil {
 			return e, fmt.Errorf("custody: %w", err)
 		}
 	}
@@ -740,16 +741,4 @@ func isSHA256Hex(s string) bool {
 	}
 	_, err := hex.DecodeString(s)
 	return err == nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }

@@ -9,7 +9,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/scelle/scelle/internal/fileio"
 )
 
 // NewKey returns a new Ed25519 key. A key made for one collection lives
@@ -42,19 +45,10 @@ func WriteKeyPair(path string, priv ed25519.PrivateKey) error {
 }
 
 func writeNew(path string, b []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	return fileio.WriteNewFile(path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	return f.Close()
+	}, mode)
 }
 
 // ReadPrivateKey reads a PKCS #8 PEM Ed25519 private key.

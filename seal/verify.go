@@ -16,6 +16,8 @@ import (
 
 	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
+
+	"github.com/scelle/scelle/internal/fileio"
 )
 
 // Check is one verdict of a verification.
@@ -964,21 +966,7 @@ var ErrUnsealed = errors.New("not a sealed bag")
 const maxSmallFile = 64 << 10
 
 // readSmall reads a small file beside the archive, refusing a larger one.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSmallFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", filepath.Base(path), maxSmallFile)
-	}
-	return b, nil
-}
+func readSmall(path string) ([]byte, error) { return fileio.ReadSmall(path, maxSmallFile) }
 
 // ignoreErrors is a writer that never fails.
 type ignoreErrors struct{ w io.Writer }

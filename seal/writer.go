@@ -23,6 +23,8 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 	sha256 "github.com/minio/sha256-simd"
+
+	"github.com/scelle/scelle/internal/fileio"
 )
 
 // Options configure a Writer.
@@ -804,14 +806,14 @@ func (w *Writer) SealFrom(write func(io.Writer) error, info BagInfo) (*Sealed, e
 	if err := w.journal.Close(); err != nil {
 		return nil, w.fail(fmt.Errorf("close journal: %w", err))
 	}
-	if err := syncDir(w.partial); err != nil {
-		return nil, w.fail(err)
+	if err := fileio.SyncDir(w.partial); err != nil {
+		return nil, w.fail(fmt.Errorf("%w: %v", ErrOutput, err))
 	}
 	if err := os.Rename(w.partial, w.dir); err != nil {
 		return nil, w.fail(fmt.Errorf("rename %s: %w", w.partial, err))
 	}
-	if err := syncDir(filepath.Dir(w.dir)); err != nil {
-		return nil, w.fail(err)
+	if err := fileio.SyncDir(filepath.Dir(w.dir)); err != nil {
+		return nil, w.fail(fmt.Errorf("%w: %v", ErrOutput, err))
 	}
 	w.sealed = true
 	return sealed, nil
@@ -853,18 +855,6 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("%w: open %s: %v", ErrOutput, dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("%w: sync %s: %v", ErrOutput, dir, err)
-	}
-	return nil
 }
 
 // countWriter counts and hashes what it passes to w and keeps the first

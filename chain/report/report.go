@@ -2,11 +2,9 @@ package report
 
 import (
 	"container/heap"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,9 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	sha256 "github.com/minio/sha256-simd"
-
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -340,21 +337,7 @@ func (r *Report) SetVerification(checks []seal.Check, verdict string) {
 }
 
 // readSmall reads a file of the folder that is at most 1 MiB.
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > 1<<20 {
-		return nil, fmt.Errorf("%s: larger than 1 MiB", filepath.Base(path))
-	}
-	return b, nil
-}
+func readSmall(path string) ([]byte, error) { return fileio.ReadSmall(path, 1<<20) }
 
 // extraFiles lists tpm.json and timestamp-* beside the bag, by name.
 func extraFiles(dir string) ([]ExtraFile, error) {
@@ -374,7 +357,7 @@ func extraFiles(dir string) ([]ExtraFile, error) {
 		}
 		e := ExtraFile{Name: n, Size: fi.Size()}
 		if fi.Size() <= maxExtraFileBytes {
-			if e.SHA256, err = fileSHA256(filepath.Join(dir, n)); err != nil {
+			if e.SHA256, err = fileio.SHA256File(filepath.Join(dir, n)); err != nil {
 				return nil, err
 			}
 		}
@@ -382,19 +365,6 @@ func extraFiles(dir string) ([]ExtraFile, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // reportHost is the part of the record's host identity the report shows

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain/verdict"
-	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/internal/fileio"
 )
 
 // Written is a verdict and the report files that state it.
@@ -56,30 +56,9 @@ func Write(dir, out string, issued time.Time, opts *verdict.Options) (*Written, 
 	return res, nil
 }
 
-// writeFileAtomic writes path through path+".partial": synced, then
-// renamed, so that a report on disk is always whole.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp := path + seal.PartialSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = write(f); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
+// writeFileAtomic writes path whole or not at all.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	if err := fileio.WriteFileAtomic(path, write, 0o644); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 	"github.com/scelle/scelle/seal/timestamp"
 )
@@ -55,7 +55,7 @@ func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool,
 		if e.Event != chain.EventTimestamped || e.TokenFile != name {
 			continue
 		}
-		b, err := readSmall(path, timestamp.MaxResponse)
+		b, err := fileio.ReadSmall(path, timestamp.MaxResponse)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -79,7 +79,7 @@ func CheckTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, 
 	if err != nil || len(root) != sha256.Size {
 		return false, name + ": not checked: the bag has no root fingerprint to check it against"
 	}
-	token, err := readSmall(filepath.Join(dir, name), timestamp.MaxResponse)
+	token, err := fileio.ReadSmall(filepath.Join(dir, name), timestamp.MaxResponse)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -133,21 +133,4 @@ func Accuracy(info *timestamp.Info) string {
 		return ""
 	}
 	return " ±" + info.Accuracy.String()
-}
-
-// readSmall reads a file of at most max bytes.
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return b, nil
 }

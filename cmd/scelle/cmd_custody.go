@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
@@ -203,13 +203,7 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 // tokenFile hashes a time-stamp token and names it relative to the bag
 // folder when it is inside it.
 func tokenFile(dir, path string) (name, sum string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if sum, err = fileio.SHA256File(path); err != nil {
 		return "", "", err
 	}
 	name = path
@@ -220,7 +214,7 @@ func tokenFile(dir, path string) (name, sum string, err error) {
 			name = filepath.ToSlash(rel)
 		}
 	}
-	return name, fmt.Sprintf("%x", h.Sum(nil)), nil
+	return name, sum, nil
 }
 
 // shownEvent is one line of custody show --json.

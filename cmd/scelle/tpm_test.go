@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,44 +14,96 @@ import (
 )
 
 // startSwtpm starts a software TPM on two free loopback ports and returns
-// its --tpm address.
+// its --tpm address. It skips the test only when swtpm is not installed:
+// a swtpm that does not come up fails the test, with what it said.
 func startSwtpm(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("swtpm"); err != nil {
 		t.Skip("swtpm not installed (Debian swtpm; .ci/run installs it)")
 	}
-	var ports [2]int
-	for {
+	state := t.TempDir()
+	var why string
+	// A port probed free may be taken before swtpm binds it: swtpm then
+	// exits, and is started again on other ports.
+	for range 5 {
+		port := freePortPair(t)
+		cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+state,
+			"--server", fmt.Sprintf("type=tcp,port=%d,bindaddr=127.0.0.1", port),
+			"--ctrl", fmt.Sprintf("type=tcp,port=%d,bindaddr=127.0.0.1", port+1),
+			"--flags", "not-need-init,startup-clear")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		var waitErr error
+		go func() { waitErr = cmd.Wait(); close(done) }()
+		err := waitListening(port, done)
+		if err == nil {
+			t.Cleanup(func() { cmd.Process.Kill(); <-done })
+			return fmt.Sprintf("swtpm:127.0.0.1:%d", port)
+		}
+		cmd.Process.Kill()
+		<-done
+		why = fmt.Sprintf("%v (%v); swtpm said:\n%s", err, waitErr, out.String())
+		if !errors.Is(err, errSwtpmExited) {
+			break
+		}
+	}
+	t.Fatalf("swtpm did not come up: %s", why)
+	return ""
+}
+
+var errSwtpmExited = errors.New("swtpm exited")
+
+// freePortPair returns a port p such that p and p+1 were free.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := l.Addr().(*net.TCPAddr).Port
-		l.Close()
 		l2, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		l.Close()
 		if err == nil {
 			l2.Close()
-			ports = [2]int{p, p + 1}
-			break
+			return p
 		}
 	}
-	state := t.TempDir()
-	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+state,
-		"--server", fmt.Sprintf("type=tcp,port=%d,bindaddr=127.0.0.1", ports[0]),
-		"--ctrl", fmt.Sprintf("type=tcp,port=%d,bindaddr=127.0.0.1", ports[1]),
-		"--flags", "not-need-init,startup-clear")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[0])); err == nil {
+	t.Fatal("no two free consecutive loopback ports")
+	return 0
+}
+
+// waitListening waits until swtpm accepts connections on port and
+// port+1, or exits (done is closed), or 10 seconds have passed.
+func waitListening(port int, done <-chan struct{}) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-done:
+			return errSwtpmExited
+		default:
+		}
+		up := true
+		for _, p := range []int{port, port + 1} {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+			if err != nil {
+				up = false
+				break
+			}
 			c.Close()
-			break
 		}
-		time.Sleep(50 * time.Millisecond)
+		if up {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("swtpm not listening on ports %d and %d after 10s", port, port+1)
+		}
+		time.Sleep(20 * time.Millisecond) // polls the ports, which are what is waited for
 	}
-	return fmt.Sprintf("swtpm:127.0.0.1:%d", ports[0])
 }
 
 // TestCollectTPM: a collection quoted by a TPM at start and at sealing

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 const (
@@ -111,9 +111,9 @@ func wantLine(t *testing.T, root, p, name string) string {
 		st.Size, st.Atim.Sec, st.Mtim.Sec, st.Ctim.Sec, crtime)
 }
 
-func run(t *testing.T, w *Walker, root string) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, w *Walker, root string) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	s := collect.NewSession(&collect.Env{Root: root, Live: true}, w, sink, outs.Add)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -124,7 +124,7 @@ func run(t *testing.T, w *Walker, root string) (*sinktest.Sink, *sinktest.Outcom
 }
 
 // joined concatenates the chunks of one output in number order.
-func joined(sink *sinktest.Sink, prefix, ext string) (data []byte, chunks int) {
+func joined(sink *collecttest.Sink, prefix, ext string) (data []byte, chunks int) {
 	for i := 0; ; i++ {
 		b, ok := sink.Files[fmt.Sprintf("%s.%03d.%s", prefix, i, ext)]
 		if !ok {
@@ -192,7 +192,7 @@ func TestWalkBodyfile(t *testing.T) {
 	}
 }
 
-func listPaths(t *testing.T, sink *sinktest.Sink, name string) map[string][]string {
+func listPaths(t *testing.T, sink *collecttest.Sink, name string) map[string][]string {
 	t.Helper()
 	data, n := joined(sink, "parsed/bodyfile/test."+name, "jsonl")
 	if n == 0 {

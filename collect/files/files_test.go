@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 // fixture builds a tree under a temporary root and returns it.
@@ -31,9 +32,16 @@ func fixture(t *testing.T, files map[string]string) string {
 	return root
 }
 
-func run(t *testing.T, root string, tree *Tree) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, root string, tree *Tree) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink := &collecttest.Sink{}
+	return sink, runInto(t, root, tree, sink)
+}
+
+// runInto collects tree under root into sink.
+func runInto(t *testing.T, root string, tree *Tree, sink collect.Sink) *collecttest.Outcomes {
+	t.Helper()
+	outs := &collecttest.Outcomes{}
 	env := &collect.Env{Root: root, ItemTimeout: 5 * time.Second}
 	s := collect.NewSession(env, tree, sink, outs.Add)
 	done := make(chan error, 1)
@@ -46,10 +54,10 @@ func run(t *testing.T, root string, tree *Tree) (*sinktest.Sink, *sinktest.Outco
 	case <-time.After(20 * time.Second):
 		t.Fatal("collection hangs")
 	}
-	return sink, outs
+	return outs
 }
 
-func status(outs *sinktest.Outcomes, src string) (collect.Outcome, bool) {
+func status(outs *collecttest.Outcomes, src string) (collect.Outcome, bool) {
 	o := outs.BySource(src)
 	if len(o) != 1 {
 		return collect.Outcome{}, false
@@ -127,30 +135,29 @@ func TestSpecialFiles(t *testing.T) {
 	}
 }
 
-// growingReader appends to the file while it is read.
+// A file that grows while it is read is stored at its size at open and
+// recorded as partial, with both stats.
 func TestGrowingFile(t *testing.T) {
 	root := fixture(t, map[string]string{"log/app.log": strings.Repeat("x", 4<<20)})
 	p := filepath.Join(root, "log/app.log")
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
-		defer f.Close()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-				f.Write([]byte("more\n"))
-				time.Sleep(50 * time.Microsecond)
-			}
+	sink := &growOnRead{Sink: &collecttest.Sink{}, name: "fs/log/app.log", grow: func() error {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return err
 		}
-	}()
-	time.Sleep(5 * time.Millisecond)
-	sink, outs := run(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/log"}})
-	close(stop)
-	<-done
+		if _, err := f.Write([]byte("more\n")); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}}
+	outs := runInto(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/log"}}, sink)
+	if !sink.grown {
+		t.Fatal("the file was not read: it never grew")
+	}
+	if sink.err != nil {
+		t.Fatalf("append to %s: %v", p, sink.err)
+	}
 	o, _ := status(outs, "/log/app.log")
 	if o.Status != collect.Partial || o.Before == nil || o.After == nil || o.After.Size <= o.Before.Size {
 		t.Fatalf("growing file: status %s, reason %q, before %+v after %+v", o.Status, o.Reason, o.Before, o.After)
@@ -158,6 +165,39 @@ func TestGrowingFile(t *testing.T) {
 	if int64(len(sink.Files["fs/log/app.log"])) != o.Before.Size {
 		t.Fatalf("stored %d bytes, want the size at open %d", len(sink.Files["fs/log/app.log"]), o.Before.Size)
 	}
+}
+
+// growOnRead is a Sink that makes the file stored as name grow once the
+// collector has handed over its first bytes: between the stat at open
+// and the stat after reading, every time, with no timing involved.
+type growOnRead struct {
+	*collecttest.Sink
+	name  string
+	grow  func() error
+	grown bool
+	err   error // from grow
+}
+
+func (g *growOnRead) Put(ctx context.Context, m collect.Meta, r io.Reader) (collect.Stored, error) {
+	if m.Name == g.name {
+		r = &afterFirstRead{r: r, do: func() { g.grown, g.err = true, g.grow() }}
+	}
+	return g.Sink.Put(ctx, m, r)
+}
+
+// afterFirstRead calls do once, after the first read that returns data.
+type afterFirstRead struct {
+	r  io.Reader
+	do func()
+}
+
+func (a *afterFirstRead) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 && a.do != nil {
+		a.do()
+		a.do = nil
+	}
+	return n, err
 }
 
 // TestRootConfinement: under --root, absolute links inside the image do

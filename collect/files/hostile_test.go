@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 // Hostile inputs for the walker: huge folders, link loops, files that
@@ -132,9 +132,9 @@ func TestHugeFolderMemory(t *testing.T) {
 }
 
 // runTree runs tree over root with an in-memory sink, bounded in time.
-func runTree(t *testing.T, root string, tree *Tree, sink collect.Sink) *sinktest.Outcomes {
+func runTree(t *testing.T, root string, tree *Tree, sink collect.Sink) *collecttest.Outcomes {
 	t.Helper()
-	outs := &sinktest.Outcomes{}
+	outs := &collecttest.Outcomes{}
 	s := collect.NewSession(&collect.Env{Root: root, ItemTimeout: 10 * time.Second}, tree, sink, outs.Add)
 	done := make(chan error, 1)
 	go func() { done <- tree.Collect(context.Background(), s) }()
@@ -150,7 +150,7 @@ func runTree(t *testing.T, root string, tree *Tree, sink collect.Sink) *sinktest
 }
 
 // onceEach fails if a source has more than one outcome.
-func onceEach(t *testing.T, outs *sinktest.Outcomes) map[string]collect.Outcome {
+func onceEach(t *testing.T, outs *collecttest.Outcomes) map[string]collect.Outcome {
 	t.Helper()
 	by := map[string]collect.Outcome{}
 	for _, o := range outs.All {
@@ -173,7 +173,7 @@ func TestLinkLoops(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/d/**", "/**/back", "/d/self/f"}}, &sinktest.Sink{})
+	outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/d/**", "/**/back", "/d/self/f"}}, &collecttest.Sink{})
 	by := onceEach(t, outs)
 	for _, l := range []string{"/d/self", "/d/up", "/d/a", "/d/b", "/d/sub/back", "/d/abs", "/d/me"} {
 		if o := by[l]; o.Kind != collect.KindSymlink || o.Status != collect.Collected || o.Path != "" {
@@ -210,7 +210,7 @@ func TestOverlappingPatterns(t *testing.T) {
 		t.Run(strings.Join(tc.pats, ","), func(t *testing.T) {
 			var first []string
 			for range 2 {
-				outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: tc.pats}, &sinktest.Sink{})
+				outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: tc.pats}, &collecttest.Sink{})
 				by := onceEach(t, outs)
 				var got []string
 				for _, o := range outs.All {
@@ -263,7 +263,7 @@ func TestBigFolderBatches(t *testing.T) {
 // hookSink runs before each Put (after the file is opened and stat'd),
 // and after the first chunk read, then stores in memory.
 type hookSink struct {
-	sinktest.Sink
+	collecttest.Sink
 	before func(m collect.Meta)
 	mid    func(m collect.Meta)
 }
@@ -348,7 +348,7 @@ func TestCapsAndSparse(t *testing.T) {
 	}
 	f.WriteAt([]byte("tail"), 1<<30-4)
 	f.Close()
-	sink := &sinktest.Sink{}
+	sink := &collecttest.Sink{}
 	began := time.Now()
 	outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/big", "/sparse"}, MaxFileSize: 16 << 20}, sink)
 	took := time.Since(began)
@@ -420,7 +420,7 @@ func TestHostileNames(t *testing.T) {
 		}
 	}
 	deep := mkdirChain(t, filepath.Join(root, "n"), strings.Repeat("x", 255), 30)
-	sink := &sinktest.Sink{}
+	sink := &collecttest.Sink{}
 	outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/n"}}, sink)
 	by := onceEach(t, outs)
 	for _, n := range odd {

@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 const (
@@ -81,9 +81,9 @@ func fixtureEnv(t *testing.T) *collect.Env {
 	return &collect.Env{Root: root, Live: true, Proc: proc, Sys: filepath.Join(root, "sys")}
 }
 
-func run(t *testing.T, c collect.Collector, env *collect.Env) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, c collect.Collector, env *collect.Env) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	if err := c.Collect(context.Background(), collect.NewSession(env, c, sink, outs.Add)); err != nil {
 		t.Fatalf("collect: %v", err)
 	}
@@ -91,7 +91,7 @@ func run(t *testing.T, c collect.Collector, env *collect.Env) (*sinktest.Sink, *
 }
 
 // outcome returns the one outcome for src, of kind if given.
-func outcome(t *testing.T, outs *sinktest.Outcomes, src string, kind ...string) collect.Outcome {
+func outcome(t *testing.T, outs *collecttest.Outcomes, src string, kind ...string) collect.Outcome {
 	t.Helper()
 	var got []collect.Outcome
 	for _, o := range outs.BySource(src) {

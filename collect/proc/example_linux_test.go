@@ -6,13 +6,13 @@ import (
 	"strings"
 
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/collecttest"
 	"github.com/scelle/scelle/collect/proc"
-	"github.com/scelle/scelle/internal/sinktest"
 )
 
 // The process table of a fixture /proc, collected through a Runner.
 func ExampleCollectors() {
-	sink := &sinktest.Sink{}
+	sink := &collecttest.Sink{}
 	r := collect.Runner{Env: collect.Env{Live: true, Root: "/", Proc: "testdata/proc"}, Sink: sink}
 	table := proc.Collectors(proc.Options{})[0]
 	if err := r.Run(context.Background(), []collect.Collector{table}); err != nil {

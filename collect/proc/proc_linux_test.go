@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
-func run(t *testing.T, c collect.Collector, env collect.Env) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, c collect.Collector, env collect.Env) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	s := collect.NewSession(&env, c, sink, outs.Add)
 	if err := c.Collect(context.Background(), s); err != nil {
 		t.Fatalf("%s: %v", c.Name(), err)
@@ -64,7 +64,7 @@ func byPID(ps []Process) map[int]Process {
 	return m
 }
 
-func outcome(t *testing.T, outs *sinktest.Outcomes, src string) collect.Outcome {
+func outcome(t *testing.T, outs *collecttest.Outcomes, src string) collect.Outcome {
 	t.Helper()
 	os := outs.BySource(src)
 	if len(os) != 1 {
@@ -279,7 +279,7 @@ func TestTicks(t *testing.T) {
 
 func TestTableInterrupted(t *testing.T) {
 	env := fixtureEnv(t)
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	c := &Table{opts: Options{}.withDefaults()}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

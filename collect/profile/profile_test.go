@@ -12,8 +12,8 @@ import (
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/bodyfile"
+	"github.com/scelle/scelle/collect/collecttest"
 	"github.com/scelle/scelle/collect/files"
-	"github.com/scelle/scelle/internal/sinktest"
 )
 
 // stub stands for a native collector.
@@ -415,7 +415,7 @@ func TestBuildCollects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sink := &sinktest.Sink{}
+		sink := &collecttest.Sink{}
 		got := map[string]string{}
 		var outs []collect.Outcome
 		for _, c := range cs {
@@ -479,8 +479,8 @@ func TestBuildWithoutPasswd(t *testing.T) {
 		if c.Name() != "files.users.history" {
 			continue
 		}
-		outs := &sinktest.Outcomes{}
-		sink := &sinktest.Sink{}
+		outs := &collecttest.Outcomes{}
+		sink := &collecttest.Sink{}
 		if err := c.Collect(context.Background(), collect.NewSession(&collect.Env{Root: root}, c, sink, outs.Add)); err != nil {
 			t.Fatal(err)
 		}

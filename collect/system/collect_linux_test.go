@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,13 +30,13 @@ func fixtureEnv(t *testing.T, live bool) *collect.Env {
 
 type result struct {
 	env  *collect.Env
-	sink *sinktest.Sink
-	outs *sinktest.Outcomes
+	sink *collecttest.Sink
+	outs *collecttest.Outcomes
 }
 
 func runCollector(t *testing.T, c collect.Collector, env *collect.Env) result {
 	t.Helper()
-	r := result{env: env, sink: &sinktest.Sink{}, outs: &sinktest.Outcomes{}}
+	r := result{env: env, sink: &collecttest.Sink{}, outs: &collecttest.Outcomes{}}
 	if err := c.Collect(context.Background(), collect.NewSession(env, c, r.sink, r.outs.Add)); err != nil {
 		t.Fatalf("%s: %v", c.Name(), err)
 	}

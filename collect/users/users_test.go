@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/collect"
-	"github.com/scelle/scelle/internal/sinktest"
+	"github.com/scelle/scelle/collect/collecttest"
 )
 
 // fakeRoot builds a host tree under a temporary folder.
@@ -61,9 +61,9 @@ func fakeRoot(t *testing.T) string {
 }
 
 // run runs every collector of the package on env.
-func run(t *testing.T, env *collect.Env) (*sinktest.Sink, *sinktest.Outcomes) {
+func run(t *testing.T, env *collect.Env) (*collecttest.Sink, *collecttest.Outcomes) {
 	t.Helper()
-	sink, outs := &sinktest.Sink{}, &sinktest.Outcomes{}
+	sink, outs := &collecttest.Sink{}, &collecttest.Outcomes{}
 	for _, c := range Collectors() {
 		if c.Class() != collect.ClassSystem {
 			t.Errorf("%s: class %v", c.Name(), c.Class())
@@ -76,7 +76,7 @@ func run(t *testing.T, env *collect.Env) (*sinktest.Sink, *sinktest.Outcomes) {
 }
 
 // outcome returns the one outcome of kind for source.
-func outcome(t *testing.T, outs *sinktest.Outcomes, source, kind string) collect.Outcome {
+func outcome(t *testing.T, outs *collecttest.Outcomes, source, kind string) collect.Outcome {
 	t.Helper()
 	var found []collect.Outcome
 	for _, o := range outs.BySource(source) {

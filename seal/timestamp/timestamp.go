@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
@@ -26,6 +25,8 @@ import (
 
 	"github.com/digitorus/pkcs7"
 	rfc3161 "github.com/digitorus/timestamp"
+
+	"github.com/scelle/scelle/internal/fileio"
 )
 
 // MaxResponse bounds a TSA's reply, and a token file read back.
@@ -642,40 +643,12 @@ func Store(dir string, token, caPEM []byte) (n int, err error) {
 	if err := writeNewFile(filepath.Join(dir, File(n)), token); err != nil {
 		return 0, err
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return 0, err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return 0, fmt.Errorf("sync %s: %w", dir, err)
-	}
 	return n, nil
 }
 
 func writeNewFile(path string, b []byte) error {
-	part := path + ".partial"
-	f, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+	return fileio.WriteNewFile(path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		if _, serr := os.Lstat(path); serr == nil {
-			err = fs.ErrExist
-		} else {
-			err = os.Rename(part, path)
-		}
-	}
-	if err != nil {
-		os.Remove(part)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	}, 0o644)
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -80,7 +81,8 @@ func Absent(err error) *Evidence {
 // WriteBeside writes tpm.json into the sealed bag's folder dir: the start
 // and end evidence (nil or not Present when a quote could not be made)
 // and the root the end quote signs. It writes a ".partial" file, syncs
-// it and renames it, so that a tpm.json is whole or absent.
+// it and renames it (fileio.WriteFileAtomic), so that a tpm.json is whole
+// or absent.
 func WriteBeside(dir string, start, end *Evidence, root string) error {
 	b := Beside{Format: FileFormat, Root: root, Start: start, End: end}
 	for _, ev := range []*Evidence{start, end} {
@@ -99,29 +101,12 @@ func WriteBeside(dir string, start, end *Evidence, root string) error {
 		return err
 	}
 	data = append(data, '\n')
-	final := filepath.Join(dir, File)
-	tmp := final + seal.PartialSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	err = fileio.WriteFileAtomic(filepath.Join(dir, File), func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, 0o644)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", File, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", File, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() //nolint:errcheck // the file itself is synced; some systems cannot sync a folder
-		d.Close()
 	}
 	return nil
 }

@@ -146,6 +146,7 @@ func (s *swtpm) start(t *testing.T, flags string) {
 		}
 		cmd.Process.Kill()
 		<-done
+		lastErr = fmt.Errorf("%w; swtpm said:\n%s", lastErr, stderr.String())
 	}
 	t.Fatalf("swtpm did not start: %v", lastErr)
 }

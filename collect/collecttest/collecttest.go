@@ -1,6 +1,6 @@
-// Package sinktest provides an in-memory collect.Sink and outcome recorder
+// Package collecttest provides an in-memory collect.Sink and outcome recorder
 // for collector tests.
-package sinktest
+package collecttest
 
 import (
 	"bytes"
