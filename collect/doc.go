@@ -12,6 +12,12 @@
 // outcomes through callbacks. It never runs a program of the host; it reads
 // the kernel's interfaces (/proc, /sys, netlink) and on-disk records.
 //
+// An Env says where and how to collect. Its fields hold for every OS but
+// one: Env.Linux, where the collectors of a Linux host find /proc and
+// /sys; a Windows collector reads Root, Live, OS and the limits, and
+// ignores it. LinuxEnv makes the Env of a live Linux host (root "/") or
+// of a mounted Linux image (any other root).
+//
 // A Session is safe for use by one collector goroutine at a time; the Runner
 // gives each collector the session in turn.
 package collect

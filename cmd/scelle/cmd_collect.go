@@ -187,7 +187,8 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		return &usageError{fmt.Errorf("--root %s: not a folder", opts.Root)}
 	}
 	live := root == "/"
-	env := collect.Env{Root: root, Live: live, Proc: "/proc", Sys: "/sys", MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout}
+	env := collect.LinuxEnv(root)
+	env.MaxFileSize, env.ItemTimeout = opts.MaxFileSize, opts.ItemTimeout
 
 	var budget int64
 	if opts.MaxOutput != "" {
