@@ -24,7 +24,6 @@ import (
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/files"
 	"github.com/scelle/scelle/collect/netstat"
-	"github.com/scelle/scelle/collect/proc"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/internal/safeopen"
@@ -135,7 +134,7 @@ func plan(opts collectOptions, env *collect.Env, out, root string) ([]collect.Co
 		if err != nil {
 			return nil, &usageError{err}
 		}
-		cs, err = set.Build(opts.Profile, natives(proc.Options{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
+		cs, err = set.Build(opts.Profile, collect.NewNatives(collect.NativeOptions{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
 		if err != nil {
 			return nil, &usageError{err}
 		}

@@ -19,7 +19,8 @@ import (
 // Build returns the collectors of profile, in definition order (the
 // Runner orders them by class). File items become *files.Tree, bodyfile
 // items *bodyfile.Walker over the profile's bodyfile roots, and other
-// native items are taken from natives by name.
+// native items are taken from natives by name (collect.NewNatives makes
+// them all).
 //
 // Patterns starting with "~/" are expanded to every home folder listed in
 // env.Root's /etc/passwd, and /root. When the file cannot be read, those

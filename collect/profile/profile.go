@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scelle/scelle/collect"
+	_ "github.com/scelle/scelle/collect/natives" // registers the native collectors
 )
 
 // DefaultProfile is the profile a collection uses when none is named.
@@ -27,16 +28,6 @@ const DefaultProfile = "triage"
 // BodyfilePrefix starts the names of the native items that Build makes
 // itself: a bodyfile.Walker over the profile's bodyfile roots.
 const BodyfilePrefix = "bodyfile."
-
-// Natives are the native collectors, built in Go, that definitions may
-// name; the scelle command links every one of them and passes them to
-// Build. Names starting with BodyfilePrefix are also accepted.
-var Natives = []string{
-	"proc.table", "proc.executables", "proc.hidden",
-	"net.sockets", "net.interfaces", "net.routes", "net.neighbours", "net.dns", "net.netfilter",
-	"system.time", "system.identity", "system.kernel", "system.bpf", "system.mounts", "system.dmesg",
-	"users.utmp", "users.wtmp", "users.btmp", "users.lastlog", "users.accounts",
-}
 
 //go:embed definitions/*.yaml
 var embedded embed.FS
@@ -431,9 +422,19 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		return nil, fail("max_files", "max_files must not be negative")
 	}
 	bodyfile := strings.HasPrefix(it.Native, BodyfilePrefix)
-	if it.Native != "" && !bodyfile && !known(it.Native) {
-		return nil, fail("native", "unknown native collector %q (known: %s, %s*)", it.Native,
-			strings.Join(Natives, ", "), BodyfilePrefix)
+	if it.Native != "" && !bodyfile {
+		n, ok := collect.LookupNative(it.Native)
+		if !ok {
+			var known []string
+			for _, n := range collect.Natives() {
+				known = append(known, n.Name)
+			}
+			return nil, fail("native", "unknown native collector %q (known: %s, %s*)", it.Native,
+				strings.Join(known, ", "), BodyfilePrefix)
+		}
+		if it.Description == "" {
+			it.Description = n.Description
+		}
 	}
 	switch {
 	case d.Class != "" && it.Native != "" && !bodyfile:
@@ -470,15 +471,6 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		}
 	}
 	return it, nil
-}
-
-func known(native string) bool {
-	for _, n := range Natives {
-		if n == native {
-			return true
-		}
-	}
-	return false
 }
 
 // checkPath checks a path pattern: absolute (or "~/..." when user is

@@ -25,10 +25,19 @@ func (s stub) Collect(context.Context, *collect.Session) error { return nil }
 
 func stubs() map[string]collect.Collector {
 	m := map[string]collect.Collector{}
-	for _, n := range Natives {
-		m[n] = stub{n}
+	for _, n := range collect.Natives() {
+		m[n.Name] = stub{n.Name}
 	}
 	return m
+}
+
+// nativeNames returns the names of the registered natives.
+func nativeNames() []string {
+	var names []string
+	for _, n := range collect.Natives() {
+		names = append(names, n.Name)
+	}
+	return names
 }
 
 func TestLoadEmbedded(t *testing.T) {
@@ -47,7 +56,7 @@ func TestLoadEmbedded(t *testing.T) {
 		for _, it := range p.Items {
 			in[it.Native] = true
 		}
-		for _, n := range append(Natives, "bodyfile.fs") {
+		for _, n := range append(nativeNames(), "bodyfile.fs") {
 			if !in[n] {
 				t.Errorf("profile %s lacks native %s", p.Name, n)
 			}
@@ -525,4 +534,20 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNativeDescription(t *testing.T) {
+	s, err := parse([]source{{"a.yaml", []byte(okProfiles + "items:\n  - native: proc.table\n    profiles: [p]\n" +
+		"  - native: proc.hidden\n    description: mine\n    profiles: [p]\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := collect.LookupNative("proc.table")
+	items := s.Items()
+	if items[0].Description != n.Description || n.Description == "" {
+		t.Errorf("proc.table: description %q, want the registry's %q", items[0].Description, n.Description)
+	}
+	if items[1].Description != "mine" {
+		t.Errorf("proc.hidden: description %q, want the definition's", items[1].Description)
+	}
 }
