@@ -16,7 +16,9 @@
 // one: Env.Linux, where the collectors of a Linux host find /proc and
 // /sys; a Windows collector reads Root, Live, OS and the limits, and
 // ignores it. LinuxEnv makes the Env of a live Linux host (root "/") or
-// of a mounted Linux image (any other root).
+// of a mounted Linux image (any other root); HostEnv, that of the host
+// scelle runs on. Env.OS, the OS of the host collected, decides which
+// profiles and items apply (collect/profile).
 //
 // # Native collectors
 //

@@ -53,8 +53,9 @@ var knownOS = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "illu
 // ("linux", "windows", "darwin" ...).
 func KnownOS(goos string) bool { return slices.Contains(knownOS, goos) }
 
-// nativeName is a native's name: dotted lower-case words, two at least.
-var nativeName = regexp.MustCompile(`^[a-z0-9_-]+(\.[a-z0-9_-]+)+$`)
+// nativeName is a native's name: dotted lower-case words, two at least
+// (the item names of collect/profile).
+var nativeName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$`)
 
 // registry holds the natives by name.
 type registry struct {

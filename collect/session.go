@@ -19,7 +19,8 @@ import (
 
 // Env says where and how to collect. Its fields are read by every
 // collector, whatever the OS, except Linux, which only the collectors of
-// a Linux host read. LinuxEnv makes the Env of a Linux collection.
+// a Linux host read. LinuxEnv makes the Env of a Linux collection, HostEnv
+// that of a collection on the host scelle runs on.
 type Env struct {
 	// Root is the file system root to collect disk items from: "/" on a
 	// live host, or a mounted image's folder (dead-box).
@@ -54,6 +55,17 @@ type LinuxPaths struct {
 // zero (none), for the caller to set.
 func LinuxEnv(root string) Env {
 	return Env{Root: root, Live: root == "/", OS: "linux", Linux: LinuxPaths{Proc: "/proc", Sys: "/sys"}}
+}
+
+// HostEnv returns the Env of a collection run on this host from root,
+// "/" for a live collection or a mounted image's folder: LinuxEnv(root) on
+// Linux; on another OS, an Env for runtime.GOOS without Linux paths (a
+// mounted Linux image is then collected with LinuxEnv).
+func HostEnv(root string) Env {
+	if runtime.GOOS == "linux" {
+		return LinuxEnv(root)
+	}
+	return Env{Root: root, Live: root == "/", OS: runtime.GOOS}
 }
 
 // TargetOS returns the OS of the host collected: e.OS, or runtime.GOOS

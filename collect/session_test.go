@@ -15,6 +15,10 @@ func TestLinuxEnv(t *testing.T) {
 	if image.Live || image.Root != "/mnt/image" || image.Linux != live.Linux {
 		t.Errorf("LinuxEnv(/mnt/image) = %+v", image)
 	}
+	host := HostEnv("/")
+	if host.TargetOS() != runtime.GOOS || !host.Live || (runtime.GOOS == "linux" && host != live) {
+		t.Errorf("HostEnv(/) = %+v", host)
+	}
 	if got := (&Env{}).TargetOS(); got != runtime.GOOS {
 		t.Errorf("TargetOS of the zero Env = %q, want %q", got, runtime.GOOS)
 	}

@@ -186,7 +186,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		return &usageError{fmt.Errorf("--root %s: not a folder", opts.Root)}
 	}
 	live := root == "/"
-	env := collect.LinuxEnv(root)
+	env := collect.HostEnv(root)
 	env.MaxFileSize, env.ItemTimeout = opts.MaxFileSize, opts.ItemTimeout
 
 	var budget int64

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +31,11 @@ import (
 // exclude holds absolute host paths (the output folder) that no item
 // collects or walks.
 //
+// The host collected runs env.TargetOS(). Build refuses a profile that
+// is not for that OS. An item of the profile that is not for it is built
+// as a collector that records the item as skipped, with why, so that the
+// record accounts for every item of the profile.
+//
 // A path is taken by one item only: when a pattern of one item lies below
 // a folder that another item names without wildcards, the folder's item
 // leaves it to the more specific one; between equal patterns the item
@@ -42,6 +49,13 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 		}
 		sort.Strings(names)
 		return nil, fmt.Errorf("unknown profile %q (known: %s)", profile, strings.Join(names, ", "))
+	}
+	target := runtime.GOOS
+	if env != nil {
+		target = env.TargetOS()
+	}
+	if !slices.Contains(p.OS, target) {
+		return nil, fmt.Errorf("profile %s is for %s; the host collected runs %s", p.Name, strings.Join(p.OS, ", "), target)
 	}
 	homes, homesErr := Homes(env)
 	var excl []string
@@ -57,6 +71,8 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 	var trees []built
 	for _, it := range p.Items {
 		switch {
+		case !slices.Contains(it.OS, target):
+			out = append(out, &notForOS{item: it, target: target})
 		case strings.HasPrefix(it.Native, BodyfilePrefix):
 			out = append(out, &bodyfile.Walker{ID: it.Name, Vol: it.Class, Base: p.Name,
 				Roots: append([]string(nil), p.Bodyfile...), Exclude: cleanAll(exclude)})
@@ -126,6 +142,28 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 		}
 	}
 	return out, nil
+}
+
+// notForOS stands for an item that is not for the OS of the host
+// collected: it records the item as skipped.
+type notForOS struct {
+	item   *Item
+	target string
+}
+
+func (n *notForOS) Name() string { return n.item.Name }
+
+func (n *notForOS) Class() collect.Class {
+	if nat, ok := collect.LookupNative(n.item.Native); ok {
+		return nat.Class
+	}
+	return n.item.Class
+}
+
+func (n *notForOS) Collect(ctx context.Context, s *collect.Session) error {
+	s.Record(collect.Outcome{Kind: "collector", Status: collect.Skipped,
+		Reason: fmt.Sprintf("item for %s only; the host collected runs %s", strings.Join(n.item.OS, ", "), n.target)})
+	return nil
 }
 
 // noted is a collector that records a failure before it runs.

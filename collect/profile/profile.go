@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,11 @@ import (
 
 // DefaultProfile is the profile a collection uses when none is named.
 const DefaultProfile = "triage"
+
+// DefaultOS is the OS of a profile or file item without an os key: every
+// definition written before the key existed was written for Linux hosts.
+// A native item without one takes its collector's OSes.
+const DefaultOS = "linux"
 
 // BodyfilePrefix starts the names of the native items that Build makes
 // itself: a bodyfile.Walker over the profile's bodyfile roots.
@@ -56,6 +62,9 @@ type Item struct {
 	Paths, Exclude []string
 	// MaxFiles bounds the number of files taken (0: no bound).
 	MaxFiles int
+	// OS lists the operating systems (GOOS values) whose hosts the item
+	// is collected on.
+	OS []string
 	// Profiles lists the profiles that name the item.
 	Profiles []string
 	// File and Line say where the item is defined.
@@ -85,6 +94,9 @@ type Profile struct {
 	Description string
 	// Bodyfile lists the roots of the profile's bodyfile walk.
 	Bodyfile []string
+	// OS lists the operating systems (GOOS values) whose hosts the
+	// profile collects; Build refuses any other.
+	OS []string
 	// Items are the profile's items, in definition order.
 	Items []*Item
 }
@@ -198,12 +210,14 @@ type itemDef struct {
 	MaxFileSize sizeSpec `yaml:"max_file_size"`
 	MaxFiles    int      `yaml:"max_files"`
 	Profiles    []string `yaml:"profiles"`
+	OS          []string `yaml:"os"`
 }
 
 type profileDef struct {
 	Description string   `yaml:"description"`
 	Bodyfile    []string `yaml:"bodyfile"`
 	Include     []string `yaml:"include"`
+	OS          []string `yaml:"os"`
 }
 
 // sizeSpec is max_file_size: a size, or a map from profile to size.
@@ -305,6 +319,9 @@ func parse(srcs []source) (*Set, error) {
 				return nil, fmt.Errorf("%s:%d: bad profile name %q: want lower-case letters, digits, '-' and '_'", src.label, line, name)
 			}
 			p := &profileInfo{Profile: Profile{Name: name, Description: pd.Description}, include: pd.Include, file: src.label, line: line}
+			if p.OS, err = checkOS(pd.OS, []string{DefaultOS}); err != nil {
+				return nil, fmt.Errorf("%s:%d: profile %q: %w", src.label, line, name, err)
+			}
 			for _, r := range pd.Bodyfile {
 				if err := checkPath(r, false); err != nil {
 					return nil, fmt.Errorf("%s:%d: profile %q: bodyfile root: %w", src.label, line, name, err)
@@ -435,6 +452,22 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		if it.Description == "" {
 			it.Description = n.Description
 		}
+		oses, err := checkOS(d.OS, n.OS)
+		if err != nil {
+			return nil, fail("os", "%v", err)
+		}
+		for _, o := range oses {
+			if !n.Supports(o) {
+				return nil, fail("os", "native collector %s collects %s hosts only, not %s", n.Name, strings.Join(n.OS, ", "), o)
+			}
+		}
+		it.OS = oses
+	} else {
+		oses, err := checkOS(d.OS, []string{DefaultOS})
+		if err != nil {
+			return nil, fail("os", "%v", err)
+		}
+		it.OS = oses
 	}
 	switch {
 	case d.Class != "" && it.Native != "" && !bodyfile:
@@ -461,8 +494,13 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		}
 	}
 	for _, p := range d.Profiles {
-		if _, ok := s.profiles[p]; !ok {
+		pi, ok := s.profiles[p]
+		if !ok {
 			return nil, fail("profiles", "unknown profile %q", p)
+		}
+		if !overlap(it.OS, pi.OS) {
+			return nil, fail("profiles", "profile %q is for %s, the item for %s: no OS in common", p,
+				strings.Join(pi.OS, ", "), strings.Join(it.OS, ", "))
 		}
 	}
 	for p := range d.MaxFileSize.per {
@@ -471,6 +509,25 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		}
 	}
 	return it, nil
+}
+
+// checkOS checks an os list and returns it, or def when it is absent.
+func checkOS(list, def []string) ([]string, error) {
+	if list == nil {
+		return slices.Clone(def), nil
+	}
+	if len(list) == 0 {
+		return nil, errors.New("os: empty list (leave the key out for the default)")
+	}
+	for i, o := range list {
+		if !collect.KnownOS(o) {
+			return nil, fmt.Errorf("os: unknown OS %q (want a GOOS value: linux, windows, darwin ...)", o)
+		}
+		if slices.Contains(list[:i], o) {
+			return nil, fmt.Errorf("os: %s given twice", o)
+		}
+	}
+	return slices.Clone(list), nil
 }
 
 // checkPath checks a path pattern: absolute (or "~/..." when user is
@@ -534,14 +591,29 @@ func (s *Set) resolve() error {
 	return nil
 }
 
+// member reports whether it belongs to p: p is one of its profiles, or
+// p includes it by a pattern and they have an OS in common.
 func member(it *Item, p *profileInfo) bool {
 	for _, n := range it.Profiles {
 		if n == p.Name {
 			return true
 		}
 	}
+	if !overlap(it.OS, p.OS) {
+		return false
+	}
 	for _, pat := range p.include {
 		if ok, _ := path.Match(pat, it.Name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// overlap reports whether a and b have an element in common.
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
 			return true
 		}
 	}
