@@ -32,7 +32,7 @@ func TestRegistered(t *testing.T) {
 		}
 	}
 	families := map[string][]collect.Collector{
-		"proc":    proc.Collectors(proc.Options{}),
+		"proc":    proc.Collectors(proc.Options{MemoryPIDs: []int{1}}),
 		"netstat": netstat.Collectors(),
 		"system":  system.Collectors(),
 		"users":   users.Collectors(),

@@ -11,6 +11,13 @@ func init() {
 			New: func(o collect.NativeOptions) collect.Collector { return &Executables{opts: options(o)} }},
 		{Name: "proc.hidden", Description: "processes that answer but are not listed in /proc",
 			New: func(collect.NativeOptions) collect.Collector { return &Hidden{} }},
+		{Name: "proc.memory", Description: "readable memory of the processes selected for it (scelle collect --memory), size-capped",
+			New: func(o collect.NativeOptions) collect.Collector {
+				if len(o.MemoryPIDs) == 0 {
+					return nil // no process selected: nothing to do
+				}
+				return &Memory{opts: options(o)}
+			}},
 	} {
 		n.Family, n.Class, n.OS = "proc", collect.ClassProcess, []string{"linux"}
 		collect.Register(n)

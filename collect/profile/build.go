@@ -22,7 +22,9 @@ import (
 // Runner orders them by class). File items become *files.Tree, bodyfile
 // items *bodyfile.Walker over the profile's bodyfile roots, and other
 // native items are taken from natives by name (collect.NewNatives makes
-// them all).
+// them all). A native that natives holds as nil has nothing to do with the
+// collection's options (proc.memory when no process is selected): it is
+// left out.
 //
 // Patterns starting with "~/" are expanded to every home folder listed in
 // env.Root's /etc/passwd, and /root. When the file cannot be read, those
@@ -78,8 +80,11 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 				Roots: append([]string(nil), p.Bodyfile...), Exclude: cleanAll(exclude)})
 		case it.Native != "":
 			c, ok := natives[it.Native]
-			if !ok || c == nil {
+			if !ok {
 				return nil, fmt.Errorf("profile %s: native collector %q is not linked in this binary", p.Name, it.Native)
+			}
+			if c == nil {
+				continue // nothing to do with these options
 			}
 			if c.Name() != it.Native {
 				return nil, fmt.Errorf("profile %s: native collector %q calls itself %q", p.Name, it.Native, c.Name())

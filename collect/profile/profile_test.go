@@ -203,7 +203,7 @@ func TestLoadFolder(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(quick, " ") != "proc.table proc.executables proc.hidden" {
+	if strings.Join(quick, " ") != "proc.table proc.executables proc.hidden proc.memory" {
 		t.Errorf("quick = %q", quick)
 	}
 	for _, it := range s.Items() {
@@ -650,5 +650,31 @@ func TestNativeDescription(t *testing.T) {
 	}
 	if items[1].Description != "mine" {
 		t.Errorf("proc.hidden: description %q, want the definition's", items[1].Description)
+	}
+}
+
+// TestBuildMemory checks that proc.memory is built when processes are
+// selected for it, and left out when none is.
+func TestBuildMemory(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &collect.Env{Root: t.TempDir(), OS: "linux"}
+	for _, c := range []struct {
+		pids []int
+		want bool
+	}{{nil, false}, {[]int{1}, true}} {
+		cs, err := s.Build(DefaultProfile, collect.NewNatives(collect.NativeOptions{MemoryPIDs: c.pids}), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, x := range cs {
+			got = got || x.Name() == "proc.memory"
+		}
+		if got != c.want {
+			t.Errorf("memory of %v: proc.memory built: %v", c.pids, got)
+		}
 	}
 }
