@@ -439,9 +439,10 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		return nil, fail("max_files", "max_files must not be negative")
 	}
 	bodyfile := strings.HasPrefix(it.Native, BodyfilePrefix)
+	native := collect.Native{OS: []string{DefaultOS}} // file and bodyfile items
 	if it.Native != "" && !bodyfile {
-		n, ok := collect.LookupNative(it.Native)
-		if !ok {
+		var ok bool
+		if native, ok = collect.LookupNative(it.Native); !ok {
 			var known []string
 			for _, n := range collect.Natives() {
 				known = append(known, n.Name)
@@ -450,25 +451,19 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 				strings.Join(known, ", "), BodyfilePrefix)
 		}
 		if it.Description == "" {
-			it.Description = n.Description
+			it.Description = native.Description
 		}
-		oses, err := checkOS(d.OS, n.OS)
-		if err != nil {
-			return nil, fail("os", "%v", err)
-		}
-		for _, o := range oses {
-			if !n.Supports(o) {
-				return nil, fail("os", "native collector %s collects %s hosts only, not %s", n.Name, strings.Join(n.OS, ", "), o)
-			}
-		}
-		it.OS = oses
-	} else {
-		oses, err := checkOS(d.OS, []string{DefaultOS})
-		if err != nil {
-			return nil, fail("os", "%v", err)
-		}
-		it.OS = oses
 	}
+	oses, err := checkOS(d.OS, native.OS)
+	if err != nil {
+		return nil, fail("os", "%v", err)
+	}
+	for _, o := range oses {
+		if !native.Supports(o) && native.Name != "" {
+			return nil, fail("os", "native collector %s collects %s hosts only, not %s", native.Name, strings.Join(native.OS, ", "), o)
+		}
+	}
+	it.OS = oses
 	switch {
 	case d.Class != "" && it.Native != "" && !bodyfile:
 		return nil, fail("class", "a native collector has its own class: remove class")
