@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +17,10 @@ import (
 	"github.com/scelle/scelle/internal/safeopen"
 )
 
-// Env says where and how to collect.
+// Env says where and how to collect. Its fields are read by every
+// collector, whatever the OS, except Linux, which only the collectors of
+// a Linux host read. LinuxEnv makes the Env of a Linux collection, HostEnv
+// that of a collection on the host scelle runs on.
 type Env struct {
 	// Root is the file system root to collect disk items from: "/" on a
 	// live host, or a mounted image's folder (dead-box).
@@ -24,12 +28,53 @@ type Env struct {
 	// Live is false for dead-box collection: volatile collectors then
 	// record their items as skipped.
 	Live bool
-	// Proc and Sys are the kernel's /proc and /sys (fixture trees in tests).
-	Proc, Sys string
+	// OS is the operating system of the host collected, as a GOOS value
+	// ("linux", "windows"); "" means the OS scelle runs on (TargetOS).
+	OS string
 	// MaxFileSize caps the bytes stored of one file; 0 means no cap.
 	MaxFileSize int64
 	// ItemTimeout bounds the reading of one item; 0 means none.
 	ItemTimeout time.Duration
+	// Linux locates the kernel interfaces of a Linux host. Collectors
+	// for other OSes ignore it.
+	Linux LinuxPaths
+}
+
+// LinuxPaths are where the collectors of a Linux host find the kernel's
+// interfaces.
+type LinuxPaths struct {
+	// Proc and Sys are the kernel's /proc and /sys (fixture trees in
+	// tests). In a dead-box collection they are still the running
+	// kernel's: volatile collectors name them in the items they skip.
+	Proc, Sys string
+}
+
+// LinuxEnv returns the Env of a collection of a Linux host from root:
+// "/" is a live collection, any other folder a mounted image (dead-box).
+// The kernel's interfaces are /proc and /sys; the caps and timeouts are
+// zero (none), for the caller to set.
+func LinuxEnv(root string) Env {
+	return Env{Root: root, Live: root == "/", OS: "linux", Linux: LinuxPaths{Proc: "/proc", Sys: "/sys"}}
+}
+
+// HostEnv returns the Env of a collection run on this host from root,
+// "/" for a live collection or a mounted image's folder: LinuxEnv(root) on
+// Linux; on another OS, an Env for runtime.GOOS without Linux paths (a
+// mounted Linux image is then collected with LinuxEnv).
+func HostEnv(root string) Env {
+	if runtime.GOOS == "linux" {
+		return LinuxEnv(root)
+	}
+	return Env{Root: root, Live: root == "/", OS: runtime.GOOS}
+}
+
+// TargetOS returns the OS of the host collected: e.OS, or runtime.GOOS
+// when e.OS is "".
+func (e *Env) TargetOS() string {
+	if e.OS == "" {
+		return runtime.GOOS
+	}
+	return e.OS
 }
 
 // HostPath returns where the host path p (absolute, slash-separated) is

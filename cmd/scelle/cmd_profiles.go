@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/units"
 )
@@ -23,7 +25,7 @@ func newProfilesCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&defs, "definitions", "", "also load definition files from this folder")
-	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each item's paths and size cap")
+	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "show each item's paths and size cap, and the native collectors")
 	return c
 }
 
@@ -38,13 +40,18 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 			def = " (default)"
 		}
 		fmt.Fprintf(w, "%s%s: %s\n", p.Name, def, p.Description)
+		fmt.Fprintf(w, "  os: %s\n", strings.Join(p.OS, " "))
 		fmt.Fprintf(w, "  bodyfile of: %s\n", strings.Join(p.Bodyfile, " "))
 		for _, it := range p.Items {
 			class := it.Class.String()
 			if it.Native != "" && it.Class == 0 {
 				class = "native"
 			}
-			fmt.Fprintf(w, "  %-28s %-8s %s\n", it.Name, class, it.Description)
+			only := ""
+			if !slices.Equal(it.OS, p.OS) {
+				only = " (os: " + strings.Join(it.OS, " ") + ")"
+			}
+			fmt.Fprintf(w, "  %-28s %-8s %s%s\n", it.Name, class, it.Description, only)
 			if verbose && len(it.Paths) > 0 {
 				capText := "default cap"
 				if size, ok := it.MaxFileSize(p.Name); ok {
@@ -57,6 +64,12 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	if verbose {
+		fmt.Fprintln(w, "native collectors:")
+		for _, n := range collect.Natives() {
+			fmt.Fprintf(w, "  %-28s %-8s %-8s %s\n", n.Name, n.Class, strings.Join(n.OS, " "), n.Description)
+		}
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func fixtureEnv(t *testing.T) *collect.Env {
 	mk("200/net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n")
 	link("300/ns/net", "net:[4026531840]")
 	mk("400/fd/9", "not a link: readlink fails with EINVAL")
-	return &collect.Env{Root: root, Live: true, Proc: proc, Sys: filepath.Join(root, "sys")}
+	return &collect.Env{Root: root, Live: true, Linux: collect.LinuxPaths{Proc: proc, Sys: filepath.Join(root, "sys")}}
 }
 
 func run(t *testing.T, c collect.Collector, env *collect.Env) (*collecttest.Sink, *collecttest.Outcomes) {
@@ -133,7 +133,7 @@ func TestSocketsCollector(t *testing.T) {
 	if !bytes.Equal(sink.Files["live/proc/net/tcp"], want) {
 		t.Error("live/proc/net/tcp is not the table as is")
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "net/raw6")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "net/raw6")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("raw6: %s %s", o.Status, o.Reason)
 	}
 	if _, ok := sink.Files["live/proc/200/net/tcp"]; !ok {
@@ -244,7 +244,7 @@ func TestInterfacesCollector(t *testing.T) {
 	if got := string(sink.Files["live/sys/class/net/eth0/operstate"]); got != "down\n" {
 		t.Errorf("eth0/operstate %q", got)
 	}
-	if o := outcome(t, outs, filepath.Join(env.Sys, "class/net/eth0/speed")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Sys, "class/net/eth0/speed")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("speed: %s %s", o.Status, o.Reason)
 	}
 	if o := outcome(t, outs, "netlink:RTM_GETLINK + netlink:RTM_GETADDR"); o.Status != collect.Collected {
@@ -272,7 +272,7 @@ func TestInterfacesFallback(t *testing.T) {
 	if o := outcome(t, outs, "netlink:RTM_GETLINK"); o.Status != collect.Failed || o.Reason != "netlink: permission denied" {
 		t.Errorf("RTM_GETLINK: %s %s", o.Status, o.Reason)
 	}
-	o := outcome(t, outs, filepath.Join(env.Sys, "class/net")+" + "+filepath.Join(env.Proc, "net/if_inet6"), collect.KindGenerated)
+	o := outcome(t, outs, filepath.Join(env.Linux.Sys, "class/net")+" + "+filepath.Join(env.Linux.Proc, "net/if_inet6"), collect.KindGenerated)
 	if o.Status != collect.Partial || !strings.Contains(o.Reason, "IPv4 addresses not available") {
 		t.Errorf("interfaces.jsonl: %s %s", o.Status, o.Reason)
 	}
@@ -397,10 +397,10 @@ func TestNetfilterCollector(t *testing.T) {
 	if _, ok := sink.Files["live/proc/net/xt_recent/SSH"]; !ok {
 		t.Error("xt_recent/SSH not stored")
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "net/nf_conntrack")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "net/nf_conntrack")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("nf_conntrack: %s %s", o.Status, o.Reason)
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "net/netfilter")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "net/netfilter")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("netfilter dir: %s %s", o.Status, o.Reason)
 	}
 	if o := outcome(t, outs, rulesetSource); o.Status != collect.Skipped {

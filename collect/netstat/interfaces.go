@@ -44,7 +44,7 @@ const interfacesName = "live/net/interfaces.jsonl"
 func (c *ifaceCollector) Collect(ctx context.Context, s *collect.Session) error {
 	env := s.Env
 	if skipVolatile(s, collect.KindKernel, "netlink:RTM_GETLINK", "netlink:RTM_GETADDR",
-		path.Join(env.Sys, "class/net"), path.Join(env.Proc, "net/dev"), path.Join(env.Proc, "net/if_inet6")) {
+		path.Join(env.Linux.Sys, "class/net"), path.Join(env.Linux.Proc, "net/dev"), path.Join(env.Linux.Proc, "net/if_inet6")) {
 		skipVolatile(s, collect.KindGenerated, interfacesName)
 		return nil
 	}
@@ -53,11 +53,11 @@ func (c *ifaceCollector) Collect(ctx context.Context, s *collect.Session) error 
 	addrs, addrErr := c.netlink(ctx, rtmGetAddr)
 	putRaw(ctx, s, "live/netlink/rtm_getaddr.bin", "netlink:RTM_GETADDR", addrs, addrErr)
 	for _, f := range []string{"dev", "if_inet6"} {
-		s.CopyKernel(ctx, "live/proc/net/"+f, path.Join(env.Proc, "net", f), maxRaw)
+		s.CopyKernel(ctx, "live/proc/net/"+f, path.Join(env.Linux.Proc, "net", f), maxRaw)
 	}
-	names, err := sysNames(env.Sys)
+	names, err := sysNames(env.Linux.Sys)
 	if err != nil {
-		s.Fail(path.Join(env.Sys, "class/net"), collect.KindDir, err)
+		s.Fail(path.Join(env.Linux.Sys, "class/net"), collect.KindDir, err)
 	}
 	for _, name := range names {
 		for _, a := range sysAttrs {
@@ -88,12 +88,12 @@ func interfacesSource(env *collect.Env, links, addrs []byte) string {
 	if len(links) > 0 {
 		src = append(src, "netlink:RTM_GETLINK")
 	} else {
-		src = append(src, path.Join(env.Sys, "class/net"))
+		src = append(src, path.Join(env.Linux.Sys, "class/net"))
 	}
 	if len(addrs) > 0 {
 		src = append(src, "netlink:RTM_GETADDR")
 	} else {
-		src = append(src, path.Join(env.Proc, "net/if_inet6"))
+		src = append(src, path.Join(env.Linux.Proc, "net/if_inet6"))
 	}
 	return strings.Join(src, " + ")
 }
@@ -102,7 +102,7 @@ func interfacesSource(env *collect.Env, links, addrs []byte) string {
 // report in the interface's present state (carrier, speed or duplex of an
 // interface that is down: EINVAL) are recorded as skipped with that reason.
 func copySys(ctx context.Context, s *collect.Session, name, attr string) {
-	p := path.Join(s.Env.Sys, "class/net", name, attr)
+	p := path.Join(s.Env.Linux.Sys, "class/net", name, attr)
 	if _, err := collect.ReadFile(ctx, p, maxSmall); err != nil {
 		switch {
 		case errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.ENODATA):
@@ -186,13 +186,13 @@ func buildInterfaces(ctx context.Context, env *collect.Env, links []byte, linkEr
 			ifs = append(ifs, &it)
 		}
 	} else {
-		p.add("netlink RTM_GETLINK failed (%v): interfaces read from %s/class/net", linkErr, env.Sys)
-		names, err := sysNames(env.Sys)
+		p.add("netlink RTM_GETLINK failed (%v): interfaces read from %s/class/net", linkErr, env.Linux.Sys)
+		names, err := sysNames(env.Linux.Sys)
 		if err != nil {
-			p.add("list %s/class/net: %v", env.Sys, err)
+			p.add("list %s/class/net: %v", env.Linux.Sys, err)
 		}
 		for _, name := range names {
-			it, err := sysInterface(ctx, env.Sys, name)
+			it, err := sysInterface(ctx, env.Linux.Sys, name)
 			if err != nil {
 				p.add("%v", err)
 			}
@@ -226,8 +226,8 @@ func buildInterfaces(ctx context.Context, env *collect.Env, links []byte, linkEr
 			}
 		}
 	} else {
-		p.add("netlink RTM_GETADDR failed (%v): IPv6 addresses read from %s/net/if_inet6; IPv4 addresses not available", addrErr, env.Proc)
-		err := readTable(ctx, path.Join(env.Proc, "net/if_inet6"), func(r io.Reader) error {
+		p.add("netlink RTM_GETADDR failed (%v): IPv6 addresses read from %s/net/if_inet6; IPv4 addresses not available", addrErr, env.Linux.Proc)
+		err := readTable(ctx, path.Join(env.Linux.Proc, "net/if_inet6"), func(r io.Reader) error {
 			return ParseIfInet6(r, "/proc/net/if_inet6", func(a IfAddr) error {
 				if it := byIndex[a.Index]; it != nil {
 					it.Addresses = append(it.Addresses, a.Address)

@@ -10,7 +10,8 @@ import (
 )
 
 func liveEnv() *collect.Env {
-	return &collect.Env{Root: "/", Live: true, Proc: "/proc", Sys: "/sys"}
+	env := collect.LinuxEnv("/")
+	return &env
 }
 
 // TestLiveSocketOwner opens a listening socket and finds it, owned by this

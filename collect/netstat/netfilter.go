@@ -36,7 +36,7 @@ func NewNetfilter() collect.Collector { return &netfilterCollector{base{name: "n
 
 // Collect implements collect.Collector.
 func (c *netfilterCollector) Collect(ctx context.Context, s *collect.Session) error {
-	proc := s.Env.Proc
+	proc := s.Env.Linux.Proc
 	var planned []string
 	for _, f := range netfilterFiles {
 		planned = append(planned, path.Join(proc, "net", f))

@@ -25,7 +25,7 @@ const routesName = "live/net/routes.jsonl"
 
 // Collect implements collect.Collector.
 func (c *routeCollector) Collect(ctx context.Context, s *collect.Session) error {
-	proc := s.Env.Proc
+	proc := s.Env.Linux.Proc
 	files := []string{"route", "ipv6_route", "fib_trie"}
 	planned := []string{"netlink:RTM_GETROUTE"}
 	for _, f := range files {
@@ -121,9 +121,9 @@ func (b *base) ifNames(ctx context.Context, env *collect.Env) map[int]string {
 		}
 		return names
 	}
-	list, _ := sysNames(env.Sys)
+	list, _ := sysNames(env.Linux.Sys)
 	for _, n := range list {
-		b, err := collect.ReadFile(ctx, path.Join(env.Sys, "class/net", n, "ifindex"), maxSmall)
+		b, err := collect.ReadFile(ctx, path.Join(env.Linux.Sys, "class/net", n, "ifindex"), maxSmall)
 		if err != nil {
 			continue
 		}
@@ -147,7 +147,7 @@ const neighboursName = "live/net/neighbours.jsonl"
 
 // Collect implements collect.Collector.
 func (c *neighCollector) Collect(ctx context.Context, s *collect.Session) error {
-	proc := s.Env.Proc
+	proc := s.Env.Linux.Proc
 	if skipVolatile(s, collect.KindKernel, "netlink:RTM_GETNEIGH", path.Join(proc, "net/arp")) {
 		skipVolatile(s, collect.KindGenerated, neighboursName)
 		return nil

@@ -64,7 +64,7 @@ const socketsName = "live/net/sockets.jsonl"
 
 // Collect implements collect.Collector.
 func (c *sockCollector) Collect(ctx context.Context, s *collect.Session) error {
-	proc := s.Env.Proc
+	proc := s.Env.Linux.Proc
 	var planned []string
 	for _, t := range socketTables {
 		planned = append(planned, path.Join(proc, "net", t.file))

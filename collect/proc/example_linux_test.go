@@ -13,7 +13,7 @@ import (
 // The process table of a fixture /proc, collected through a Runner.
 func ExampleCollectors() {
 	sink := &collecttest.Sink{}
-	r := collect.Runner{Env: collect.Env{Live: true, Root: "/", Proc: "testdata/proc"}, Sink: sink}
+	r := collect.Runner{Env: collect.Env{Live: true, Root: "/", Linux: collect.LinuxPaths{Proc: "testdata/proc"}}, Sink: sink}
 	table := proc.Collectors(proc.Options{})[0]
 	if err := r.Run(context.Background(), []collect.Collector{table}); err != nil {
 		fmt.Println(err)

@@ -57,11 +57,11 @@ func (e *Executables) Collect(ctx context.Context, s *collect.Session) error {
 	var order []*exeEntry
 	for i, pid := range pids {
 		if ctx.Err() != nil {
-			s.Fail(s.Env.Proc, collect.KindGenerated, fmt.Errorf("interrupted after %d of %d processes: %w", i, len(pids), ctx.Err()))
+			s.Fail(s.Env.Linux.Proc, collect.KindGenerated, fmt.Errorf("interrupted after %d of %d processes: %w", i, len(pids), ctx.Err()))
 			break
 		}
-		src := path.Join(s.Env.Proc, strconv.Itoa(pid), "exe")
-		d, err := openPID(s.Env.Proc, pid)
+		src := path.Join(s.Env.Linux.Proc, strconv.Itoa(pid), "exe")
+		d, err := openPID(s.Env.Linux.Proc, pid)
 		if err != nil {
 			s.Fail(src, collect.KindFile, err)
 			continue
@@ -85,7 +85,7 @@ func (e *Executables) Collect(ctx context.Context, s *collect.Session) error {
 		}
 	}
 	// What was hashed is stored even when interrupted.
-	s.PutBytes(context.WithoutCancel(ctx), "live/proc/executables.jsonl", s.Env.Proc, out.buf.Bytes())
+	s.PutBytes(context.WithoutCancel(ctx), "live/proc/executables.jsonl", s.Env.Linux.Proc, out.buf.Bytes())
 	return ctx.Err()
 }
 

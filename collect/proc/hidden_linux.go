@@ -70,7 +70,7 @@ func probePID(pid int) error {
 // Collect implements collect.Collector.
 func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 	if !s.Env.Live {
-		s.Skip(s.Env.Proc, collect.KindGenerated, deadBox)
+		s.Skip(s.Env.Linux.Proc, collect.KindGenerated, deadBox)
 		return nil
 	}
 	list, probe := h.list, h.probe
@@ -81,7 +81,7 @@ func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 		probe = probePID
 	}
 	check := HiddenCheck{Method: hiddenMethod, Started: time.Now().UTC()}
-	maxPath := path.Join(s.Env.Proc, "sys/kernel/pid_max")
+	maxPath := path.Join(s.Env.Linux.Proc, "sys/kernel/pid_max")
 	check.PIDMax = pidMaxLimit
 	if b, err := collect.ReadFile(ctx, maxPath, 64); err != nil {
 		s.Fail(maxPath, collect.KindKernel, fmt.Errorf("read pid_max, scanning to %d: %w", pidMaxLimit, err))
@@ -90,13 +90,13 @@ func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 	} else {
 		check.PIDMax = n
 	}
-	procFD, err := unix.Open(s.Env.Proc, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	procFD, err := unix.Open(s.Env.Linux.Proc, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", s.Env.Proc, err)
+		return fmt.Errorf("open %s: %w", s.Env.Linux.Proc, err)
 	}
 	defer unix.Close(procFD)
 
-	pids, err := list(s.Env.Proc)
+	pids, err := list(s.Env.Linux.Proc)
 	if err != nil {
 		return err
 	}
@@ -122,8 +122,8 @@ func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 			}
 		}
 	}
-	add("children", childrenView(s.Env.Proc, pids))
-	cg, root := cgroupView(ctx, s.Env.Proc)
+	add("children", childrenView(s.Env.Linux.Proc, pids))
+	cg, root := cgroupView(ctx, s.Env.Linux.Proc)
 	check.CgroupRoot = root
 	add("cgroup", cg)
 	check.Named = len(named)
@@ -153,7 +153,7 @@ func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 		if len(kept) == 0 {
 			break
 		}
-		now, err := list(s.Env.Proc)
+		now, err := list(s.Env.Linux.Proc)
 		if err != nil {
 			return err
 		}
@@ -192,12 +192,12 @@ func (h *Hidden) Collect(ctx context.Context, s *collect.Session) error {
 			return err
 		}
 	}
-	s.PutBytes(ctx, "live/proc/hidden.jsonl", s.Env.Proc, out.buf.Bytes())
+	s.PutBytes(ctx, "live/proc/hidden.jsonl", s.Env.Linux.Proc, out.buf.Bytes())
 	b, err := json.MarshalIndent(check, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode hidden check: %w", err)
 	}
-	s.PutBytes(ctx, "live/proc/hidden-check.json", s.Env.Proc, append(b, '\n'))
+	s.PutBytes(ctx, "live/proc/hidden-check.json", s.Env.Linux.Proc, append(b, '\n'))
 	return nil
 }
 

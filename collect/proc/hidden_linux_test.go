@@ -77,7 +77,7 @@ func TestHiddenFixture(t *testing.T) {
 		},
 	}
 	env := fixtureEnv(t)
-	env.Proc = dir
+	env.Linux.Proc = dir
 	sink, _ := run(t, h, env)
 	got := decode[HiddenPID](t, sink.Files["live/proc/hidden.jsonl"])
 	if len(got) != 4 {

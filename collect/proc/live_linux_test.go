@@ -22,7 +22,9 @@ import (
 )
 
 func liveEnv() collect.Env {
-	return collect.Env{Live: true, Root: "/", Proc: "/proc", Sys: "/sys", ItemTimeout: 10 * time.Second}
+	env := collect.LinuxEnv("/")
+	env.ItemTimeout = 10 * time.Second
+	return env
 }
 
 // startDeleted copies /bin/sleep into a temporary folder, starts it with

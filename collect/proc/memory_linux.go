@@ -18,7 +18,7 @@ func (m *Memory) Collect(ctx context.Context, s *collect.Session) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		src := path.Join(s.Env.Proc, strconv.Itoa(pid), "mem")
+		src := path.Join(s.Env.Linux.Proc, strconv.Itoa(pid), "mem")
 		if !s.Env.Live {
 			s.Skip(src, collect.KindKernel, deadBox)
 			continue
@@ -28,7 +28,7 @@ func (m *Memory) Collect(ctx context.Context, s *collect.Session) error {
 		}
 	}
 	if s.Env.Live {
-		s.PutBytes(ctx, "live/proc/memory.jsonl", s.Env.Proc, out.buf.Bytes())
+		s.PutBytes(ctx, "live/proc/memory.jsonl", s.Env.Linux.Proc, out.buf.Bytes())
 	}
 	return nil
 }
@@ -36,7 +36,7 @@ func (m *Memory) Collect(ctx context.Context, s *collect.Session) error {
 // one stores the readable regions of process pid, in address order, until
 // the cap; it returns an error when nothing of the process could be read.
 func (m *Memory) one(ctx context.Context, s *collect.Session, pid int, out *jsonl) error {
-	d, err := openPID(s.Env.Proc, pid)
+	d, err := openPID(s.Env.Linux.Proc, pid)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ type Executables struct{ opts Options }
 
 // Hidden looks for processes that answer but are not listed in /proc:
 // live/proc/hidden.jsonl and live/proc/hidden-check.json. Its probes ask
-// the running kernel, so Env.Proc must be the host's /proc.
+// the running kernel, so Env.Linux.Proc must be the host's /proc.
 type Hidden struct {
 	// list and probe replace the /proc listing and the system-call probe
 	// (probePID) in tests; nil means the real ones.

@@ -61,15 +61,15 @@ func listPIDs(proc string) ([]int, error) {
 // collector's error.
 func livePIDs(s *collect.Session) (pids []int, done bool, err error) {
 	if !s.Env.Live {
-		s.Skip(s.Env.Proc, collect.KindGenerated, deadBox)
+		s.Skip(s.Env.Linux.Proc, collect.KindGenerated, deadBox)
 		return nil, true, nil
 	}
-	pids, err = listPIDs(s.Env.Proc)
+	pids, err = listPIDs(s.Env.Linux.Proc)
 	if err != nil && len(pids) == 0 {
 		return nil, true, err
 	}
 	if err != nil {
-		s.Fail(s.Env.Proc, collect.KindDir, err)
+		s.Fail(s.Env.Linux.Proc, collect.KindDir, err)
 	}
 	return pids, false, nil
 }
@@ -79,7 +79,7 @@ func livePIDs(s *collect.Session) (pids []int, done bool, err error) {
 // its pid is reused while it is read.
 type pidDir struct {
 	pid    int
-	path   string // Env.Proc/PID
+	path   string // Env.Linux.Proc/PID
 	fd     int
 	zombie bool // its stat said state Z: exited, not yet reaped
 }
@@ -259,7 +259,7 @@ func copyRaw(ctx context.Context, s *collect.Session, d *pidDir, name, bagName s
 	return c.buf, c.cut, o
 }
 
-// bootTime returns the boot time from Env.Proc/stat.
+// bootTime returns the boot time from Env.Linux.Proc/stat.
 func bootTime(ctx context.Context, proc string) (time.Time, error) {
 	b, err := collect.ReadFile(ctx, path.Join(proc, "stat"), 1<<20)
 	if err != nil {
@@ -292,15 +292,15 @@ func (t *Table) Collect(ctx context.Context, s *collect.Session) error {
 	if done {
 		return err
 	}
-	boot, berr := bootTime(ctx, s.Env.Proc)
+	boot, berr := bootTime(ctx, s.Env.Linux.Proc)
 	if berr != nil {
-		s.Fail(path.Join(s.Env.Proc, "stat"), collect.KindKernel, fmt.Errorf("boot time: %w", berr))
+		s.Fail(path.Join(s.Env.Linux.Proc, "stat"), collect.KindKernel, fmt.Errorf("boot time: %w", berr))
 	}
 	hz := clockTicks()
 	procs, fds := newJSONL(), newJSONL()
 	for i, pid := range pids {
 		if ctx.Err() != nil {
-			s.Fail(s.Env.Proc, collect.KindGenerated, fmt.Errorf("interrupted after %d of %d processes: %w", i, len(pids), ctx.Err()))
+			s.Fail(s.Env.Linux.Proc, collect.KindGenerated, fmt.Errorf("interrupted after %d of %d processes: %w", i, len(pids), ctx.Err()))
 			break
 		}
 		p, statOK := t.one(ctx, s, pid, fds)
@@ -316,8 +316,8 @@ func (t *Table) Collect(ctx context.Context, s *collect.Session) error {
 	// What was read is stored even when interrupted: the raw files of
 	// these processes are already in the bag.
 	sctx := context.WithoutCancel(ctx)
-	s.PutBytes(sctx, "live/proc/processes.jsonl", s.Env.Proc, procs.buf.Bytes())
-	s.PutBytes(sctx, "live/proc/fds.jsonl", s.Env.Proc, fds.buf.Bytes())
+	s.PutBytes(sctx, "live/proc/processes.jsonl", s.Env.Linux.Proc, procs.buf.Bytes())
+	s.PutBytes(sctx, "live/proc/fds.jsonl", s.Env.Linux.Proc, fds.buf.Bytes())
 	return ctx.Err()
 }
 
@@ -338,10 +338,10 @@ func (t *Table) one(ctx context.Context, s *collect.Session, pid int, fds *jsonl
 		}
 		p.Errors = append(p.Errors, fmt.Sprintf("%s: %v", what, err))
 	}
-	d, err := openPID(s.Env.Proc, pid)
+	d, err := openPID(s.Env.Linux.Proc, pid)
 	if err != nil {
 		for _, name := range rawFiles {
-			src := path.Join(s.Env.Proc, strconv.Itoa(pid), name)
+			src := path.Join(s.Env.Linux.Proc, strconv.Itoa(pid), name)
 			if errors.Is(err, errExited) {
 				s.Skip(src, collect.KindKernel, err.Error())
 			} else {

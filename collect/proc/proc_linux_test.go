@@ -53,7 +53,7 @@ func fixtureEnv(t *testing.T) collect.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return collect.Env{Live: true, Root: "/", Proc: p, Sys: "/nonexistent"}
+	return collect.Env{Live: true, Root: "/", Linux: collect.LinuxPaths{Proc: p, Sys: "/nonexistent"}}
 }
 
 func byPID(ps []Process) map[int]Process {
@@ -125,7 +125,7 @@ func TestTableFixture(t *testing.T) {
 	}
 
 	// 4243 lacks most files: they are recorded as not present.
-	if o := outcome(t, outs, filepath.Join(env.Proc, "4243/limits")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "4243/limits")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("4243 limits: %+v", o)
 	}
 	// 9999 exited: its stat is gone, so every file missing is skipped: "process exited".
@@ -133,7 +133,7 @@ func TestTableFixture(t *testing.T) {
 	if !gone.Exited || gone.StartTime != nil {
 		t.Errorf("9999: %+v", gone)
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "9999/cmdline")); o.Status != collect.Skipped || !strings.HasPrefix(o.Reason, "process exited: ") {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "9999/cmdline")); o.Status != collect.Skipped || !strings.HasPrefix(o.Reason, "process exited: ") {
 		t.Errorf("9999 cmdline: %+v", o)
 	}
 
@@ -143,7 +143,7 @@ func TestTableFixture(t *testing.T) {
 		if got, ok := sink.Files["live/proc/4242/"+name]; !ok || !bytes.Equal(got, want) {
 			t.Errorf("live/proc/4242/%s = %q, want %q", name, got, want)
 		}
-		if o := outcome(t, outs, filepath.Join(env.Proc, "4242", name)); o.Status != collect.Collected || o.Kind != collect.KindKernel {
+		if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "4242", name)); o.Status != collect.Collected || o.Kind != collect.KindKernel {
 			t.Errorf("4242 %s outcome %+v", name, o)
 		}
 	}
@@ -173,7 +173,7 @@ func TestTableCaps(t *testing.T) {
 	if evil.FDCount != 5 || !evil.FDsCut {
 		t.Errorf("fd_count %d truncated %v", evil.FDCount, evil.FDsCut)
 	}
-	o := outcome(t, outs, filepath.Join(env.Proc, "4242/status"))
+	o := outcome(t, outs, filepath.Join(env.Linux.Proc, "4242/status"))
 	if o.Status != collect.Partial || !strings.Contains(o.Reason, "larger than the 10-byte cap") || o.Size != 10 {
 		t.Errorf("capped status outcome %+v", o)
 	}
@@ -237,13 +237,13 @@ func TestExecutablesFixture(t *testing.T) {
 	if evil.Stored != "live/proc/exe/4242.bin" || !bytes.Equal(sink.Files[evil.Stored], evilBytes) {
 		t.Errorf("stored %q: %q", evil.Stored, sink.Files[evil.Stored])
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "4242/exe")); o.SHA256 != sum || o.Status != collect.Collected {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "4242/exe")); o.SHA256 != sum || o.Status != collect.Collected {
 		t.Errorf("stored outcome %+v", o)
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "9999/exe")); o.Status != collect.Failed || !strings.Contains(o.Reason, "process exited") {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "9999/exe")); o.Status != collect.Failed || !strings.Contains(o.Reason, "process exited") {
 		t.Errorf("9999 exe: %+v", o)
 	}
-	if n := len(outs.BySource(filepath.Join(env.Proc, "2/exe"))); n != 0 {
+	if n := len(outs.BySource(filepath.Join(env.Linux.Proc, "2/exe"))); n != 0 {
 		t.Errorf("kernel thread exe: %d outcomes", n)
 	}
 
@@ -254,7 +254,7 @@ func TestExecutablesFixture(t *testing.T) {
 	if evil.SHA256 != sum || !bytes.Equal(sink.Files["live/proc/exe/4242.bin"], evilBytes[:16]) {
 		t.Errorf("capped: %+v stored %q", evil, sink.Files["live/proc/exe/4242.bin"])
 	}
-	if o := outcome(t, outs, filepath.Join(env.Proc, "4242/exe")); o.Status != collect.Partial {
+	if o := outcome(t, outs, filepath.Join(env.Linux.Proc, "4242/exe")); o.Status != collect.Partial {
 		t.Errorf("capped outcome %+v", o)
 	}
 }
@@ -291,7 +291,7 @@ func TestTableInterrupted(t *testing.T) {
 		t.Error("processes.jsonl not stored after the interruption")
 	}
 	var found bool
-	for _, o := range outs.BySource(env.Proc) {
+	for _, o := range outs.BySource(env.Linux.Proc) {
 		found = found || (o.Status == collect.Failed && strings.HasPrefix(o.Reason, "interrupted after 0 of 5 processes"))
 	}
 	if !found {

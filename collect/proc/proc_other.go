@@ -12,7 +12,7 @@ import (
 var unsupported = "process collection is not supported on " + runtime.GOOS
 
 func skipAll(s *collect.Session) error {
-	s.Skip(s.Env.Proc, collect.KindGenerated, unsupported)
+	s.Skip(s.Env.Linux.Proc, collect.KindGenerated, unsupported)
 	return nil
 }
 

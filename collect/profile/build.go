@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,7 +21,10 @@ import (
 // Build returns the collectors of profile, in definition order (the
 // Runner orders them by class). File items become *files.Tree, bodyfile
 // items *bodyfile.Walker over the profile's bodyfile roots, and other
-// native items are taken from natives by name.
+// native items are taken from natives by name (collect.NewNatives makes
+// them all). A native that natives holds as nil has nothing to do with the
+// collection's options (proc.memory when no process is selected): it is
+// left out.
 //
 // Patterns starting with "~/" are expanded to every home folder listed in
 // env.Root's /etc/passwd, and /root. When the file cannot be read, those
@@ -27,6 +32,11 @@ import (
 //
 // exclude holds absolute host paths (the output folder) that no item
 // collects or walks.
+//
+// The host collected runs env.TargetOS(). Build refuses a profile that
+// is not for that OS. An item of the profile that is not for it is built
+// as a collector that records the item as skipped, with why, so that the
+// record accounts for every item of the profile.
 //
 // A path is taken by one item only: when a pattern of one item lies below
 // a folder that another item names without wildcards, the folder's item
@@ -42,6 +52,13 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 		sort.Strings(names)
 		return nil, fmt.Errorf("unknown profile %q (known: %s)", profile, strings.Join(names, ", "))
 	}
+	target := runtime.GOOS
+	if env != nil {
+		target = env.TargetOS()
+	}
+	if !slices.Contains(p.OS, target) {
+		return nil, fmt.Errorf("profile %s is for %s; the host collected runs %s", p.Name, strings.Join(p.OS, ", "), target)
+	}
 	homes, homesErr := Homes(env)
 	var excl []string
 	for _, x := range exclude {
@@ -56,13 +73,18 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 	var trees []built
 	for _, it := range p.Items {
 		switch {
+		case !slices.Contains(it.OS, target):
+			out = append(out, &notForOS{item: it, target: target})
 		case strings.HasPrefix(it.Native, BodyfilePrefix):
 			out = append(out, &bodyfile.Walker{ID: it.Name, Vol: it.Class, Base: p.Name,
 				Roots: append([]string(nil), p.Bodyfile...), Exclude: cleanAll(exclude)})
 		case it.Native != "":
 			c, ok := natives[it.Native]
-			if !ok || c == nil {
+			if !ok {
 				return nil, fmt.Errorf("profile %s: native collector %q is not linked in this binary", p.Name, it.Native)
+			}
+			if c == nil {
+				continue // nothing to do with these options
 			}
 			if c.Name() != it.Native {
 				return nil, fmt.Errorf("profile %s: native collector %q calls itself %q", p.Name, it.Native, c.Name())
@@ -125,6 +147,28 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 		}
 	}
 	return out, nil
+}
+
+// notForOS stands for an item that is not for the OS of the host
+// collected: it records the item as skipped.
+type notForOS struct {
+	item   *Item
+	target string
+}
+
+func (n *notForOS) Name() string { return n.item.Name }
+
+func (n *notForOS) Class() collect.Class {
+	if nat, ok := collect.LookupNative(n.item.Native); ok {
+		return nat.Class
+	}
+	return n.item.Class
+}
+
+func (n *notForOS) Collect(ctx context.Context, s *collect.Session) error {
+	s.Record(collect.Outcome{Kind: "collector", Status: collect.Skipped,
+		Reason: fmt.Sprintf("item for %s only; the host collected runs %s", strings.Join(n.item.OS, ", "), n.target)})
+	return nil
 }
 
 // noted is a collector that records a failure before it runs.

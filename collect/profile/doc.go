@@ -6,6 +6,11 @@
 // others. docs/definitions.md specifies the schema and lists the
 // embedded profiles.
 //
+// Native items name the collectors of collect's registry
+// (collect.Natives); this package imports collect/natives, which links
+// every family, so that Load knows them all. A native item without a
+// description takes its collector's.
+//
 // Load reads and checks the definitions once; a Set is then read-only and
 // safe for concurrent use. Build turns a profile into collectors for a
 // collect.Runner.

@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,24 +20,20 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scelle/scelle/collect"
+	_ "github.com/scelle/scelle/collect/natives" // registers the native collectors
 )
 
 // DefaultProfile is the profile a collection uses when none is named.
 const DefaultProfile = "triage"
 
+// DefaultOS is the OS of a profile or file item without an os key: every
+// definition written before the key existed was written for Linux hosts.
+// A native item without one takes its collector's OSes.
+const DefaultOS = "linux"
+
 // BodyfilePrefix starts the names of the native items that Build makes
 // itself: a bodyfile.Walker over the profile's bodyfile roots.
 const BodyfilePrefix = "bodyfile."
-
-// Natives are the native collectors, built in Go, that definitions may
-// name; the scelle command links every one of them and passes them to
-// Build. Names starting with BodyfilePrefix are also accepted.
-var Natives = []string{
-	"proc.table", "proc.executables", "proc.hidden",
-	"net.sockets", "net.interfaces", "net.routes", "net.neighbours", "net.dns", "net.netfilter",
-	"system.time", "system.identity", "system.kernel", "system.bpf", "system.mounts", "system.dmesg",
-	"users.utmp", "users.wtmp", "users.btmp", "users.lastlog", "users.accounts",
-}
 
 //go:embed definitions/*.yaml
 var embedded embed.FS
@@ -65,6 +62,9 @@ type Item struct {
 	Paths, Exclude []string
 	// MaxFiles bounds the number of files taken (0: no bound).
 	MaxFiles int
+	// OS lists the operating systems (GOOS values) whose hosts the item
+	// is collected on.
+	OS []string
 	// Profiles lists the profiles that name the item.
 	Profiles []string
 	// File and Line say where the item is defined.
@@ -94,6 +94,9 @@ type Profile struct {
 	Description string
 	// Bodyfile lists the roots of the profile's bodyfile walk.
 	Bodyfile []string
+	// OS lists the operating systems (GOOS values) whose hosts the
+	// profile collects; Build refuses any other.
+	OS []string
 	// Items are the profile's items, in definition order.
 	Items []*Item
 }
@@ -207,12 +210,14 @@ type itemDef struct {
 	MaxFileSize sizeSpec `yaml:"max_file_size"`
 	MaxFiles    int      `yaml:"max_files"`
 	Profiles    []string `yaml:"profiles"`
+	OS          []string `yaml:"os"`
 }
 
 type profileDef struct {
 	Description string   `yaml:"description"`
 	Bodyfile    []string `yaml:"bodyfile"`
 	Include     []string `yaml:"include"`
+	OS          []string `yaml:"os"`
 }
 
 // sizeSpec is max_file_size: a size, or a map from profile to size.
@@ -314,6 +319,9 @@ func parse(srcs []source) (*Set, error) {
 				return nil, fmt.Errorf("%s:%d: bad profile name %q: want lower-case letters, digits, '-' and '_'", src.label, line, name)
 			}
 			p := &profileInfo{Profile: Profile{Name: name, Description: pd.Description}, include: pd.Include, file: src.label, line: line}
+			if p.OS, err = checkOS(pd.OS, []string{DefaultOS}); err != nil {
+				return nil, fmt.Errorf("%s:%d: profile %q: %w", src.label, line, name, err)
+			}
 			for _, r := range pd.Bodyfile {
 				if err := checkPath(r, false); err != nil {
 					return nil, fmt.Errorf("%s:%d: profile %q: bodyfile root: %w", src.label, line, name, err)
@@ -431,10 +439,31 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		return nil, fail("max_files", "max_files must not be negative")
 	}
 	bodyfile := strings.HasPrefix(it.Native, BodyfilePrefix)
-	if it.Native != "" && !bodyfile && !known(it.Native) {
-		return nil, fail("native", "unknown native collector %q (known: %s, %s*)", it.Native,
-			strings.Join(Natives, ", "), BodyfilePrefix)
+	native := collect.Native{OS: []string{DefaultOS}} // file and bodyfile items
+	if it.Native != "" && !bodyfile {
+		var ok bool
+		if native, ok = collect.LookupNative(it.Native); !ok {
+			var known []string
+			for _, n := range collect.Natives() {
+				known = append(known, n.Name)
+			}
+			return nil, fail("native", "unknown native collector %q (known: %s, %s*)", it.Native,
+				strings.Join(known, ", "), BodyfilePrefix)
+		}
+		if it.Description == "" {
+			it.Description = native.Description
+		}
 	}
+	oses, err := checkOS(d.OS, native.OS)
+	if err != nil {
+		return nil, fail("os", "%v", err)
+	}
+	for _, o := range oses {
+		if !native.Supports(o) && native.Name != "" {
+			return nil, fail("os", "native collector %s collects %s hosts only, not %s", native.Name, strings.Join(native.OS, ", "), o)
+		}
+	}
+	it.OS = oses
 	switch {
 	case d.Class != "" && it.Native != "" && !bodyfile:
 		return nil, fail("class", "a native collector has its own class: remove class")
@@ -460,8 +489,13 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 		}
 	}
 	for _, p := range d.Profiles {
-		if _, ok := s.profiles[p]; !ok {
+		pi, ok := s.profiles[p]
+		if !ok {
 			return nil, fail("profiles", "unknown profile %q", p)
+		}
+		if !overlap(it.OS, pi.OS) {
+			return nil, fail("profiles", "profile %q is for %s, the item for %s: no OS in common", p,
+				strings.Join(pi.OS, ", "), strings.Join(it.OS, ", "))
 		}
 	}
 	for p := range d.MaxFileSize.per {
@@ -472,13 +506,23 @@ func (s *Set) item(d itemDef, n *yaml.Node, file string) (*Item, error) {
 	return it, nil
 }
 
-func known(native string) bool {
-	for _, n := range Natives {
-		if n == native {
-			return true
+// checkOS checks an os list and returns it, or def when it is absent.
+func checkOS(list, def []string) ([]string, error) {
+	if list == nil {
+		return slices.Clone(def), nil
+	}
+	if len(list) == 0 {
+		return nil, errors.New("os: empty list (leave the key out for the default)")
+	}
+	for i, o := range list {
+		if !collect.KnownOS(o) {
+			return nil, fmt.Errorf("os: unknown OS %q (want a GOOS value: linux, windows, darwin ...)", o)
+		}
+		if slices.Contains(list[:i], o) {
+			return nil, fmt.Errorf("os: %s given twice", o)
 		}
 	}
-	return false
+	return slices.Clone(list), nil
 }
 
 // checkPath checks a path pattern: absolute (or "~/..." when user is
@@ -542,14 +586,29 @@ func (s *Set) resolve() error {
 	return nil
 }
 
+// member reports whether it belongs to p: p is one of its profiles, or
+// p includes it by a pattern and they have an OS in common.
 func member(it *Item, p *profileInfo) bool {
 	for _, n := range it.Profiles {
 		if n == p.Name {
 			return true
 		}
 	}
+	if !overlap(it.OS, p.OS) {
+		return false
+	}
 	for _, pat := range p.include {
 		if ok, _ := path.Match(pat, it.Name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// overlap reports whether a and b have an element in common.
+func overlap(a, b []string) bool {
+	for _, x := range a {
+		if slices.Contains(b, x) {
 			return true
 		}
 	}

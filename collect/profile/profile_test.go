@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -25,10 +26,19 @@ func (s stub) Collect(context.Context, *collect.Session) error { return nil }
 
 func stubs() map[string]collect.Collector {
 	m := map[string]collect.Collector{}
-	for _, n := range Natives {
-		m[n] = stub{n}
+	for _, n := range collect.Natives() {
+		m[n.Name] = stub{n.Name}
 	}
 	return m
+}
+
+// nativeNames returns the names of the registered natives.
+func nativeNames() []string {
+	var names []string
+	for _, n := range collect.Natives() {
+		names = append(names, n.Name)
+	}
+	return names
 }
 
 func TestLoadEmbedded(t *testing.T) {
@@ -42,12 +52,15 @@ func TestLoadEmbedded(t *testing.T) {
 		if p.Description == "" || len(p.Bodyfile) == 0 {
 			t.Errorf("profile %s: no description or bodyfile roots", p.Name)
 		}
+		if strings.Join(p.OS, " ") != "linux" {
+			t.Errorf("profile %s: os %q", p.Name, p.OS)
+		}
 		// Every native collector is in every embedded profile.
 		in := map[string]bool{}
 		for _, it := range p.Items {
 			in[it.Native] = true
 		}
-		for _, n := range append(Natives, "bodyfile.fs") {
+		for _, n := range append(nativeNames(), "bodyfile.fs") {
 			if !in[n] {
 				t.Errorf("profile %s lacks native %s", p.Name, n)
 			}
@@ -121,6 +134,17 @@ func TestLoadErrors(t *testing.T) {
 			`profile "p": item "bodyfile.fs" needs bodyfile roots`},
 		{"bad profile name", "profiles:\n  P: {description: d}\n", `a.yaml:2: bad profile name "P"`},
 		{"not a list", okProfiles + "items: {a: b}\n", "a.yaml: yaml: unmarshal errors"},
+		{"unknown os", okProfiles + "items:\n  - name: files.x\n    class: disk\n    paths: [/x]\n    os: [Linux]\n    profiles: [p]\n",
+			`a.yaml:7: item "files.x": os: unknown OS "Linux"`},
+		{"empty os", okProfiles + "items:\n  - name: files.x\n    class: disk\n    paths: [/x]\n    os: []\n    profiles: [p]\n",
+			`a.yaml:7: item "files.x": os: empty list`},
+		{"os twice", okProfiles + "items:\n  - name: files.x\n    class: disk\n    paths: [/x]\n    os: [linux, linux]\n    profiles: [p]\n",
+			`os: linux given twice`},
+		{"native on another os", "profiles:\n  p: {os: [windows]}\nitems:\n  - native: proc.table\n    os: [windows]\n    profiles: [p]\n",
+			`a.yaml:5: item "proc.table": native collector proc.table collects linux hosts only, not windows`},
+		{"no os in common", "profiles:\n  p: {os: [windows]}\nitems:\n  - native: proc.table\n    profiles: [p]\n",
+			`a.yaml:5: item "proc.table": profile "p" is for windows, the item for linux: no OS in common`},
+		{"profile os", "profiles:\n  p: {os: [dos]}\n", `a.yaml:2: profile "p": os: unknown OS "dos"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := parse([]source{{label: "a.yaml", data: []byte(c.file)}})
@@ -179,7 +203,7 @@ func TestLoadFolder(t *testing.T) {
 			}
 		}
 	}
-	if strings.Join(quick, " ") != "proc.table proc.executables proc.hidden" {
+	if strings.Join(quick, " ") != "proc.table proc.executables proc.hidden proc.memory" {
 		t.Errorf("quick = %q", quick)
 	}
 	for _, it := range s.Items() {
@@ -504,6 +528,8 @@ func FuzzLoad(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(okProfiles + "items:\n  - name: files.x\n    class: disk\n    paths: [~/x, /y/*]\n    max_file_size: {p: 1KiB}\n    profiles: [p]\n"))
+	f.Add([]byte("profiles:\n  p: {os: [linux, windows], include: [\"*\"], bodyfile: [/tmp]}\n  w: {os: [windows], bodyfile: [/]}\n" +
+		"items:\n  - native: proc.table\n    profiles: [p]\n  - native: bodyfile.x\n    os: [windows]\n    profiles: [w]\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("items: &x\n  - *x\n"))
 	f.Add([]byte("profiles:\n  p: {include: ['[']}\n"))
@@ -520,9 +546,135 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, p := range s.Profiles() {
-			if _, err := s.Build(p.Name, stubs(), &collect.Env{Root: t.TempDir()}); err != nil {
+			if _, err := s.Build(p.Name, stubs(), &collect.Env{Root: t.TempDir(), OS: p.OS[0]}); err != nil {
 				t.Fatalf("loaded profile %s does not build: %v", p.Name, err)
 			}
 		}
 	})
+}
+
+// TestOS checks the os keys: the defaults, the refusal of a profile for
+// another OS, and the items of a profile that are not for the host's OS.
+func TestOS(t *testing.T) {
+	s, err := parse([]source{{"a.yaml", []byte(`profiles:
+  linux: {description: the default OS}
+  both: {os: [linux, windows], include: ["*"]}
+  win: {os: [windows], include: ["*"]}
+items:
+  - native: proc.table
+    profiles: [linux]
+  - name: files.unix
+    class: disk
+    paths: [/etc]
+    profiles: [linux, both]
+  - name: files.windows
+    class: disk
+    paths: [/Windows/System32/config]
+    os: [windows]
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := map[string]string{}
+	for _, p := range s.Profiles() {
+		var names []string
+		for _, it := range p.Items {
+			names = append(names, it.Name+"/"+strings.Join(it.OS, "+"))
+		}
+		members[p.Name] = strings.Join(p.OS, "+") + ": " + strings.Join(names, " ")
+	}
+	want := map[string]string{
+		"linux": "linux: proc.table/linux files.unix/linux",
+		"both":  "linux+windows: proc.table/linux files.unix/linux files.windows/windows",
+		"win":   "windows: files.windows/windows", // "*" takes only the items for windows
+	}
+	if !reflect.DeepEqual(members, want) {
+		t.Errorf("profiles:\n%q\nwant\n%q", members, want)
+	}
+
+	env := &collect.Env{Root: t.TempDir(), OS: "windows"}
+	if _, err := s.Build("linux", stubs(), env); err == nil ||
+		err.Error() != "profile linux is for linux; the host collected runs windows" {
+		t.Errorf("linux profile on windows: %v", err)
+	}
+	for _, c := range []struct {
+		os      string
+		skipped map[string]string // item: reason
+	}{
+		{"windows", map[string]string{
+			"proc.table": "item for linux only; the host collected runs windows",
+			"files.unix": "item for linux only; the host collected runs windows"}},
+		{"linux", map[string]string{
+			"files.windows": "item for windows only; the host collected runs linux"}},
+	} {
+		env := &collect.Env{Root: t.TempDir(), OS: c.os}
+		cs, err := s.Build("both", stubs(), env)
+		if err != nil {
+			t.Fatalf("%s: %v", c.os, err)
+		}
+		if len(cs) != 3 {
+			t.Errorf("%s: %d collectors, want one for each of the 3 items", c.os, len(cs))
+		}
+		for _, col := range cs {
+			outs := &collecttest.Outcomes{}
+			if err := col.Collect(context.Background(), collect.NewSession(env, col, &collecttest.Sink{}, outs.Add)); err != nil {
+				t.Fatal(err)
+			}
+			reason, skip := c.skipped[col.Name()]
+			switch {
+			case skip && (len(outs.All) != 1 || outs.All[0].Status != collect.Skipped || outs.All[0].Reason != reason ||
+				outs.All[0].Kind != "collector" || outs.All[0].Collector != col.Name()):
+				t.Errorf("%s: %s: outcomes %+v, want one skipped: %s", c.os, col.Name(), outs.All, reason)
+			case !skip && len(outs.All) == 1 && outs.All[0].Kind == "collector":
+				t.Errorf("%s: %s skipped: %+v", c.os, col.Name(), outs.All[0])
+			}
+		}
+		for _, col := range cs {
+			if col.Name() == "proc.table" && col.Class() != collect.ClassProcess {
+				t.Errorf("%s: proc.table of class %v", c.os, col.Class())
+			}
+		}
+	}
+}
+
+func TestNativeDescription(t *testing.T) {
+	s, err := parse([]source{{"a.yaml", []byte(okProfiles + "items:\n  - native: proc.table\n    profiles: [p]\n" +
+		"  - native: proc.hidden\n    description: mine\n    profiles: [p]\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := collect.LookupNative("proc.table")
+	items := s.Items()
+	if items[0].Description != n.Description || n.Description == "" {
+		t.Errorf("proc.table: description %q, want the registry's %q", items[0].Description, n.Description)
+	}
+	if items[1].Description != "mine" {
+		t.Errorf("proc.hidden: description %q, want the definition's", items[1].Description)
+	}
+}
+
+// TestBuildMemory checks that proc.memory is built when processes are
+// selected for it, and left out when none is.
+func TestBuildMemory(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &collect.Env{Root: t.TempDir(), OS: "linux"}
+	for _, c := range []struct {
+		pids []int
+		want bool
+	}{{nil, false}, {[]int{1}, true}} {
+		cs, err := s.Build(DefaultProfile, collect.NewNatives(collect.NativeOptions{MemoryPIDs: c.pids}), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := false
+		for _, x := range cs {
+			got = got || x.Name() == "proc.memory"
+		}
+		if got != c.want {
+			t.Errorf("memory of %v: proc.memory built: %v", c.pids, got)
+		}
+	}
 }

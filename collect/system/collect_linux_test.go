@@ -25,7 +25,7 @@ func fixtureEnv(t *testing.T, live bool) *collect.Env {
 		t.Fatal(err)
 	}
 	return &collect.Env{Root: filepath.Join(abs, "root"), Live: live,
-		Proc: filepath.Join(abs, "proc"), Sys: filepath.Join(abs, "sys")}
+		Linux: collect.LinuxPaths{Proc: filepath.Join(abs, "proc"), Sys: filepath.Join(abs, "sys")}}
 }
 
 type result struct {
@@ -116,7 +116,7 @@ func TestKernelCollectorFixture(t *testing.T) {
 	r := runCollector(t, &kernelCollector{}, env)
 
 	// Raw and parsed are the same bytes as the fixture.
-	raw, _ := os.ReadFile(filepath.Join(env.Proc, "modules"))
+	raw, _ := os.ReadFile(filepath.Join(env.Linux.Proc, "modules"))
 	if !bytes.Equal(r.file(t, "live/proc/modules"), raw) {
 		t.Errorf("live/proc/modules differs from the source")
 	}
@@ -186,7 +186,7 @@ func TestKernelCollectorFixture(t *testing.T) {
 	if v := vals["kernel.modules_disabled"]; v.Present || v.Value != "" {
 		t.Errorf("absent sysctl: %+v", v)
 	}
-	if o := r.outcome(t, filepath.Join(env.Proc, "sys/kernel/modules_disabled")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := r.outcome(t, filepath.Join(env.Linux.Proc, "sys/kernel/modules_disabled")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("absent sysctl outcome: %+v", o)
 	}
 	if got := string(r.file(t, "live/proc/sys/net/ipv4/ip_forward")); got != "1\n" {
@@ -201,7 +201,7 @@ func TestKernelCollectorFixture(t *testing.T) {
 		bf[1].Name != "qemu-aarch64" || bf[2].Name != "status" || !bf[2].Enabled {
 		t.Errorf("binfmt: %+v", bf)
 	}
-	if o := r.outcome(t, filepath.Join(env.Proc, "sys/fs/binfmt_misc/register")); o.Status != collect.Skipped {
+	if o := r.outcome(t, filepath.Join(env.Linux.Proc, "sys/fs/binfmt_misc/register")); o.Status != collect.Skipped {
 		t.Errorf("register: %+v", o)
 	}
 
@@ -225,7 +225,7 @@ func TestBinfmtAutomountNotTriggered(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(proc, "self/mountinfo"), []byte(mi), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env.Proc = proc
+	env.Linux.Proc = proc
 	r := runCollector(t, &kernelCollector{}, env)
 	o := r.outcome(t, filepath.Join(proc, "sys/fs/binfmt_misc"))
 	if o.Status != collect.Skipped || !strings.Contains(o.Reason, "automount") {
@@ -248,7 +248,7 @@ func TestBinfmtAutomountNotTriggered(t *testing.T) {
 func TestMountsCollectorFixture(t *testing.T) {
 	env := fixtureEnv(t, true)
 	r := runCollector(t, &mountsCollector{}, env)
-	raw, _ := os.ReadFile(filepath.Join(env.Proc, "self/mountinfo"))
+	raw, _ := os.ReadFile(filepath.Join(env.Linux.Proc, "self/mountinfo"))
 	if !bytes.Equal(r.file(t, "live/proc/self/mountinfo"), raw) {
 		t.Errorf("raw mountinfo differs")
 	}
@@ -343,7 +343,7 @@ func TestIdentityCollectorFixture(t *testing.T) {
 	if got := string(r.file(t, "live/sys/class/dmi/id/product_uuid")); got != wantDMI["product_uuid"]+"\n" {
 		t.Errorf("raw product_uuid = %q", got)
 	}
-	if o := r.outcome(t, filepath.Join(env.Sys, "class/dmi/id/product_serial")); o.Status != collect.Skipped || o.Reason != "not present" {
+	if o := r.outcome(t, filepath.Join(env.Linux.Sys, "class/dmi/id/product_serial")); o.Status != collect.Skipped || o.Reason != "not present" {
 		t.Errorf("absent dmi field: %+v", o)
 	}
 	if o := r.outcome(t, "/etc/os-release"); o.LinkTarget != "../usr/lib/os-release" {
@@ -407,7 +407,7 @@ func TestDeadBox(t *testing.T) {
 		}
 		if c.Name() == "system.kernel" {
 			r.file(t, "fs/etc/ld.so.preload")
-			if o := r.outcome(t, filepath.Join(env.Proc, "modules")); o.Status != collect.Skipped || o.Reason != deadBox {
+			if o := r.outcome(t, filepath.Join(env.Linux.Proc, "modules")); o.Status != collect.Skipped || o.Reason != deadBox {
 				t.Errorf("dead-box modules: %+v", o)
 			}
 		}

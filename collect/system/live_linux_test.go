@@ -14,7 +14,8 @@ import (
 )
 
 func liveEnv() *collect.Env {
-	return &collect.Env{Root: "/", Live: true, Proc: "/proc", Sys: "/sys"}
+	env := collect.LinuxEnv("/")
+	return &env
 }
 
 func TestLiveIdentifyClock(t *testing.T) {

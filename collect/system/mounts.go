@@ -184,8 +184,9 @@ func topMount(ms []Mount, mp string) *Mount {
 	return top
 }
 
-// localPath returns where the host path p is found in env: under env.Proc
-// or env.Sys for kernel file systems, under env.Root otherwise.
+// localPath returns where the host path p is found in env: under
+// env.Linux.Proc or env.Linux.Sys for kernel file systems, under env.Root
+// otherwise.
 func localPath(env *collect.Env, p string) string {
 	switch {
 	case p == "/proc" || strings.HasPrefix(p, "/proc/"):

@@ -43,7 +43,7 @@ const (
 
 // procPath returns the path of rel (slash-separated) under env's /proc.
 func procPath(env *collect.Env, rel string) string {
-	root := env.Proc
+	root := env.Linux.Proc
 	if root == "" {
 		root = "/proc"
 	}
@@ -52,7 +52,7 @@ func procPath(env *collect.Env, rel string) string {
 
 // sysPath returns the path of rel under env's /sys.
 func sysPath(env *collect.Env, rel string) string {
-	root := env.Sys
+	root := env.Linux.Sys
 	if root == "" {
 		root = "/sys"
 	}

@@ -181,8 +181,9 @@ func begin(opts Options, prog Progress) (*run, error) {
 	if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
 		return nil, &OptionError{fmt.Errorf("--root %s: not a folder", opts.Root)}
 	}
-	r.live = r.root == "/"
-	r.env = collect.Env{Root: r.root, Live: r.live, Proc: "/proc", Sys: "/sys", MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout}
+	r.env = collect.HostEnv(r.root)
+	r.env.MaxFileSize, r.env.ItemTimeout = opts.MaxFileSize, opts.ItemTimeout
+	r.live = r.env.Live
 	if r.key = opts.Key; r.key == nil {
 		// Made here, not by seal.Create, so that the custody log's acquired
 		// and sealed events can be signed with it; it still never touches a disk.

@@ -24,7 +24,7 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		if err != nil {
 			return nil, &OptionError{err}
 		}
-		cs, err = set.Build(opts.Profile, natives(opts), env, exclude...)
+		cs, err = set.Build(opts.Profile, collect.NewNatives(collect.NativeOptions{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
 		if err != nil {
 			return nil, &OptionError{err}
 		}

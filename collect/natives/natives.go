@@ -1,0 +1,8 @@
+package natives
+
+import (
+	_ "github.com/scelle/scelle/collect/netstat" // net.*
+	_ "github.com/scelle/scelle/collect/proc"    // proc.*
+	_ "github.com/scelle/scelle/collect/system"  // system.*
+	_ "github.com/scelle/scelle/collect/users"   // users.*
+)
