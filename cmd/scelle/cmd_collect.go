@@ -289,15 +289,14 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		OnOutcome: func(o collect.Outcome) {
 			mu.Lock()
 			defer mu.Unlock()
-			it := itemOf(o)
-			if err := items.Add(&it); err != nil {
+			if err := items.Add(&o); err != nil {
 				cancel(fmt.Errorf("%w: %w", seal.ErrOutput, err))
 			}
 			sink.recorded()
 			if o.Path == "" || o.Status != collect.Collected {
 				// The journal keeps every outcome that its item lines do
 				// not tell: items that stored nothing, and partial ones.
-				w.Event(it)
+				w.Event(o)
 			}
 			pr.outcome(o)
 		}}
@@ -404,19 +403,6 @@ func peopleOf(opts collectOptions) (*chain.People, error) {
 		p.Witnesses = append(p.Witnesses, wp)
 	}
 	return p, nil
-}
-
-func itemOf(o collect.Outcome) chain.Item {
-	it := chain.Item{Collector: o.Collector, Class: o.Class.String(), Source: o.Source, SourceRaw: o.SourceRaw,
-		Path: o.Path, Kind: o.Kind, Status: string(o.Status), Reason: o.Reason, Size: o.Size, SHA256: o.SHA256,
-		LinkTarget: o.LinkTarget, NoATime: o.NoATime, Started: o.Started, Ended: o.Ended}
-	if o.Before != nil {
-		it.Before, _ = json.Marshal(o.Before)
-	}
-	if o.After != nil {
-		it.After, _ = json.Marshal(o.After)
-	}
-	return it
 }
 
 // hostName reads the host name from the kernel (live) or the image.

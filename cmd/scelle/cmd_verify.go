@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -218,7 +219,7 @@ type recordItems struct {
 	stored seal.SetDigest
 }
 
-func (t *recordItems) add(it *chain.Item) {
+func (t *recordItems) add(it *evidence.Item) {
 	t.n++
 	if it.Path != "" {
 		t.stored.Add(it.Path, it.SHA256)
@@ -242,7 +243,7 @@ func checkRecord(rep *seal.Report, dir string, items *recordItems) {
 			fail(err.Error())
 			return
 		}
-		items.rec, err = chain.ScanRecord(f, func(it *chain.Item) error {
+		items.rec, err = chain.ScanRecord(f, func(it *evidence.Item) error {
 			items.add(it)
 			return nil
 		})
