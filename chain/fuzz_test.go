@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/vectors"
 )
 
@@ -29,9 +30,9 @@ func fullRecord() *Record {
 		ClockStart: json.RawMessage(`{"ntp":"synchronised"}`), ClockEnd: json.RawMessage(`"x"`),
 		Key:         Key{Fingerprint: strings.Repeat("cd", 32), PublicKey: "-----BEGIN PUBLIC KEY-----\n...", Ephemeral: true},
 		Interrupted: "SIGINT",
-		Items: []Item{{Collector: "files", Class: "logs", Source: "/var/log/auth.log", SourceRaw: []byte{0xff, 0},
+		Items: []evidence.Item{{Collector: "files", Class: "logs", Source: "/var/log/auth.log", SourceRaw: []byte{0xff, 0},
 			Path: "data/fs/var/log/auth.log", Kind: "file", Status: "collected", Size: 42, SHA256: strings.Repeat("00", 32),
-			LinkTarget: "x", NoATime: true, Before: json.RawMessage(`{"mode":420}`), After: json.RawMessage(`{}`),
+			LinkTarget: "x", NoATime: true, Before: &evidence.Stat{Mode: "-rw-r--r--", Perm: 0o100644}, After: &evidence.Stat{},
 			Started: t0, Ended: t0}},
 		Extra: map[string]json.RawMessage{"tpm": json.RawMessage(`{"quote":"AAAA"}`)},
 	}
@@ -159,8 +160,8 @@ func FuzzScanRecord(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var items []Item
-		head, err := ScanRecord(bytes.NewReader(data), func(it *Item) error {
+		var items []evidence.Item
+		head, err := ScanRecord(bytes.NewReader(data), func(it *evidence.Item) error {
 			items = append(items, *it)
 			return nil
 		})

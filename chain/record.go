@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // RecordFormat identifies the collection record's schema.
@@ -43,9 +45,9 @@ type Record struct {
 	Key        Key             `json:"key"`
 	// Interrupted is set when the run was stopped (a signal) before every
 	// planned item ran; the items not run are recorded as skipped.
-	Interrupted string         `json:"interrupted,omitempty"`
-	Summary     map[string]int `json:"summary"`
-	Items       []Item         `json:"items"`
+	Interrupted string          `json:"interrupted,omitempty"`
+	Summary     map[string]int  `json:"summary"`
+	Items       []evidence.Item `json:"items"`
 	// Extra holds evidence added by other parts (TPM quotes ...).
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
@@ -91,37 +93,14 @@ type Key struct {
 	Ephemeral   bool   `json:"ephemeral"`   // made for this collection; private half never on disk
 }
 
-// Item is one planned item's outcome.
-type Item struct {
-	Collector  string          `json:"collector"`
-	Class      string          `json:"class"`
-	Source     string          `json:"source,omitempty"`
-	SourceRaw  []byte          `json:"source_raw,omitempty"`
-	Path       string          `json:"path,omitempty"`
-	Kind       string          `json:"kind"`
-	Status     string          `json:"status"`
-	Reason     string          `json:"reason,omitempty"`
-	Size       int64           `json:"size"`
-	SHA256     string          `json:"sha256,omitempty"`
-	LinkTarget string          `json:"link_target,omitempty"`
-	NoATime    bool            `json:"noatime,omitempty"`
-	Before     json.RawMessage `json:"stat_before,omitempty"`
-	After      json.RawMessage `json:"stat_after,omitempty"`
-	Started    time.Time       `json:"started"`
-	Ended      time.Time       `json:"ended"`
-}
-
-// Statuses an item can end with.
-var Statuses = []string{"collected", "partial", "skipped", "failed"}
-
 // Summarize counts items per status.
 func (r *Record) Summarize() {
 	r.Summary = map[string]int{}
-	for _, s := range Statuses {
-		r.Summary[s] = 0
+	for _, s := range evidence.Statuses() {
+		r.Summary[string(s)] = 0
 	}
 	for _, it := range r.Items {
-		r.Summary[it.Status]++
+		r.Summary[string(it.Status)]++
 	}
 }
 
@@ -157,8 +136,8 @@ var (
 // refuses. It holds every item in memory: a reader that can do with one
 // item at a time uses ScanRecord.
 func ReadRecord(r io.Reader) (*Record, error) {
-	var items []Item
-	rec, array, err := scanRecord(r, func(it *Item) error {
+	var items []evidence.Item
+	rec, array, err := scanRecord(r, func(it *evidence.Item) error {
 		items = append(items, *it)
 		return nil
 	})
@@ -166,7 +145,7 @@ func ReadRecord(r io.Reader) (*Record, error) {
 		return nil, err
 	}
 	if array && items == nil {
-		items = []Item{}
+		items = []evidence.Item{}
 	}
 	rec.Items = items
 	return rec, nil
@@ -185,7 +164,7 @@ func ReadRecord(r io.Reader) (*Record, error) {
 //
 // When fn is nil the items are checked to be JSON, not decoded into
 // Items. On success r has been read to its end.
-func ScanRecord(r io.Reader, fn func(*Item) error) (*Record, error) {
+func ScanRecord(r io.Reader, fn func(*evidence.Item) error) (*Record, error) {
 	rec, _, err := scanRecord(r, fn)
 	return rec, err
 }
@@ -213,7 +192,7 @@ func recordMember(key string) int {
 // scanRecord is ScanRecord; it also says whether the record's items are
 // an array (which ReadRecord keeps, empty, apart from a null or absent
 // member).
-func scanRecord(r io.Reader, fn func(*Item) error) (rec *Record, array bool, err error) {
+func scanRecord(r io.Reader, fn func(*evidence.Item) error) (rec *Record, array bool, err error) {
 	lr := &recordReader{r: r}
 	lr.mark(0)
 	dec := json.NewDecoder(lr)
@@ -278,7 +257,7 @@ func scanRecord(r io.Reader, fn func(*Item) error) (rec *Record, array bool, err
 
 // scanItems reads the value of the items member, null or an array, and
 // hands each item to fn.
-func scanItems(dec *json.Decoder, lr *recordReader, fn func(*Item) error) (array bool, err error) {
+func scanItems(dec *json.Decoder, lr *recordReader, fn func(*evidence.Item) error) (array bool, err error) {
 	t, err := dec.Token()
 	switch {
 	case err != nil:
@@ -297,7 +276,7 @@ func scanItems(dec *json.Decoder, lr *recordReader, fn func(*Item) error) (array
 		if fn == nil {
 			err = dec.Decode(&raw) // reuses raw's array
 		} else {
-			var it Item
+			var it evidence.Item
 			if err = dec.Decode(&it); err == nil {
 				if err := fn(&it); err != nil {
 					return false, err

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // writeRecordStream writes rec to w as Marshal would with n items made
 // by item in place of rec.Items, holding one item at a time.
-func writeRecordStream(w io.Writer, rec Record, n int, item func(i int) Item) error {
-	rec.Items = []Item{}
+func writeRecordStream(w io.Writer, rec Record, n int, item func(i int) evidence.Item) error {
+	rec.Items = []evidence.Item{}
 	head, err := rec.Marshal()
 	if err != nil {
 		return err
@@ -49,20 +51,24 @@ func writeRecordStream(w io.Writer, rec Record, n int, item func(i int) Item) er
 	return bw.Flush()
 }
 
-const bigItemStat = `{"mode":33188,"uid":33,"gid":33,"size":48213,"inode":1835021,"nlink":1,"dev":2049,` +
-	`"atime":"2026-11-22T09:58:01.123456789Z","mtime":"2026-10-01T12:00:00.5Z","ctime":"2026-10-01T12:00:00.5Z","btime":"2026-10-01T12:00:00.5Z"}`
+// bigItemStat is a file's stat as statx gives it.
+var bigItemStat = func() *evidence.Stat {
+	mtime := time.Date(2026, 10, 1, 12, 0, 0, 5e8, time.UTC)
+	return &evidence.Stat{Mode: "-rw-r--r--", Perm: 33188, UID: 33, GID: 33, Size: 48213, Inode: 1835021, Nlink: 1, Dev: 2049,
+		Atime: time.Date(2026, 11, 22, 9, 58, 1, 123456789, time.UTC), Mtime: mtime, Ctime: mtime, Btime: &mtime}
+}()
 
 // testClasses are the volatility classes, in the order of volatility.
 var testClasses = []string{"process", "network", "system", "temp", "disk"}
 
 // bigItem is an item of about 1 KB as JSON, like a collected file's.
-func bigItem(i int) Item {
+func bigItem(i int) evidence.Item {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	it := Item{Collector: fmt.Sprintf("files.c%02d", i%40), Class: testClasses[i%len(testClasses)],
+	it := evidence.Item{Collector: fmt.Sprintf("files.c%02d", i%40), Class: testClasses[i%len(testClasses)],
 		Source: fmt.Sprintf("/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
 		Path:   fmt.Sprintf("data/fs/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
-		Kind:   "file", Status: Statuses[i%len(Statuses)], Size: int64(i) * 1000, SHA256: strings.Repeat("ab", 32),
-		Before: json.RawMessage(bigItemStat), After: json.RawMessage(bigItemStat), NoATime: true, Started: t0, Ended: t0.Add(time.Millisecond)}
+		Kind:   "file", Status: evidence.Statuses()[i%4], Size: int64(i) * 1000, SHA256: strings.Repeat("ab", 32),
+		Before: bigItemStat, After: bigItemStat, NoATime: true, Started: t0, Ended: t0.Add(time.Millisecond)}
 	if it.Status != "collected" {
 		it.Path, it.SHA256 = "", ""
 		it.Reason = fmt.Sprintf("open %s: permission denied (%d)", it.Source, i%700)
@@ -74,7 +80,7 @@ func bigItem(i int) Item {
 func TestWriteRecordStream(t *testing.T) {
 	rec := fullRecord()
 	for _, n := range []int{0, 1, 3} {
-		rec.Items = []Item{}
+		rec.Items = []evidence.Item{}
 		for i := range n {
 			rec.Items = append(rec.Items, bigItem(i))
 		}
@@ -106,9 +112,9 @@ func TestScanRecordRefusesLargeValues(t *testing.T) {
 		{"spaces", `{"format":"scelle-record/1",` + strings.Repeat(" ", 20<<20) + `"case":"x"}`, `larger than 16 MiB`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var fn func(*Item) error
+			var fn func(*evidence.Item) error
 			if tc.name != "item skipped" {
-				fn = func(*Item) error { return nil }
+				fn = func(*evidence.Item) error { return nil }
 			}
 			src := &countingReader{r: strings.NewReader(tc.json)}
 			_, err := ScanRecord(src, fn)
@@ -150,7 +156,7 @@ func TestScanRecordChecks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls := 0
-			rec, err := ScanRecord(strings.NewReader(tc.json), func(it *Item) error {
+			rec, err := ScanRecord(strings.NewReader(tc.json), func(it *evidence.Item) error {
 				if calls++; it.Status == "stop" {
 					return fnErr
 				}
@@ -175,7 +181,7 @@ func TestScanRecordChecks(t *testing.T) {
 
 // ReadRecord keeps an empty items array apart from none.
 func TestReadRecordEmptyItems(t *testing.T) {
-	for in, want := range map[string][]Item{
+	for in, want := range map[string][]evidence.Item{
 		`{"format":"scelle-record/1","items":[]}`:   {},
 		`{"format":"scelle-record/1","items":null}`: nil,
 		`{"format":"scelle-record/1"}`:              nil,

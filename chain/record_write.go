@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -39,7 +40,7 @@ type ItemSpool struct {
 	bw       *bufio.Writer
 	n        int
 	summary  map[string]int
-	failures []Item
+	failures []evidence.Item
 	nFailed  int
 	err      error
 	line     []byte
@@ -61,14 +62,14 @@ func NewItemSpool(path string) (*ItemSpool, error) {
 	}
 	s := &ItemSpool{path: path, f: f, enc: enc, summary: map[string]int{}}
 	s.bw = bufio.NewWriterSize(enc, 64<<10)
-	for _, st := range Statuses {
-		s.summary[st] = 0
+	for _, st := range evidence.Statuses() {
+		s.summary[string(st)] = 0
 	}
 	return s, nil
 }
 
 // Add appends one item. An error is sticky: every later call returns it.
-func (s *ItemSpool) Add(it *Item) error {
+func (s *ItemSpool) Add(it *evidence.Item) error {
 	if s.err != nil {
 		return s.err
 	}
@@ -83,8 +84,8 @@ func (s *ItemSpool) Add(it *Item) error {
 		return s.err
 	}
 	s.n++
-	s.summary[it.Status]++
-	if it.Status == "failed" {
+	s.summary[string(it.Status)]++
+	if it.Status == evidence.Failed {
 		if s.nFailed++; len(s.failures) < maxFailuresKept {
 			s.failures = append(s.failures, *it)
 		}
@@ -106,7 +107,7 @@ func (s *ItemSpool) Summary() map[string]int {
 
 // Failures returns the first failed items (at most 20) and how many
 // failed in all.
-func (s *ItemSpool) Failures() ([]Item, int) { return s.failures, s.nFailed }
+func (s *ItemSpool) Failures() ([]evidence.Item, int) { return s.failures, s.nFailed }
 
 // Close ends the spool file; the items can then be written out.
 func (s *ItemSpool) Close() error {
@@ -143,7 +144,7 @@ func (s *ItemSpool) WriteRecord(w io.Writer, rec Record) error {
 	if err := s.Close(); err != nil {
 		return err
 	}
-	rec.Items, rec.Summary = []Item{}, s.Summary()
+	rec.Items, rec.Summary = []evidence.Item{}, s.Summary()
 	head, err := rec.Marshal()
 	if err != nil {
 		return err

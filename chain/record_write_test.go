@@ -2,7 +2,6 @@ package chain
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // The spool's record is byte for byte the one Marshal makes of the same
@@ -18,8 +19,8 @@ import (
 // the items, with no item, and with items whose strings hold what could
 // look like the items member.
 func TestItemSpoolWriteRecordMatchesMarshal(t *testing.T) {
-	tricky := Item{Collector: "files", Class: "config", Source: "/etc/\n \"items\": []\n", Kind: "file", Status: "failed",
-		Reason: "permission denied <&>", Before: json.RawMessage(`{ "items" : [ ] }`)}
+	tricky := evidence.Item{Collector: "files", Class: "config", Source: "/etc/\n \"items\": []\n", Kind: "file", Status: "failed",
+		Reason: "permission denied <&>", Before: &evidence.Stat{Mode: "\n \"items\": [\n"}}
 	cases := map[string]func(*Record){
 		"full":     func(r *Record) {},
 		"no extra": func(r *Record) { r.Extra = nil },
@@ -28,7 +29,7 @@ func TestItemSpoolWriteRecordMatchesMarshal(t *testing.T) {
 			for i := range 1000 {
 				it := tricky
 				it.Source = fmt.Sprintf("%s%d", it.Source, i)
-				it.Status = Statuses[i%len(Statuses)]
+				it.Status = evidence.Statuses()[i%4]
 				r.Items = append(r.Items, it)
 			}
 		},
@@ -38,7 +39,7 @@ func TestItemSpoolWriteRecordMatchesMarshal(t *testing.T) {
 			rec := fullRecord()
 			change(rec)
 			if rec.Items == nil {
-				rec.Items = []Item{}
+				rec.Items = []evidence.Item{}
 			}
 			rec.Summarize()
 			want, err := rec.Marshal()
@@ -100,10 +101,10 @@ func TestItemSpoolBoundedMemory(t *testing.T) {
 	runtime.GC()
 	const n = 200000
 	for i := range n {
-		it := Item{Collector: "files", Class: "config", Source: fmt.Sprintf("/srv/tree/%07d/file-%d.conf", i/100, i),
+		it := evidence.Item{Collector: "files", Class: "config", Source: fmt.Sprintf("/srv/tree/%07d/file-%d.conf", i/100, i),
 			Path: fmt.Sprintf("data/fs/srv/tree/%07d/file-%d.conf", i/100, i), Kind: "file", Status: "collected",
-			Size: int64(i), SHA256: strings.Repeat("ab", 32), Before: json.RawMessage(`{"mode":33188,"uid":0,"gid":0,"size":1}`),
-			After: json.RawMessage(`{"mode":33188,"uid":0,"gid":0,"size":1}`), Started: t0, Ended: t0}
+			Size: int64(i), SHA256: strings.Repeat("ab", 32), Before: &evidence.Stat{Mode: "-rw-r--r--", Perm: 33188, Size: 1},
+			After: &evidence.Stat{Mode: "-rw-r--r--", Perm: 33188, Size: 1}, Started: t0, Ended: t0}
 		if err := s.Add(&it); err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"time"
+
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // Class is an item's volatility class. Lower classes are more volatile and
@@ -57,15 +59,15 @@ func (c *Class) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Status is how an item ended.
-type Status string
+// Status is how an item ended (evidence.Status).
+type Status = evidence.Status
 
 // Item outcomes. Every planned item ends with exactly one of them.
 const (
-	Collected Status = "collected" // stored whole
-	Partial   Status = "partial"   // stored, but not whole: Reason says why
-	Skipped   Status = "skipped"   // deliberately not stored: Reason says why
-	Failed    Status = "failed"    // could not be stored: Reason has the error
+	Collected = evidence.Collected // stored whole
+	Partial   = evidence.Partial   // stored, but not whole: Reason says why
+	Skipped   = evidence.Skipped   // deliberately not stored: Reason says why
+	Failed    = evidence.Failed    // could not be stored: Reason has the error
 )
 
 // Meta describes one artifact handed to a Sink.

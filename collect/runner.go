@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // Runner runs collectors in order of volatility.
@@ -37,7 +39,7 @@ func (r *Runner) Run(ctx context.Context, cs []Collector) error {
 	sink := &lockedSink{s: r.Sink}
 	for i, c := range cs {
 		if ctx.Err() != nil {
-			r.outcome(Outcome{Collector: c.Name(), Class: c.Class(), Kind: "collector", Status: Skipped,
+			r.outcome(Outcome{Collector: c.Name(), Class: c.Class().String(), Kind: evidence.KindCollector, Status: Skipped,
 				Reason: "interrupted before this collector ran", Started: time.Now().UTC(), Ended: time.Now().UTC()})
 			continue
 		}
@@ -89,7 +91,7 @@ func (r *Runner) runOne(ctx context.Context, c Collector, sink *lockedSink) {
 	case errors.Is(err, context.Canceled):
 		reason = "interrupted; items after this point not collected"
 	}
-	r.outcome(Outcome{Collector: c.Name(), Class: c.Class(), Kind: "collector", Status: Failed,
+	r.outcome(Outcome{Collector: c.Name(), Class: c.Class().String(), Kind: evidence.KindCollector, Status: Failed,
 		Reason: reason, Started: started, Ended: time.Now().UTC()})
 }
 

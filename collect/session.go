@@ -115,8 +115,8 @@ func (s *Session) abandon() {
 }
 
 func (s *Session) newOutcome(source, kind string) Outcome {
-	o := Outcome{Collector: s.collector, Class: s.class, Kind: kind, Started: time.Now().UTC()}
-	o.setSource(source)
+	o := Outcome{Collector: s.collector, Class: s.class.String(), Kind: kind, Started: time.Now().UTC()}
+	o.SetSource(source)
 	return o
 }
 
@@ -126,8 +126,8 @@ func (s *Session) Record(o Outcome) {
 	if o.Collector == "" {
 		o.Collector = s.collector
 	}
-	if o.Class == 0 {
-		o.Class = s.class
+	if o.Class == "" {
+		o.Class = s.class.String()
 	}
 	if o.Started.IsZero() {
 		o.Started = time.Now().UTC()
@@ -136,7 +136,7 @@ func (s *Session) Record(o Outcome) {
 		o.Ended = time.Now().UTC()
 	}
 	if o.SourceRaw == nil {
-		o.setSource(o.Source)
+		o.SetSource(o.Source)
 	}
 	s.mu.Lock()
 	closed := s.closed

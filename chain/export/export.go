@@ -16,6 +16,7 @@ import (
 	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -66,7 +67,7 @@ type Stats struct {
 // end is called once the archive is checked.
 type exportFormat interface {
 	begin(b *exportBag) error
-	item(b *exportBag, it *chain.Item) error
+	item(b *exportBag, it *evidence.Item) error
 	wants(path string) bool
 	entry(b *exportBag, path string, src storedItem, r io.Reader) error
 	end(b *exportBag) error
@@ -142,7 +143,7 @@ func Write(dir string, w io.Writer, opts Options) (Stats, error) {
 	if err := f.begin(b); err != nil {
 		return stats, err
 	}
-	if err := b.items(func(it *chain.Item) error { stats.Items++; return f.item(b, it) }); err != nil {
+	if err := b.items(func(it *evidence.Item) error { stats.Items++; return f.item(b, it) }); err != nil {
 		return stats, err
 	}
 	if err := b.readArchive(f); err != nil {
@@ -246,14 +247,14 @@ func readRecordMembers(path string) (*chain.Record, string, error) {
 // items streams the record's items to fn, one at a time, and notes the
 // stored ones (those with a path) for the archive pass. The file is
 // hashed again: it must be the one whose members were read.
-func (b *exportBag) items(fn func(*chain.Item) error) error {
+func (b *exportBag) items(fn func(*evidence.Item) error) error {
 	f, err := os.Open(filepath.Join(b.dir, seal.RecordFile))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	h := sha256.New()
-	_, err = chain.ScanRecord(io.TeeReader(f, h), func(it *chain.Item) error {
+	_, err = chain.ScanRecord(io.TeeReader(f, h), func(it *evidence.Item) error {
 		if it.Path != "" {
 			if _, dup := b.stored[it.Path]; dup {
 				return mismatch("%s is stored twice in the record", it.Path)

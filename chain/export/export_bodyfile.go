@@ -2,10 +2,8 @@ package export
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/bodyfmt"
+	"github.com/scelle/scelle/internal/evidence"
 	"io"
 	"regexp"
 	"strconv"
@@ -28,36 +26,9 @@ import (
 // parts read alike; times are whole seconds since 1970 UTC, crtime 0 when
 // no birth time is known.
 
-// exportStat is the part of a record item's stat_before the exports use
-// (collect.FileStat, docs/format.md section 7.4).
-type exportStat struct {
-	Mode  string    `json:"mode"`
-	Perm  uint32    `json:"perm"`
-	UID   uint32    `json:"uid"`
-	GID   uint32    `json:"gid"`
-	Size  int64     `json:"size"`
-	Inode uint64    `json:"inode"`
-	Atime time.Time `json:"atime"`
-	Mtime time.Time `json:"mtime"`
-	Ctime time.Time `json:"ctime"`
-	Btime time.Time `json:"btime"`
-}
-
-// itemStat decodes an item's stat_before; nil when it has none.
-func itemStat(it *chain.Item) (*exportStat, error) {
-	if len(it.Before) == 0 || string(it.Before) == "null" {
-		return nil, nil
-	}
-	var st exportStat
-	if err := json.Unmarshal(it.Before, &st); err != nil {
-		return nil, fmt.Errorf("stat_before: %w", err)
-	}
-	return &st, nil
-}
-
 // itemHostPath is the item's original host path as bytes: source_raw when
 // the path is not valid UTF-8, else source.
-func itemHostPath(it *chain.Item) string {
+func itemHostPath(it *evidence.Item) string {
 	if len(it.SourceRaw) > 0 {
 		return string(it.SourceRaw)
 	}
@@ -73,12 +44,8 @@ type bodyfileExport struct {
 
 func (x *bodyfileExport) begin(b *exportBag) error { return nil }
 
-func (x *bodyfileExport) item(b *exportBag, it *chain.Item) error {
-	st, err := itemStat(it)
-	if err != nil {
-		b.warn("record item %s: %v", it.Source, err)
-		return nil
-	}
+func (x *bodyfileExport) item(b *exportBag, it *evidence.Item) error {
+	st := it.Before
 	if st == nil || it.Source == "" {
 		return nil
 	}
@@ -93,13 +60,13 @@ func (x *bodyfileExport) item(b *exportBag, it *chain.Item) error {
 	x.line.WriteString(strconv.FormatUint(st.Inode, 10))
 	x.line.WriteByte('|')
 	x.line.WriteString(bodyfmt.Mode(st.Perm))
-	for _, v := range []int64{int64(st.UID), int64(st.GID), st.Size, st.Atime.Unix(), st.Mtime.Unix(), st.Ctime.Unix(), unixOrZero(st.Btime)} {
+	for _, v := range []int64{int64(st.UID), int64(st.GID), st.Size, st.Atime.Unix(), st.Mtime.Unix(), st.Ctime.Unix(), unixOrZero(btime(st))} {
 		x.line.WriteByte('|')
 		x.line.WriteString(strconv.FormatInt(v, 10))
 	}
 	x.line.WriteByte('\n')
 	b.stats.Records++
-	_, err = b.w.Write(x.line.Bytes())
+	_, err := b.w.Write(x.line.Bytes())
 	return err
 }
 
@@ -131,4 +98,12 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
+}
+
+// btime is the stat's birth time; zero when unknown.
+func btime(st *evidence.Stat) time.Time {
+	if st.Btime == nil {
+		return time.Time{}
+	}
+	return *st.Btime
 }

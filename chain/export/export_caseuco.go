@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -252,7 +253,7 @@ func (x *caseUCOExport) hostDescription(b *exportBag) string {
 	return strings.Join(parts, "; ")
 }
 
-func (x *caseUCOExport) item(b *exportBag, it *chain.Item) error {
+func (x *caseUCOExport) item(b *exportBag, it *evidence.Item) error {
 	if it.Path == "" {
 		return nil
 	}
@@ -264,17 +265,13 @@ func (x *caseUCOExport) item(b *exportBag, it *chain.Item) error {
 	}
 	ff := ucoNode{"@id": x.id("file", n) + "-file-facet", "@type": "uco-observable:FileFacet",
 		"uco-observable:fileName": path.Base(fp), "uco-observable:filePath": fp}
-	st, err := itemStat(it)
-	if err != nil {
-		b.warn("record item %s: %v", it.Path, err)
-	}
-	if st != nil {
+	if st := it.Before; st != nil {
 		ff["uco-observable:sizeInBytes"] = ucoInt(st.Size)
 		ff["uco-observable:modifiedTime"] = ucoTime(st.Mtime)
 		ff["uco-observable:accessedTime"] = ucoTime(st.Atime)
 		ff["uco-observable:metadataChangeTime"] = ucoTime(st.Ctime)
-		if !st.Btime.IsZero() {
-			ff["uco-observable:observableCreatedTime"] = ucoTime(st.Btime)
+		if bt := btime(st); !bt.IsZero() {
+			ff["uco-observable:observableCreatedTime"] = ucoTime(bt)
 		}
 	} else {
 		ff["uco-observable:sizeInBytes"] = ucoInt(it.Size)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -137,12 +138,8 @@ func (x *jsonlExport) begin(b *exportBag) error {
 	return nil
 }
 
-func (x *jsonlExport) item(b *exportBag, it *chain.Item) error {
-	st, err := itemStat(it)
-	if err != nil {
-		b.warn("record item %s: %v", it.Source, err)
-		return nil
-	}
+func (x *jsonlExport) item(b *exportBag, it *evidence.Item) error {
+	st := it.Before
 	if st == nil {
 		return nil
 	}
@@ -151,8 +148,8 @@ func (x *jsonlExport) item(b *exportBag, it *chain.Item) error {
 	if it.LinkTarget != "" {
 		detail += ", link to " + it.LinkTarget
 	}
-	if it.Status != "collected" {
-		detail += ", " + it.Status
+	if it.Status != evidence.Collected {
+		detail += ", " + string(it.Status)
 		if it.Reason != "" {
 			detail += ": " + it.Reason
 		}
@@ -164,11 +161,11 @@ func (x *jsonlExport) item(b *exportBag, it *chain.Item) error {
 		{st.Mtime, descMtime, "content modified (mtime)"},
 		{st.Atime, descAtime, "last accessed (atime)"},
 		{st.Ctime, descCtime, "metadata changed (ctime)"},
-		{st.Btime, descBtime, "created (btime)"},
+		{btime(st), descBtime, "created (btime)"},
 	} {
 		e := timelineEvent{Message: fmt.Sprintf("%s: %s [%s]", name, t.verb, detail), TimestampDesc: t.desc,
 			Source: it.Source, Path: it.Path, SHA256: it.SHA256, Collector: it.Collector, DataType: "scelle:file:stat",
-			Status: it.Status}
+			Status: string(it.Status)}
 		if err := x.emit(b, t.at, e); err != nil {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -32,14 +33,14 @@ func exportKey(b byte) ed25519.PrivateKey {
 }
 
 // exportStat is the stat_before of a fixture file.
-func exportStatJSON(perm uint32, size int64, inode uint64, mtime time.Time, btime bool) json.RawMessage {
-	st := map[string]any{"mode": "-rw-r--r--", "perm": perm, "uid": 1000, "gid": 1000, "size": size, "inode": inode,
-		"dev": 65024, "nlink": 1, "atime": mtime.Add(2 * time.Hour), "mtime": mtime, "ctime": mtime.Add(time.Hour)}
+func exportStat(perm uint32, size int64, inode uint64, mtime time.Time, btime bool) *evidence.Stat {
+	st := &evidence.Stat{Mode: "-rw-r--r--", Perm: perm, UID: 1000, GID: 1000, Size: size, Inode: inode,
+		Dev: 65024, Nlink: 1, Atime: mtime.Add(2 * time.Hour), Mtime: mtime, Ctime: mtime.Add(time.Hour)}
 	if btime {
-		st["btime"] = mtime.Add(-time.Hour)
+		b := mtime.Add(-time.Hour)
+		st.Btime = &b
 	}
-	b, _ := json.Marshal(st)
-	return b
+	return st
 }
 
 // buildExportBag seals, in parent, a bag the way scelle collect does,
@@ -68,7 +69,7 @@ func buildExportBag(parent string, extra int64) (string, error) {
 		name, data           string
 		collector, source    string
 		kind                 string
-		stat                 json.RawMessage
+		stat                 *evidence.Stat
 		status, reason       string
 		class                string
 		size                 int64 // for extra: zeros
@@ -86,7 +87,7 @@ func buildExportBag(parent string, extra int64) (string, error) {
 				`{"seq":812,"priority":4,"level":4,"level_name":"warning","facility":0,"facility_name":"kern","flags":"-","uptime_us":864010000000,"time":"2026-11-22T14:29:58.000131Z","message":"kworkerd: module verification failed: signature and/or required key missing - tainting kernel"}` + "\n" +
 				`{"seq":813,"priority":6,"level":6,"level_name":"info","facility":0,"facility_name":"kern","flags":"-","uptime_us":864010000001,"message":"no time base"}` + "\n"},
 		{name: "fs/var/log/wtmp", collector: "users.wtmp", source: "/var/log/wtmp", kind: "file", class: "system",
-			data: "raw wtmp", stat: exportStatJSON(0o100664, 8, 130, exportT0.Add(-time.Hour), false)},
+			data: "raw wtmp", stat: exportStat(0o100664, 8, 130, exportT0.Add(-time.Hour), false)},
 		{name: "parsed/users/wtmp.jsonl", collector: "users.wtmp", source: "/var/log/wtmp", kind: "generated", class: "system",
 			data: `{"offset":0,"record_size":384,"type":"BOOT_TIME","type_code":2,"pid":0,"line":"~","id":"~~","user":"reboot","host":"6.1.0-26-amd64","session":0,"time":"2026-11-12T14:29:50.123456Z"}` + "\n" +
 				`{"offset":384,"record_size":384,"type":"USER_PROCESS","type_code":7,"pid":4100,"line":"pts/0","id":"ts/0","user":"root","host":"203.0.113.9","addr":"203.0.113.9","session":0,"time":"2026-11-22T13:55:01.5Z"}` + "\n" +
@@ -100,19 +101,19 @@ func buildExportBag(parent string, extra int64) (string, error) {
 		{name: "parsed/bodyfile/triage.suid.000.jsonl", collector: "bodyfile.fs", source: "/tmp", kind: "generated", class: "temp",
 			data: `{"path":"/usr/bin/sudo"}` + "\n"},
 		{name: "fs/etc/passwd", collector: "files.etc", source: "/etc/passwd", kind: "file", class: "disk",
-			data: passwd, stat: exportStatJSON(0o100644, int64(len(passwd)), 2001, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), true)},
+			data: passwd, stat: exportStat(0o100644, int64(len(passwd)), 2001, time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), true)},
 		{name: "fs/tmp/a|b\nc%d->e", collector: "files.temp", source: "/tmp/a|b\nc%d->e", kind: "file", class: "temp",
-			data: odd, stat: exportStatJSON(0o100600, int64(len(odd)), 3003, time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC), false),
+			data: odd, stat: exportStat(0o100600, int64(len(odd)), 3003, time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC), false),
 			status: "partial", reason: "changed while read (see stat_before and stat_after)"},
 		{name: "", collector: "system.time", source: "/etc/localtime", kind: "symlink", class: "system", noStored: true,
-			stat: exportStatJSON(0o120777, 27, 688, time.Date(2026, 5, 9, 7, 28, 50, 0, time.UTC), false), linkTarget: true,
+			stat: exportStat(0o120777, 27, 688, time.Date(2026, 5, 9, 7, 28, 50, 0, time.UTC), false), linkTarget: true,
 			reason: "link recorded, not followed"},
 		{name: "", collector: "files.paths", source: "/nonexistent", kind: "file", class: "disk", noStored: true,
 			status: "skipped", reason: "not present"},
 	}
 	if extra > 0 {
 		items = append(items, payload{name: "fs/var/big.bin", collector: "files.paths", source: "/var/big.bin", kind: "file",
-			class: "disk", size: extra, stat: exportStatJSON(0o100644, extra, 4004, exportT0, false)})
+			class: "disk", size: extra, stat: exportStat(0o100644, extra, 4004, exportT0, false)})
 	}
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: exportCollection, Case: "C-42", Examiner: "Jeanne Martin",
 		People: &chain.People{Operator: operator, Witnesses: []chain.Person{{Name: "Me Claire Dupont", Role: "commissaire de justice", Reference: "PV 2026-118"}}},
@@ -125,7 +126,7 @@ func buildExportBag(parent string, extra int64) (string, error) {
 			`"os_release":{"PRETTY_NAME":"Debian GNU/Linux 12 (bookworm)"},"kernel":{"sysname":"Linux","release":"6.1.0-26-amd64","machine":"x86_64"}}`),
 	}
 	for _, p := range items {
-		it := chain.Item{Collector: p.collector, Class: p.class, Source: p.source, Kind: p.kind, Status: p.status, Reason: p.reason,
+		it := evidence.Item{Collector: p.collector, Class: p.class, Source: p.source, Kind: p.kind, Status: evidence.Status(p.status), Reason: p.reason,
 			Before: p.stat, Started: exportT0.Add(time.Second), Ended: exportT0.Add(2 * time.Second)}
 		if it.Status == "" {
 			it.Status = "collected"
@@ -631,6 +632,6 @@ func FuzzExportLines(f *testing.F) {
 			}
 		}
 		_, _ = chain.ScanRecord(bytes.NewReader(data), nil)
-		_, _ = chain.ScanRecord(bytes.NewReader(data), func(*chain.Item) error { return nil })
+		_, _ = chain.ScanRecord(bytes.NewReader(data), func(*evidence.Item) error { return nil })
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 )
@@ -89,13 +90,13 @@ func Build(dir string) (*Report, error) { return BuildEach(dir, nil) }
 // BuildEach is Build that also hands each item of the record
 // to each (when not nil) as it reads them: a caller that needs the items
 // too reads the record once.
-func BuildEach(dir string, each func(*chain.Item)) (*Report, error) {
+func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
 	r := &Report{Folder: filepath.Base(filepath.Clean(dir))}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	r.Record, err = chain.ScanRecord(f, func(it *chain.Item) error {
+	r.Record, err = chain.ScanRecord(f, func(it *evidence.Item) error {
 		r.Items.Add(it)
 		if each != nil {
 			each(it)
@@ -154,7 +155,7 @@ type ItemDigest struct {
 	Total int
 	// Bytes is the size of the items kept (collected or partial).
 	Bytes int64
-	// all, classes and collectors count the items of each of Statuses;
+	// all, classes and collectors count the items of each of evidence.Statuses;
 	// an item with another status is counted only in Total.
 	all        tally
 	classes    tallies
@@ -172,9 +173,9 @@ type ItemDigest struct {
 
 // Add counts the item it; the digest keeps none of it but a few of its
 // strings, cut to 4 KiB.
-func (d *ItemDigest) Add(it *chain.Item) {
+func (d *ItemDigest) Add(it *evidence.Item) {
 	d.Total++
-	if it.Status == "collected" || it.Status == "partial" {
+	if it.Status.Stored() {
 		d.Bytes += it.Size
 	}
 	st := statusRank(it.Status)
@@ -183,7 +184,7 @@ func (d *ItemDigest) Add(it *chain.Item) {
 	d.classes.add(class, class, st)
 	d.collectors.add(clip(it.Collector), class, st)
 	switch it.Status {
-	case "skipped":
+	case evidence.Skipped:
 		reason := clip(orDash(it.Reason))
 		switch _, ok := d.reasons[reason]; {
 		case ok || len(d.reasons) < maxListed:
@@ -194,7 +195,7 @@ func (d *ItemDigest) Add(it *chain.Item) {
 		default:
 			d.otherReasons++
 		}
-	case "failed", "partial":
+	case evidence.Failed, evidence.Partial:
 		d.nListed++
 		li := listedItem{status: it.Status, collector: clip(it.Collector), name: clip(itemName(it)), reason: clip(it.Reason)}
 		switch {
@@ -208,8 +209,8 @@ func (d *ItemDigest) Add(it *chain.Item) {
 }
 
 // Count returns the number of items added with the status s, one of
-// Statuses.
-func (d *ItemDigest) Count(s string) int {
+// evidence.Statuses.
+func (d *ItemDigest) Count(s evidence.Status) int {
 	if i := statusRank(s); i < len(d.all.n) {
 		return d.all.n[i]
 	}
@@ -248,7 +249,7 @@ func clip(s string) string {
 	return s[:i] + "…"
 }
 
-// tally counts items per status (the index in Statuses) under a key.
+// tally counts items per status (the index in evidence.Statuses) under a key.
 type tally struct {
 	key   string
 	class string
@@ -257,7 +258,7 @@ type tally struct {
 
 func (t *tally) add(status int) {
 	if t.n == nil {
-		t.n = make([]int, len(chain.Statuses))
+		t.n = make([]int, len(evidence.Statuses()))
 	}
 	if status < len(t.n) {
 		t.n[status]++
@@ -294,14 +295,15 @@ func (ts *tallies) add(key, class string, status int) {
 
 // listedItem is what the report lists of a failed or partial item.
 type listedItem struct {
-	status, collector, name, reason string
+	status                  evidence.Status
+	collector, name, reason string
 }
 
 // before orders listed items: failed before partial, then by collector,
 // name and reason.
 func (a *listedItem) before(b *listedItem) bool {
 	if a.status != b.status {
-		return a.status == "failed"
+		return a.status == evidence.Failed
 	}
 	if a.collector != b.collector {
 		return a.collector < b.collector

@@ -11,17 +11,17 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // randomItems makes n items with many equal collectors, names and
 // reasons, in no order.
-func randomItems(n int, seed int64) []chain.Item {
+func randomItems(n int, seed int64) []evidence.Item {
 	rng := rand.New(rand.NewSource(seed))
-	items := make([]chain.Item, n)
+	items := make([]evidence.Item, n)
 	for i := range items {
-		it := chain.Item{Collector: fmt.Sprintf("c%d", rng.Intn(8)), Class: classOrder[rng.Intn(len(classOrder))],
-			Status: chain.Statuses[rng.Intn(len(chain.Statuses))], Size: int64(rng.Intn(1000))}
+		it := evidence.Item{Collector: fmt.Sprintf("c%d", rng.Intn(8)), Class: classOrder[rng.Intn(len(classOrder))],
+			Status: evidence.Statuses()[rng.Intn(4)], Size: int64(rng.Intn(1000))}
 		switch rng.Intn(4) {
 		case 0:
 			it.Source = fmt.Sprintf("/s/%d", rng.Intn(30))
@@ -76,7 +76,7 @@ func TestItemDigestCaps(t *testing.T) {
 	r.Record, rec.Items = rec, nil
 	const n = maxListed + 100
 	for i := range 2 * n {
-		it := chain.Item{Collector: fmt.Sprintf("col%04d", i%n), Class: fmt.Sprintf("class%04d", i%n), Kind: "file",
+		it := evidence.Item{Collector: fmt.Sprintf("col%04d", i%n), Class: fmt.Sprintf("class%04d", i%n), Kind: "file",
 			Status: "skipped", Reason: fmt.Sprintf("reason %04d", i%n)}
 		r.Items.Add(&it)
 	}
@@ -112,7 +112,7 @@ func TestItemDigestCaps(t *testing.T) {
 // The digest keeps at most 4 KiB of a string, cut at a character.
 func TestItemDigestClips(t *testing.T) {
 	long := strings.Repeat("é", maxDigestText) // 8 KiB
-	it := chain.Item{Collector: long, Class: long, Source: "x" + long, Status: "failed", Reason: long}
+	it := evidence.Item{Collector: long, Class: long, Source: "x" + long, Status: "failed", Reason: long}
 	var d ItemDigest
 	d.Add(&it)
 	it.Status = "skipped"

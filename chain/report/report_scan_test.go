@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // fullRecord fills every field of a record.
@@ -30,9 +31,9 @@ func fullRecord() *chain.Record {
 		ClockStart: json.RawMessage(`{"ntp":"synchronised"}`), ClockEnd: json.RawMessage(`"x"`),
 		Key:         chain.Key{Fingerprint: strings.Repeat("cd", 32), PublicKey: "-----BEGIN PUBLIC KEY-----\n...", Ephemeral: true},
 		Interrupted: "SIGINT",
-		Items: []chain.Item{{Collector: "files", Class: "logs", Source: "/var/log/auth.log", SourceRaw: []byte{0xff, 0},
+		Items: []evidence.Item{{Collector: "files", Class: "logs", Source: "/var/log/auth.log", SourceRaw: []byte{0xff, 0},
 			Path: "data/fs/var/log/auth.log", Kind: "file", Status: "collected", Size: 42, SHA256: strings.Repeat("00", 32),
-			LinkTarget: "x", NoATime: true, Before: json.RawMessage(`{"mode":420}`), After: json.RawMessage(`{}`),
+			LinkTarget: "x", NoATime: true, Before: &evidence.Stat{Mode: "-rw-r--r--", Perm: 0o100644}, After: &evidence.Stat{},
 			Started: t0, Ended: t0}},
 		Extra: map[string]json.RawMessage{"tpm": json.RawMessage(`{"quote":"AAAA"}`)},
 	}
@@ -40,17 +41,21 @@ func fullRecord() *chain.Record {
 	return r
 }
 
-const bigItemStat = `{"mode":33188,"uid":33,"gid":33,"size":48213,"inode":1835021,"nlink":1,"dev":2049,` +
-	`"atime":"2026-11-22T09:58:01.123456789Z","mtime":"2026-10-01T12:00:00.5Z","ctime":"2026-10-01T12:00:00.5Z","btime":"2026-10-01T12:00:00.5Z"}`
+// bigItemStat is a file's stat as statx gives it.
+var bigItemStat = func() *evidence.Stat {
+	mtime := time.Date(2026, 10, 1, 12, 0, 0, 5e8, time.UTC)
+	return &evidence.Stat{Mode: "-rw-r--r--", Perm: 33188, UID: 33, GID: 33, Size: 48213, Inode: 1835021, Nlink: 1, Dev: 2049,
+		Atime: time.Date(2026, 11, 22, 9, 58, 1, 123456789, time.UTC), Mtime: mtime, Ctime: mtime, Btime: &mtime}
+}()
 
 // bigItem is an item of about 1 KB as JSON, like a collected file's.
-func bigItem(i int) chain.Item {
+func bigItem(i int) evidence.Item {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	it := chain.Item{Collector: fmt.Sprintf("files.c%02d", i%40), Class: classOrder[i%len(classOrder)],
+	it := evidence.Item{Collector: fmt.Sprintf("files.c%02d", i%40), Class: classOrder[i%len(classOrder)],
 		Source: fmt.Sprintf("/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
 		Path:   fmt.Sprintf("data/fs/srv/www/site-%04d/htdocs/assets/images/thumbnails/large/file-%07d.jpeg", i/100, i),
-		Kind:   "file", Status: chain.Statuses[i%len(chain.Statuses)], Size: int64(i) * 1000, SHA256: strings.Repeat("ab", 32),
-		Before: json.RawMessage(bigItemStat), After: json.RawMessage(bigItemStat), NoATime: true, Started: t0, Ended: t0.Add(time.Millisecond)}
+		Kind:   "file", Status: evidence.Statuses()[i%4], Size: int64(i) * 1000, SHA256: strings.Repeat("ab", 32),
+		Before: bigItemStat, After: bigItemStat, NoATime: true, Started: t0, Ended: t0.Add(time.Millisecond)}
 	if it.Status != "collected" {
 		it.Path, it.SHA256 = "", ""
 		it.Reason = fmt.Sprintf("open %s: permission denied (%d)", it.Source, i%700)
@@ -114,7 +119,7 @@ func TestScanRecordBoundedMemory(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	peak := before.HeapInuse
 	i := 0
-	rec, err := chain.ScanRecord(f, func(it *chain.Item) error {
+	rec, err := chain.ScanRecord(f, func(it *evidence.Item) error {
 		if want := bigItem(i); it.Source != want.Source || it.Status != want.Status || it.Reason != want.Reason || it.Size != want.Size {
 			return fmt.Errorf("item %d: %s %s, want %s %s", i, it.Source, it.Status, want.Source, want.Status)
 		}
@@ -139,8 +144,8 @@ func TestScanRecordBoundedMemory(t *testing.T) {
 	if i != n || d.Total != n || rec.Items != nil || rec.Collection != head.Collection {
 		t.Fatalf("%d items read, %d counted", i, d.Total)
 	}
-	for _, s := range chain.Statuses {
-		if d.Count(s) != n/len(chain.Statuses) {
+	for _, s := range evidence.Statuses() {
+		if d.Count(s) != n/len(evidence.Statuses()) {
 			t.Errorf("%s: %d", s, d.Count(s))
 		}
 	}

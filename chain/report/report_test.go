@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -82,16 +83,16 @@ func reportBag(t testing.TB) string {
 			t.Fatal(err)
 		}
 		class := []string{"process", "system", "disk"}[i]
-		rec.Items = append(rec.Items, chain.Item{Collector: strings.Split(p.name, "/")[1] + ".test", Class: class, Source: "/" + strings.SplitN(p.name, "/", 2)[1],
+		rec.Items = append(rec.Items, evidence.Item{Collector: strings.Split(p.name, "/")[1] + ".test", Class: class, Source: "/" + strings.SplitN(p.name, "/", 2)[1],
 			Path: res.Path, Kind: "file", Status: "collected", Size: res.Size, SHA256: hexSum(res.SHA256), Started: reportT0, Ended: reportT0})
 	}
 	rec.Items = append(rec.Items,
-		chain.Item{Collector: "proc.memory", Class: "process", Source: "/proc/4242/mem", Kind: "memory", Status: "partial", Reason: "size cap 256 MiB reached"},
-		chain.Item{Collector: "net.sockets", Class: "network", Source: "netlink", Kind: "table", Status: "failed", Reason: "netlink: permission denied"},
-		chain.Item{Collector: "system.dmesg", Class: "system", Source: "/dev/kmsg", Kind: "file", Status: "failed", Reason: "open /dev/kmsg: operation not permitted"},
-		chain.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
-		chain.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big2.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
-		chain.Item{Collector: "files.tmp", Class: "temp", Source: "/tmp/.X11-unix", Kind: "file", Status: "skipped", Reason: "not present"},
+		evidence.Item{Collector: "proc.memory", Class: "process", Source: "/proc/4242/mem", Kind: "memory", Status: "partial", Reason: "size cap 256 MiB reached"},
+		evidence.Item{Collector: "net.sockets", Class: "network", Source: "netlink", Kind: "table", Status: "failed", Reason: "netlink: permission denied"},
+		evidence.Item{Collector: "system.dmesg", Class: "system", Source: "/dev/kmsg", Kind: "file", Status: "failed", Reason: "open /dev/kmsg: operation not permitted"},
+		evidence.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
+		evidence.Item{Collector: "files.logs", Class: "disk", Source: "/var/log/journal/big2.journal", Kind: "file", Status: "skipped", Reason: "above --max-file-size"},
+		evidence.Item{Collector: "files.tmp", Class: "temp", Source: "/tmp/.X11-unix", Kind: "file", Status: "skipped", Reason: "not present"},
 	)
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())
 	rec.Key = chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub), Ephemeral: false}
@@ -413,7 +414,7 @@ func TestReportWriteSample(t *testing.T) {
 func TestReportPDFEscapesNames(t *testing.T) {
 	needTool(t, "pdftotext", "poppler-utils")
 	r := verifiedReport(t, reportBag(t))
-	r.Items.Add(&chain.Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
+	r.Items.Add(&evidence.Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
 		Reason: "permission denied"})
 	var b bytes.Buffer
 	if err := r.WritePDF(&b); err != nil {

@@ -10,6 +10,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/seal"
 )
@@ -185,18 +186,18 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%.1f %sio/%siB (%d)", v, p, p, n)
 }
 
-var statusLabels = map[string]bi{
-	"collected": {"collecté", "collected"},
-	"partial":   {"partiel", "partial"},
-	"skipped":   {"écarté", "skipped"},
-	"failed":    {"échec", "failed"},
+var statusLabels = map[evidence.Status]bi{
+	evidence.Collected: {"collecté", "collected"},
+	evidence.Partial:   {"partiel", "partial"},
+	evidence.Skipped:   {"écarté", "skipped"},
+	evidence.Failed:    {"échec", "failed"},
 }
 
-func statusLabel(s string) string {
+func statusLabel(s evidence.Status) string {
 	if l, ok := statusLabels[s]; ok {
 		return l.String()
 	}
-	return s
+	return string(s)
 }
 
 // classOrder is the order of volatility (collect.Class).
@@ -407,7 +408,7 @@ func mandator(rec *chain.Record) string {
 
 func summaryText(d *ItemDigest) string {
 	var parts []string
-	for _, s := range chain.Statuses {
+	for _, s := range evidence.Statuses() {
 		parts = append(parts, fmt.Sprintf("%d %s", d.Count(s), statusLabel(s)))
 	}
 	return fmt.Sprintf("%d : %s", d.Total, strings.Join(parts, ", "))
@@ -624,7 +625,7 @@ func (t *tally) row(label string) []string {
 
 func statusCols(first bi, w float64) []rvCol {
 	cols := []rvCol{{Label: first, W: w}}
-	for _, s := range chain.Statuses {
+	for _, s := range evidence.Statuses() {
 		cols = append(cols, rvCol{Label: statusLabels[s], W: (180 - w) / 5, Right: true})
 	}
 	return append(cols, rvCol{Label: bi{"Total", "Total"}, W: (180 - w) / 5, Right: true})
@@ -645,13 +646,13 @@ func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 		{Label: bi{"Signification", "Meaning"}, W: 95},
 		{Label: bi{"Nombre", "Count"}, W: 25, Right: true},
 	}}
-	meaning := map[string]bi{
-		"collected": {"conservé en entier", "stored whole"},
-		"partial":   {"conservé en partie, avec le motif", "stored in part, with why"},
-		"skipped":   {"volontairement non conservé (absent, plafond)", "deliberately not stored (absent, cap)"},
-		"failed":    {"n'a pas pu être lu, avec l'erreur", "could not be read, with the error"},
+	meaning := map[evidence.Status]bi{
+		evidence.Collected: {"conservé en entier", "stored whole"},
+		evidence.Partial:   {"conservé en partie, avec le motif", "stored in part, with why"},
+		evidence.Skipped:   {"volontairement non conservé (absent, plafond)", "deliberately not stored (absent, cap)"},
+		evidence.Failed:    {"n'a pas pu être lu, avec l'erreur", "could not be read, with the error"},
 	}
-	for _, s := range chain.Statuses {
+	for _, s := range evidence.Statuses() {
 		st.Rows = append(st.Rows, []string{statusLabel(s), meaning[s].String(), strconv.Itoa(d.Count(s))})
 	}
 	blocks = append(blocks, st)
@@ -672,7 +673,7 @@ func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 // maxListed bounds the rows of one list of items; the rest is counted.
 const maxListed = 500
 
-func itemName(it *chain.Item) string {
+func itemName(it *evidence.Item) string {
 	switch {
 	case it.Source != "":
 		return it.Source
@@ -861,7 +862,7 @@ func eventDetails(e *chain.CustodyEvent) string {
 			keys = append(keys, k)
 		}
 		sort.Slice(keys, func(i, j int) bool {
-			ri, rj := statusRank(keys[i]), statusRank(keys[j])
+			ri, rj := statusRank(evidence.Status(keys[i])), statusRank(evidence.Status(keys[j]))
 			if ri != rj {
 				return ri < rj
 			}
@@ -891,13 +892,14 @@ func eventDetails(e *chain.CustodyEvent) string {
 	return orDash(strings.Join(lines, "\n"))
 }
 
-func statusRank(s string) int {
-	for i, k := range chain.Statuses {
+func statusRank(s evidence.Status) int {
+	statuses := evidence.Statuses()
+	for i, k := range statuses {
 		if k == s {
 			return i
 		}
 	}
-	return len(chain.Statuses)
+	return len(statuses)
 }
 
 // abbrev shortens a 64-digit hash to its first and last 8 digits; the

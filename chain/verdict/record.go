@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -22,7 +23,7 @@ type RecordDigest struct {
 }
 
 // Add counts one item of the record.
-func (d *RecordDigest) Add(it *chain.Item) {
+func (d *RecordDigest) Add(it *evidence.Item) {
 	d.n++
 	if it.Path != "" {
 		d.stored.Add(it.Path, it.SHA256)
@@ -46,7 +47,7 @@ func checkRecord(rep *seal.Report, dir string, d *RecordDigest) {
 			fail(err.Error())
 			return
 		}
-		d.Record, err = chain.ScanRecord(f, func(it *chain.Item) error {
+		d.Record, err = chain.ScanRecord(f, func(it *evidence.Item) error {
 			d.Add(it)
 			return nil
 		})

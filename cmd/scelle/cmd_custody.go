@@ -14,6 +14,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
@@ -335,8 +336,8 @@ func printEvent(w io.Writer, e shownEvent) {
 	}
 	if len(e.Summary) > 0 {
 		var s []string
-		for _, st := range chain.Statuses {
-			s = append(s, fmt.Sprintf("%d %s", e.Summary[st], st))
+		for _, st := range evidence.Statuses() {
+			s = append(s, fmt.Sprintf("%d %s", e.Summary[string(st)], st))
 		}
 		field("items", strings.Join(s, ", "))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/internal/acquire"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -45,7 +46,7 @@ func reportTestBag(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.Items = []chain.Item{{Collector: "files.etc", Class: "disk", Source: "/etc/passwd", Path: res.Path, Kind: "file",
+	rec.Items = []evidence.Item{{Collector: "files.etc", Class: "disk", Source: "/etc/passwd", Path: res.Path, Kind: "file",
 		Status: "collected", Size: res.Size, SHA256: fmt.Sprintf("%x", res.SHA256)},
 		{Collector: "proc.memory", Class: "process", Kind: "memory", Status: "failed", Reason: "permission denied"}}
 	pub, _ := seal.PublicKeyPEM(w.PublicKey())

@@ -43,7 +43,7 @@ func runCollector(t *testing.T, c collect.Collector, env *collect.Env) result {
 	// Every outcome is complete, and every stored artifact has one.
 	recorded := map[string]bool{}
 	for _, o := range r.outs.All {
-		if o.Collector != c.Name() || o.Class != collect.ClassSystem {
+		if o.Collector != c.Name() || o.Class != collect.ClassSystem.String() {
 			t.Errorf("outcome %+v: wrong collector or class", o)
 		}
 		switch o.Status {

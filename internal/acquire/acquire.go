@@ -23,6 +23,7 @@ import (
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/netstat"
 	"github.com/scelle/scelle/collect/system"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/internal/safeopen"
 	"github.com/scelle/scelle/seal"
@@ -89,7 +90,7 @@ type Result struct {
 	Record *chain.Record
 	Sealed *seal.Sealed
 	// Failures are the first failed items, of Failed in all.
-	Failures []chain.Item
+	Failures []evidence.Item
 	Failed   int
 	// ReadBack is the verdict on the bag as read back from the medium,
 	// and its reports; nil with NoReadBack or when reading back failed.
@@ -273,15 +274,14 @@ func (r *run) collect(ctx context.Context) (items *chain.ItemSpool, rec *chain.R
 		OnOutcome: func(o collect.Outcome) {
 			mu.Lock()
 			defer mu.Unlock()
-			it := itemOf(o)
-			if err := items.Add(&it); err != nil {
+			if err := items.Add(&o); err != nil {
 				cancel(fmt.Errorf("%w: %w", seal.ErrOutput, err))
 			}
 			sink.recorded()
 			if o.Path == "" || o.Status != collect.Collected {
 				// The journal keeps every outcome that its item lines do
 				// not tell: items that stored nothing, and partial ones.
-				r.w.Event(it)
+				r.w.Event(o)
 			}
 			if r.prog.Item != nil {
 				r.prog.Item(o)
@@ -369,19 +369,6 @@ func (r *run) seal(rec *chain.Record, items *chain.ItemSpool) (*seal.Sealed, err
 		r.warn(r.tpm.EndErr)
 	}
 	return sealed, nil
-}
-
-func itemOf(o collect.Outcome) chain.Item {
-	it := chain.Item{Collector: o.Collector, Class: o.Class.String(), Source: o.Source, SourceRaw: o.SourceRaw,
-		Path: o.Path, Kind: o.Kind, Status: string(o.Status), Reason: o.Reason, Size: o.Size, SHA256: o.SHA256,
-		LinkTarget: o.LinkTarget, NoATime: o.NoATime, Started: o.Started, Ended: o.Ended}
-	if o.Before != nil {
-		it.Before, _ = json.Marshal(o.Before)
-	}
-	if o.After != nil {
-		it.After, _ = json.Marshal(o.After)
-	}
-	return it
 }
 
 // hostName reads the host name from the kernel (live) or the image.
