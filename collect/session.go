@@ -214,6 +214,8 @@ func (s *Session) finish(o *Outcome, st Stored, err error) {
 	switch {
 	case st.Path == "" && errors.As(err, &skip):
 		o.Status, o.Reason = Skipped, skip.Reason
+	case st.Path == "" && errors.Is(err, context.Canceled):
+		o.Status, o.Reason = Failed, "interrupted while this item was read"
 	case st.Path == "" && err != nil:
 		o.Status, o.Reason = Failed, err.Error()
 	case err != nil && o.Kind == KindGenerated && st.Padded == 0:

@@ -62,6 +62,11 @@ func (e *Executables) Collect(ctx context.Context, s *collect.Session) error {
 		}
 		src := path.Join(s.Env.Linux.Proc, strconv.Itoa(pid), "exe")
 		d, err := openPID(s.Env.Linux.Proc, pid)
+		if errors.Is(err, errExited) {
+			// Listed, then gone: nothing is lost that still existed.
+			s.Skip(src, collect.KindFile, exitedReason)
+			continue
+		}
 		if err != nil {
 			s.Fail(src, collect.KindFile, err)
 			continue
@@ -69,7 +74,9 @@ func (e *Executables) Collect(ctx context.Context, s *collect.Session) error {
 		x, err := e.one(ctx, s, d, seen)
 		d.close()
 		switch {
-		case err != nil && errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errExited):
+		case errors.Is(err, errExited):
+			s.Skip(src, collect.KindFile, exitedReason)
+		case err != nil && errors.Is(err, fs.ErrNotExist):
 			// No executable: a kernel thread or a zombie.
 		case err != nil:
 			s.Fail(src, collect.KindFile, err)

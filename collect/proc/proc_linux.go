@@ -25,6 +25,10 @@ const readFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONB
 // errExited marks a read that failed because the process had exited.
 var errExited = errors.New("process exited")
 
+// exitedReason is the reason of an item skipped because its process
+// ended between the listing and the read.
+const exitedReason = "process exited before it was read"
+
 // errNoMemory marks a read refused because the process has no user address
 // space: a kernel thread (its environ, maps and mem do not exist).
 var errNoMemory = errors.New("no user address space (kernel thread)")
