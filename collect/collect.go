@@ -104,6 +104,10 @@ type Sink interface {
 	Put(ctx context.Context, m Meta, r io.Reader) (Stored, error)
 }
 
+// ReasonNotPresent is the reason of an item skipped because its source
+// does not exist on the host.
+const ReasonNotPresent = "not present"
+
 // SkipError is returned by a Sink that declines an artifact on purpose
 // (an output budget); the item is recorded as skipped with Reason.
 type SkipError struct{ Reason string }

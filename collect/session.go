@@ -254,7 +254,7 @@ func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64)
 	if err != nil {
 		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
 		if errors.Is(err, fs.ErrNotExist) {
-			o.Status, o.Reason = Skipped, "not present"
+			o.Status, o.Reason = Skipped, ReasonNotPresent
 		}
 		return o
 	}
@@ -383,7 +383,7 @@ func (s *Session) CopyKernelTee(ctx context.Context, name, hostPath string, limi
 	if err != nil {
 		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
 		if errors.Is(err, fs.ErrNotExist) {
-			o.Status, o.Reason = Skipped, "not present"
+			o.Status, o.Reason = Skipped, ReasonNotPresent
 		}
 		return o
 	}

@@ -131,7 +131,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", res.Sealed.Dir, rb.Verdict.Status))
 	}
 	if res.Incomplete() {
-		return &printedError{code: exitIncomplete, why: "some items failed or the run was interrupted"}
+		return &printedError{code: exitIncomplete, why: "some items failed, the run was interrupted, or nothing was collected"}
 	}
 	return nil
 }

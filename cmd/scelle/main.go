@@ -28,7 +28,7 @@ const (
 	exitOK           = 0
 	exitError        = 1 // the command failed; nothing sealed
 	exitUsage        = 2 // bad flags or arguments
-	exitIncomplete   = 3 // collect: sealed, but some items failed or the run was interrupted
+	exitIncomplete   = 3 // collect: sealed, but some items failed, the run was interrupted or nothing was collected
 	exitVerifyFailed = 4 // verify, extract: a check failed (changed or damaged bytes)
 	exitUnsealed     = 5 // verify: never sealed (cut short); what it still proves is listed
 )
@@ -37,7 +37,8 @@ const exitCodesHelp = `Exit codes:
   0  success: sealed and complete, or verified
   1  error: the command failed (nothing sealed)
   2  usage: bad flags or arguments
-  3  collect: sealed, but some items failed or the run was interrupted
+  3  collect: sealed, but some items failed, the run was interrupted, or
+     nothing was collected (the bag is valid evidence of what it holds)
   4  verify, extract: a check failed (changed or damaged bytes)
   5  verify: the bag was never sealed; what it still proves is listed`
 

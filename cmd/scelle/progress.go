@@ -122,7 +122,7 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 	}
 	if p.json {
 		ev := map[string]any{"event": "sealed", "dir": s.Dir, "root": s.Root, "summary": rec.Summary,
-			"interrupted": rec.Interrupted}
+			"interrupted": rec.Interrupted, "missing": res.Missing, "empty": res.Empty()}
 		if rb != nil {
 			ev["read_back"], ev["report_html"], ev["report_pdf"] = rb.Verdict.Status.String(), rb.HTML, rb.PDF
 		}
@@ -143,6 +143,12 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 	}
 	for _, it := range res.Failures {
 		fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
+	}
+	for _, m := range res.Missing {
+		fmt.Fprintf(w, "missing:     %s: not present on the host (check the --path given)\n", m)
+	}
+	if res.Empty() {
+		fmt.Fprintf(w, "NOTHING COLLECTED: the bag is sealed but holds no evidence\n")
 	}
 	if res.Failed > len(res.Failures) {
 		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", res.Failed-len(res.Failures))

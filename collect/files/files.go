@@ -175,7 +175,7 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, ambiguous 
 	st, _, err := collect.LstatIn(s.Env.Root, base)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			s.Skip(base, collect.KindFile, "not present")
+			s.Skip(base, collect.KindFile, collect.ReasonNotPresent)
 			return nil
 		}
 		s.Fail(base, collect.KindFile, err)

@@ -98,11 +98,20 @@ type Result struct {
 	// Encrypted: the archive is encrypted, so the read-back could check
 	// only the ciphertext.
 	Encrypted bool
+	// Missing lists the paths given in Options.Paths that were not
+	// present on the host (a typo, or a path that is gone).
+	Missing []string
 }
 
-// Incomplete reports whether some items failed or the run was cut short.
+// Empty reports whether nothing at all was collected.
+func (r *Result) Empty() bool {
+	return r.Record.Summary[string(evidence.Collected)]+r.Record.Summary[string(evidence.Partial)] == 0
+}
+
+// Incomplete reports whether some items failed, the run was cut short,
+// or nothing was collected.
 func (r *Result) Incomplete() bool {
-	return r.Record.Summary["failed"] > 0 || r.Record.Interrupted != ""
+	return r.Record.Summary[string(evidence.Failed)] > 0 || r.Record.Interrupted != "" || r.Empty()
 }
 
 // OptionError is an error in the Options (a profile that does not load,
@@ -127,6 +136,9 @@ type run struct {
 	clock    system.TimeState
 	w        *seal.Writer
 	tpm      *tpm.Session
+	collectors []collect.Collector
+	// missing lists the explicit paths (Options.Paths) found absent.
+	missing []string
 	// beforeSealLine is set once the record is known (see seal).
 	beforeSealLine func(partial string, s *seal.Sealed) error
 }
@@ -149,7 +161,7 @@ func Run(ctx context.Context, opts Options, prog Progress) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Record: rec, Sealed: sealed, Encrypted: len(opts.Recipients) > 0}
+	res := &Result{Record: rec, Sealed: sealed, Encrypted: len(opts.Recipients) > 0, Missing: r.missing}
 	res.Failures, res.Failed = items.Failures()
 	if !opts.NoReadBack {
 		if res.ReadBack, err = report.Write(sealed.Dir, sealed.Dir, time.Time{}, nil); err != nil {
@@ -201,10 +213,15 @@ func begin(opts Options, prog Progress) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.opts.Out = out
+	// Plan before anything is made or announced: a bad profile leaves no
+	// folder and prints no key fingerprint.
+	if r.collectors, err = plan(&r.opts, &r.env, out, r.root); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
 	}
-	r.opts.Out = out
 	r.tool = ToolIdentity(opts.Version, opts.Revision)
 	r.id = uuid.NewString()
 	if err := r.create(); err != nil {
@@ -255,12 +272,6 @@ func (r *run) collect(ctx context.Context) (items *chain.ItemSpool, rec *chain.R
 	cctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sink := &bagSink{w: r.w, cancel: cancel, budget: r.opts.Budget}
-	collectors, err := plan(&r.opts, &r.env, r.opts.Out, r.root)
-	if err != nil {
-		r.w.Abort(err.Error())
-		os.RemoveAll(r.w.PartialDir())
-		return nil, nil, err
-	}
 	rec = r.newRecord()
 	// The record's items wait in the output folder, not in memory: a
 	// million files must not weigh on the host.
@@ -283,11 +294,14 @@ func (r *run) collect(ctx context.Context) (items *chain.ItemSpool, rec *chain.R
 				// not tell: items that stored nothing, and partial ones.
 				r.w.Event(o)
 			}
+			if o.Collector == PathsCollector && o.Status == collect.Skipped && o.Reason == collect.ReasonNotPresent {
+				r.missing = append(r.missing, o.Source)
+			}
 			if r.prog.Item != nil {
 				r.prog.Item(o)
 			}
 		}}
-	runErr := runner.Run(cctx, collectors)
+	runErr := runner.Run(cctx, r.collectors)
 	if cause := context.Cause(cctx); errors.Is(cause, seal.ErrOutput) {
 		r.w.Abort(cause.Error())
 		items.Close()

@@ -34,10 +34,13 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		for _, e := range exclude {
 			ex = append(ex, e, e+"/**")
 		}
-		cs = append(cs, &files.Tree{ID: "files.paths", Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
+		cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
 	}
 	return cs, nil
 }
+
+// PathsCollector is the name of the collector of Options.Paths.
+const PathsCollector = "files.paths"
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
