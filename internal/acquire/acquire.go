@@ -123,19 +123,19 @@ func (e *OptionError) Unwrap() error { return e.Err }
 
 // run is one collection under way.
 type run struct {
-	opts     Options
-	prog     Progress
-	started  time.Time
-	root     string
-	live     bool
-	env      collect.Env
-	key      ed25519.PrivateKey
-	id, host string
-	tool     chain.Tool
-	ident    system.Identity
-	clock    system.TimeState
-	w        *seal.Writer
-	tpm      *tpm.Session
+	opts       Options
+	prog       Progress
+	started    time.Time
+	root       string
+	live       bool
+	env        collect.Env
+	key        ed25519.PrivateKey
+	id, host   string
+	tool       chain.Tool
+	ident      system.Identity
+	clock      system.TimeState
+	w          *seal.Writer
+	tpm        *tpm.Session
 	collectors []collect.Collector
 	// missing lists the explicit paths (Options.Paths) found absent.
 	missing []string
