@@ -23,6 +23,10 @@ type Runner struct {
 	OnOutcome func(Outcome)
 }
 
+// ReasonNotRun is the reason of a collector skipped because the run was
+// interrupted before its turn.
+const ReasonNotRun = "interrupted before this collector ran"
+
 // Order sorts collectors by volatility class, keeping the given order
 // within a class.
 func Order(cs []Collector) []Collector {
@@ -40,7 +44,7 @@ func (r *Runner) Run(ctx context.Context, cs []Collector) error {
 	for i, c := range cs {
 		if ctx.Err() != nil {
 			r.outcome(Outcome{Collector: c.Name(), Class: c.Class().String(), Kind: evidence.KindCollector, Status: Skipped,
-				Reason: "interrupted before this collector ran", Started: time.Now().UTC(), Ended: time.Now().UTC()})
+				Reason: ReasonNotRun, Started: time.Now().UTC(), Ended: time.Now().UTC()})
 			continue
 		}
 		if r.OnStart != nil {

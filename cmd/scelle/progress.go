@@ -85,7 +85,7 @@ func (p *progress) outcome(o collect.Outcome) {
 			p.redraw()
 		}
 	case o.Status == collect.Failed:
-		fmt.Fprintf(p.w, "  failed: %s: %s\n", o.Source, o.Reason)
+		fmt.Fprintf(p.w, "  failed: %s: %s\n", itemName(o), o.Reason)
 	}
 }
 
@@ -94,6 +94,15 @@ func (p *progress) redraw() {
 	line := fmt.Sprintf("[%d/%d] %-24s %6d items %9s %6.1fs", p.i, p.n, p.current, p.items,
 		units.Bytes(p.bytes), time.Since(p.began).Seconds())
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
+}
+
+// itemName names an item on screen: its source, or its collector for an
+// outcome of the collector as a whole.
+func itemName(o collect.Outcome) string {
+	if o.Source == "" {
+		return "collector " + o.Collector
+	}
+	return o.Source
 }
 
 // groupHex splits a hex fingerprint into groups of four, four groups a
@@ -141,8 +150,11 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 	if rec.Interrupted != "" {
 		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
 	}
+	if len(res.NotRun) > 0 {
+		fmt.Fprintf(w, "not run:     %s (interrupted before their turn)\n", strings.Join(res.NotRun, ", "))
+	}
 	for _, it := range res.Failures {
-		fmt.Fprintf(w, "failed:      %s: %s\n", it.Source, it.Reason)
+		fmt.Fprintf(w, "failed:      %s: %s\n", itemName(it), it.Reason)
 	}
 	for _, m := range res.Missing {
 		fmt.Fprintf(w, "missing:     %s: not present on the host (check the --path given)\n", m)

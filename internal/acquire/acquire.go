@@ -101,6 +101,9 @@ type Result struct {
 	// Missing lists the paths given in Options.Paths that were not
 	// present on the host (a typo, or a path that is gone).
 	Missing []string
+	// NotRun lists the collectors that never ran: the run was interrupted
+	// before their turn.
+	NotRun []string
 }
 
 // Empty reports whether nothing at all was collected.
@@ -139,6 +142,8 @@ type run struct {
 	collectors []collect.Collector
 	// missing lists the explicit paths (Options.Paths) found absent.
 	missing []string
+	// notRun lists the collectors an interrupt kept from running.
+	notRun []string
 	// beforeSealLine is set once the record is known (see seal).
 	beforeSealLine func(partial string, s *seal.Sealed) error
 }
@@ -161,7 +166,7 @@ func Run(ctx context.Context, opts Options, prog Progress) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Record: rec, Sealed: sealed, Encrypted: len(opts.Recipients) > 0, Missing: r.missing}
+	res := &Result{Record: rec, Sealed: sealed, Encrypted: len(opts.Recipients) > 0, Missing: r.missing, NotRun: r.notRun}
 	res.Failures, res.Failed = items.Failures()
 	if !opts.NoReadBack {
 		if res.ReadBack, err = report.Write(sealed.Dir, sealed.Dir, time.Time{}, nil); err != nil {
@@ -294,8 +299,11 @@ func (r *run) collect(ctx context.Context) (items *chain.ItemSpool, rec *chain.R
 				// not tell: items that stored nothing, and partial ones.
 				r.w.Event(o)
 			}
-			if o.Collector == PathsCollector && o.Status == collect.Skipped && o.Reason == collect.ReasonNotPresent {
+			switch {
+			case o.Collector == PathsCollector && o.Status == collect.Skipped && o.Reason == collect.ReasonNotPresent:
 				r.missing = append(r.missing, o.Source)
+			case o.Kind == evidence.KindCollector && o.Reason == collect.ReasonNotRun:
+				r.notRun = append(r.notRun, o.Collector)
 			}
 			if r.prog.Item != nil {
 				r.prog.Item(o)
