@@ -127,10 +127,10 @@ func (k fakeKcore) build() ([]byte, []Segment) {
 const vmcoreinfoText = "OSRELEASE=6.12.0-test-amd64\nBUILD-ID=0123456789abcdef\nPAGESIZE=4096\nSYMBOL(init_uts_ns)=ffffffff9e012340\n"
 
 // x86Kcore is laid out as an x86-64 kernel's /proc/kcore over the RAM of
-// holes.txt's first two ranges: direct map of RAM (page granular, so the
-// range that ends mid-page loses its last partial page), the kernel text
-// (also inside RAM), and vmalloc, modules and vmemmap without a physical
-// address.
+// qemu-1g.txt: the direct map of RAM, page granular, so the first range,
+// which ends mid-page, loses its last partial page; only the first 32 KiB
+// of the second range (a hole after it); the kernel text, also inside
+// RAM; and vmalloc, modules and vmemmap, without a physical address.
 func x86Kcore(bo byteOrder) fakeKcore {
 	const pageOffset = 0xffff888000000000
 	var notes []byte
