@@ -115,13 +115,14 @@ type ReadSummary struct {
 //   - the tag files, against the tag manifest; the tag manifest, against
 //     root.txt; the archive, against evidence.tar.zst.sha256 (and the
 //     ciphertext against evidence.tar.zst.age.sha256); the journal's copy
-//     in the bag and the archive, against the journal's seal line.
+//     in the bag, the archive's SHA-256 and the root, against the
+//     journal's seal line.
 //
 // The content of an entry comes through its Read, hashed as it goes. An
 // entry that the caller does not read whole is read and hashed by Next,
 // so every entry is checked. When the content of an entry differs from
 // its journal line or from the BagIt declaration, its Read returns the
-// *MismatchError with io.EOF's place, after the last bytes: a caller that
+// *MismatchError in place of io.EOF, after the last bytes: a caller that
 // writes the content somewhere must discard it. What the manifests, the
 // root and the sums say of entries read before them is found at the end.
 // Every finding is in Summary, and Err returns the first. Findings do not
@@ -134,9 +135,13 @@ type ReadSummary struct {
 // does not record is a finding; without one (a bag never sealed), it is
 // only counted (ReadSummary.Unclaimed).
 //
+// Memory does not grow with the bag's entries (8 bytes a name), unless
+// ReadOptions.Items. The journal's lines are not kept.
+//
 // A BagReader is used by one goroutine; an entry is read before the next
-// call to Next. The caller must call Close, which stops the goroutines
-// that read the journal and the manifest.
+// call to Next. OpenBag opens the archive and the journal, and the caller
+// must call Close, which closes them and stops the goroutines that read
+// the journal and the manifest; after Close, no entry can be read.
 type BagReader struct {
 	opts ReadOptions
 	dir  string // the output folder; "" for an archive file read alone
@@ -179,7 +184,8 @@ var (
 )
 
 // Read reads the entry's content. At its end it returns io.EOF, or the
-// *MismatchError that says it differs from its journal line.
+// *MismatchError that says how the content differs from what was known
+// before it (its journal line, the BagIt declaration).
 func (e *BagEntry) Read(p []byte) (int, error) {
 	if e.end {
 		return 0, e.endErr
@@ -320,6 +326,9 @@ func newScan(lean bool) *archiveScan {
 // of the current one. It returns false at the end of the archive or when
 // the archive stops decoding; Err then says which.
 func (r *BagReader) Next() bool {
+	if r.closed {
+		return false
+	}
 	if e := r.cur; e != nil {
 		for !e.end {
 			if _, err := e.Read(r.buf); err != nil {
@@ -328,7 +337,7 @@ func (r *BagReader) Next() bool {
 		}
 		r.cur = nil
 	}
-	if r.finished || r.closed {
+	if r.finished {
 		return false
 	}
 	if r.stopErr != nil {
@@ -386,17 +395,22 @@ func (r *BagReader) Journal() *JournalCheck {
 	return r.j.jc
 }
 
-// Close releases the files and stops the goroutines that read the
-// journal and the manifest.
+// Close closes the files and stops the goroutines that read the journal
+// and the manifest. The current entry can no longer be read.
 func (r *BagReader) Close() error {
 	if r.closed {
 		return nil
 	}
 	r.closed = true
-	if e := r.cur; e != nil && e.man != nil {
-		e.man.CloseWithError(errClosed)
-		<-e.manDone
+	if e := r.cur; e != nil && !e.end {
+		if e.man != nil {
+			e.man.CloseWithError(errClosed)
+			<-e.manDone
+			e.man = nil
+		}
+		e.end, e.endErr = true, errClosed
 	}
+	r.cur = nil
 	if r.j != nil {
 		r.j.stop()
 	}

@@ -233,6 +233,43 @@ func TestBagReaderUnsealed(t *testing.T) {
 	}
 }
 
+// A caller that stops early closes the reader: the goroutines that read
+// the journal and the manifest end, and the entry can no longer be read.
+func TestBagReaderCloseEarly(t *testing.T) {
+	dir, _ := makeBag(t)
+	before := runtime.NumGoroutine()
+	for _, stopAt := range []string{BagitFile, "data/" + testItems[1].name, ManifestFile} {
+		br, err := OpenBag(dir, ReadOptions{Items: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e *BagEntry
+		for br.Next() {
+			if e = br.Entry(); e.Path == stopAt {
+				break
+			}
+		}
+		if _, err := e.Read(make([]byte, 10)); err != nil {
+			t.Fatalf("%s: %v", stopAt, err)
+		}
+		if err := br.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if br.Next() {
+			t.Fatalf("%s: Next after Close", stopAt)
+		}
+		if _, err := e.Read(make([]byte, 10)); err == nil {
+			t.Fatalf("%s: read after Close", stopAt)
+		}
+	}
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 100 {
+			t.Fatalf("%d goroutines left running, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(10 * time.Millisecond) // goroutines that have closed their channels still return
+	}
+}
+
 // An encrypted bag is decrypted as it is read, the ciphertext checked
 // against its .sha256 and the journal's seal line.
 func TestBagReaderEncrypted(t *testing.T) {
