@@ -831,6 +831,33 @@ func hostileBase(t testing.TB) (string, []bagEntry) {
 	return dir, base
 }
 
+// hostileFolder builds tc's folder: a copy of the base bag's folder
+// baseDir with tc's archive, named by its .sha256, and tc's changes.
+func hostileFolder(t *testing.T, baseDir string, base []bagEntry, tc hostileCase) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "bag")
+	copyDir(t, baseDir, dir)
+	f, err := os.Create(filepath.Join(dir, ArchiveFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	tc.build(t, newArchiveBuilder(t, io.MultiWriter(f, h)), base)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The archive's .sha256 names the hostile archive, so that the
+	// finding is the reader's, not the hash's.
+	sumLine := hex.EncodeToString(h.Sum(nil)) + "  " + ArchiveFile + "\n"
+	if err := os.WriteFile(filepath.Join(dir, ArchiveSumFile), []byte(sumLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tc.folder != nil {
+		tc.folder(t, dir)
+	}
+	return dir
+}
+
 // copyDir copies the regular files of src into a new folder dst.
 func copyDir(t testing.TB, src, dst string) {
 	t.Helper()
@@ -922,27 +949,8 @@ func TestHostile(t *testing.T) {
 	baseDir, base := hostileBase(t)
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "bag")
-			copyDir(t, baseDir, dir)
+			dir := hostileFolder(t, baseDir, base, tc)
 			archPath := filepath.Join(dir, ArchiveFile)
-			f, err := os.Create(archPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := sha256.New()
-			tc.build(t, newArchiveBuilder(t, io.MultiWriter(f, h)), base)
-			if err := f.Close(); err != nil {
-				t.Fatal(err)
-			}
-			// The archive's .sha256 names the hostile archive, so that the
-			// finding is the reader's, not the hash's.
-			sumLine := hex.EncodeToString(h.Sum(nil)) + "  " + ArchiveFile + "\n"
-			if err := os.WriteFile(filepath.Join(dir, ArchiveSumFile), []byte(sumLine), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if tc.folder != nil {
-				tc.folder(t, dir)
-			}
 
 			t.Run("reader", func(t *testing.T) {
 				var rerr error

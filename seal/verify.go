@@ -279,215 +279,43 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 	return rep, nil
 }
 
-// examine scans the archive (nil when it is encrypted and cannot be
-// decrypted; ageSum is then the ciphertext's SHA-256) and, at the same
-// time, checks the journal. Lean: keep nothing per entry or line.
+// examine reads the archive with a BagReader, which checks the journal
+// as it goes (scan is nil when the archive is encrypted and cannot be
+// decrypted: ageSum is then the ciphertext's SHA-256). Lean: keep nothing
+// per entry or line.
 func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
-	var jerr error
-	done := make(chan struct{})
-	// The journal's lines are not kept (about 1 KB each): the checks that
-	// need them read them again (journalItems).
-	go func() {
-		defer close(done)
-		jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, false)
-	}()
-	switch {
-	case encrypted && len(ids) > 0:
-		scan, err = scanEncrypted(dir, ids, lean)
-	case encrypted && decrypted:
-		// Decrypted beside the ciphertext (age -d -o evidence.tar.zst).
-		if scan, err = scanArchive(filepath.Join(dir, ArchiveFile), lean); err == nil {
-			ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
-			scan.ageSum = &ageSum
-		}
-	case encrypted:
+	if encrypted && len(ids) == 0 && !decrypted {
+		var jerr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, false)
+		}()
 		ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
-	default:
-		scan, err = scanArchive(filepath.Join(dir, ArchiveFile), lean)
+		<-done
+		if err == nil {
+			err = jerr
+		}
+		return nil, jc, ageSum, err
 	}
-	<-done
-	if err == nil {
-		err = jerr
-	}
-	return scan, jc, ageSum, err
-}
-
-func scanArchive(path string, lean bool) (*archiveScan, error) {
-	f, err := os.Open(path)
+	// The journal's lines are not kept (about 1 KB each): the checks that
+	// need them read them again (journalItems). The reader's own findings
+	// are not used: the checks below say more, in the report's words.
+	br, err := OpenBag(dir, ReadOptions{Identities: ids, Key: pub, Items: !lean})
 	if err != nil {
-		return nil, err
+		return nil, nil, ageSum, err
 	}
-	defer f.Close()
-	return scanReader(f, lean)
-}
-
-// scanEncrypted scans the plaintext of dir's encrypted archive as age
-// decrypts it, hashing the ciphertext on the way.
-func scanEncrypted(dir string, ids []age.Identity, lean bool) (*archiveScan, error) {
-	path := filepath.Join(dir, EncryptedArchiveFile)
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	defer br.Close()
+	for br.Next() {
 	}
-	defer f.Close()
-	ch := sha256.New()
-	ct := io.TeeReader(f, ch)
-	var s *archiveScan
-	pr, err := NewDecryptReader(ct, ids...)
-	switch {
-	case err == nil:
-		if s, err = scanReader(pr, lean); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, ErrWrongIdentity), errors.As(err, new(*DecryptError)):
-		s = &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
-			manifest: map[string][32]byte{}, err: err, decErr: err}
-	default:
-		return nil, err
+	if br.fatal != nil {
+		return nil, nil, ageSum, br.fatal
 	}
-	// Hash whatever age did not read.
-	if _, err := io.Copy(ch, f); err != nil {
-		return nil, err
+	if jc = br.Journal(); jc == nil {
+		// Removed since the layout was checked.
+		return nil, nil, ageSum, fmt.Errorf("%s: %w", JournalFile, os.ErrNotExist)
 	}
-	var sum [32]byte
-	copy(sum[:], ch.Sum(nil))
-	s.ageSum = &sum
-	if errors.Is(s.err, ErrWrongIdentity) {
-		// A wrong key, unless the ciphertext is not the one sealed: then
-		// its header was changed.
-		b, rerr := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
-		if rerr != nil || string(b) == hex.EncodeToString(sum[:])+"  "+EncryptedArchiveFile+"\n" {
-			return nil, s.err
-		}
-		s.err = &DecryptError{Err: fmt.Errorf("the header does not open with the identities given (%w)", s.err)}
-		s.decErr = s.err
-	}
-	return s, nil
-}
-
-// scanReader reads a plaintext archive from r in one pass.
-func scanReader(r io.Reader, lean bool) (*archiveScan, error) {
-	h := sha256.New()
-	tee := io.TeeReader(r, h)
-	s := &archiveScan{byPath: map[string]int{}, tags: map[string][]byte{}, tagSums: map[string][32]byte{},
-		manifest: map[string][32]byte{}, lean: lean, listing: sha256.New()}
-	ar, err := NewArchiveReader(tee)
-	if err != nil {
-		return nil, err
-	}
-	defer ar.Close()
-	buf := make([]byte, 1<<20)
-	for {
-		e, err := ar.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			s.err = err
-			break
-		}
-		eh := sha256.New()
-		var keep *bytes.Buffer
-		var man *io.PipeWriter
-		var manDone chan error
-		switch {
-		case e.Path == ManifestFile && !lean:
-			pr, pw := io.Pipe()
-			man, manDone = pw, make(chan error, 1)
-			go func() {
-				err := ReadManifest(pr, func(sum [32]byte, p string) error {
-					// The payload comes before the manifest: check each
-					// line as it comes; keep nothing for a line that
-					// names no entry.
-					if _, ok := s.byPath[p]; !ok || !strings.HasPrefix(p, PayloadDir+"/") {
-						if s.nMissing++; len(s.missing) < 20 {
-							s.missing = append(s.missing, p)
-						}
-						return nil
-					}
-					if _, dup := s.manifest[p]; dup {
-						return fmt.Errorf("%s listed twice", p)
-					}
-					s.manifest[p] = sum
-					s.mOrder = append(s.mOrder, p)
-					return nil
-				})
-				pr.CloseWithError(err)
-				manDone <- err
-			}()
-		case !strings.HasPrefix(e.Path, PayloadDir+"/") && e.Size <= MaxTagFile:
-			keep = &bytes.Buffer{}
-		}
-		var w io.Writer = eh
-		if keep != nil {
-			w = io.MultiWriter(eh, keep)
-		}
-		if man != nil {
-			// When the parser stops at a bad line, the pipe refuses
-			// writes; keep hashing (manErr says why).
-			w = io.MultiWriter(eh, ignoreErrors{man})
-		}
-		n, err := io.CopyBuffer(w, ar, buf)
-		if man != nil {
-			man.Close()
-			if merr := <-manDone; merr != nil && s.manErr == nil {
-				s.manErr = merr
-			}
-		}
-		if err == nil && n != e.Size {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			s.err = &EntryError{e.Path, err}
-			break
-		}
-		var sum [32]byte
-		copy(sum[:], eh.Sum(nil))
-		payload := strings.HasPrefix(e.Path, PayloadDir+"/")
-		if payload {
-			s.set.Add(e.Path, hex.EncodeToString(sum[:]))
-		}
-		if lean {
-			if s.nEntries++; s.nEntries == 1 {
-				s.first = e.Path
-			}
-			s.last = e.Path
-			if s.names.add(e.Path) > 1 {
-				s.maybeDups = true
-			}
-			if payload {
-				s.nPayload++
-				s.octets += e.Size
-				s.listing.Write([]byte(ManifestLine(sum, e.Path)))
-			}
-		} else {
-			if _, dup := s.byPath[e.Path]; dup {
-				s.dups = append(s.dups, e.Path)
-			}
-			s.byPath[e.Path] = len(s.entries)
-			s.entries = append(s.entries, Item{Path: e.Path, SHA256: hex.EncodeToString(sum[:]), Size: e.Size})
-		}
-		if !payload {
-			s.tagSums[e.Path] = sum
-			if keep != nil {
-				s.tags[e.Path] = keep.Bytes()
-			}
-		}
-	}
-	// Hash whatever the decoder did not reach.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
-		if !errors.As(err, new(*DecryptError)) {
-			return nil, err
-		}
-		if s.err == nil {
-			s.err = err
-		}
-	}
-	if de := new(DecryptError); errors.As(s.err, &de) {
-		s.decErr = de
-	}
-	copy(s.sum[:], h.Sum(nil))
-	return s, nil
+	return br.s, jc, ageSum, nil
 }
 
 // checkJournalFile checks the journal at path; keep: keep its lines (the

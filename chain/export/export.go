@@ -273,47 +273,26 @@ func (b *exportBag) items(fn func(*evidence.Item) error) error {
 	return nil
 }
 
-// readArchive decodes the archive once, checks every entry and hands the
-// payload entries the format wants to it.
+// readArchive reads the archive once with seal's BagReader, which checks
+// it against the manifests, root.txt and the archive's sums (not against
+// the journal: scelle verify does), checks every payload entry against
+// the record and hands the payload entries the format wants to it.
 func (b *exportBag) readArchive(f exportFormat) error {
-	name := seal.ArchiveFile
-	if b.ageSum != "" {
-		name = seal.EncryptedArchiveFile
+	ids := b.opts.Identities
+	if b.ageSum == "" {
+		ids = nil // the plaintext archive is there: read it
 	}
-	af, err := os.Open(filepath.Join(b.dir, name))
+	br, err := seal.OpenBag(b.dir, seal.ReadOptions{Identities: ids, IgnoreJournal: true})
 	if err != nil {
 		return err
 	}
-	defer af.Close()
-	var plain io.Reader = af
-	ageHash := sha256.New()
-	if b.ageSum != "" {
-		// Decrypted as it is read, the ciphertext hashed on the way.
-		if plain, err = seal.NewDecryptReader(io.TeeReader(af, ageHash), b.opts.Identities...); err != nil {
-			return err
-		}
-	}
-	whole := sha256.New()
-	tee := io.TeeReader(plain, whole)
-	ar, err := seal.NewArchiveReader(tee)
-	if err != nil {
-		return mismatch("%s: %v", seal.ArchiveFile, err)
-	}
-	defer ar.Close()
+	defer br.Close()
 	buf := make([]byte, 256<<10)
-	var tagManifest []byte
 	sawRecord := false
-	for {
-		e, err := ar.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return mismatch("%s: %v", seal.ArchiveFile, err)
-		}
+	for br.Next() {
+		e := br.Entry()
 		b.stats.Entries++
-		h := sha256.New()
-		cr := &countingReader{r: io.TeeReader(ar, h)}
+		cr := &countingReader{r: e}
 		switch {
 		case strings.HasPrefix(e.Path, seal.PayloadDir+"/"):
 			s, ok := b.stored[e.Path]
@@ -332,66 +311,35 @@ func (b *exportBag) readArchive(f exportFormat) error {
 			if err := drain(cr, buf); err != nil {
 				return mismatch("%s: %v", e.Path, err)
 			}
-			if got := hex.EncodeToString(h.Sum(nil)); got != s.sha256 || cr.n != s.size {
-				return mismatch("%s: its content (%d bytes, SHA-256 %s) is not what the record says (%d bytes, %s)",
-					e.Path, cr.n, got, s.size, s.sha256)
+			if sum, _ := e.SHA256(); hex.EncodeToString(sum[:]) != s.sha256 || cr.n != s.size {
+				return mismatch("%s: its content (%d bytes, SHA-256 %x) is not what the record says (%d bytes, %s)",
+					e.Path, cr.n, sum, s.size, s.sha256)
 			}
-		case e.Path == seal.TagManifestFile:
-			var kept bytes.Buffer
-			if _, err := io.Copy(&kept, io.LimitReader(cr, seal.MaxTagFile+1)); err != nil {
-				return mismatch("%s: %v", e.Path, err)
-			}
-			if kept.Len() > seal.MaxTagFile {
-				return mismatch("%s is larger than %d bytes", e.Path, seal.MaxTagFile)
-			}
-			tagManifest = kept.Bytes()
 		default:
 			if err := drain(cr, buf); err != nil {
 				return mismatch("%s: %v", e.Path, err)
 			}
+			// The tag manifest lists the bag's record, and root.txt
+			// names the tag manifest: the reader checks both.
 			if e.Path == seal.BagRecordFile {
 				sawRecord = true
-				if got := hex.EncodeToString(h.Sum(nil)); got != b.recSum {
+				if sum, _ := e.SHA256(); hex.EncodeToString(sum[:]) != b.recSum {
 					return mismatch("%s is not the bag's %s", seal.RecordFile, seal.BagRecordFile)
 				}
 			}
 		}
 	}
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	switch err := br.Err(); {
+	case err == nil:
+	case errors.Is(err, seal.ErrMismatch):
+		return mismatch("%v", err)
+	case errors.As(err, new(*seal.FrameError)), errors.As(err, new(*seal.EntryError)), errors.As(err, new(*seal.DecryptError)):
+		return mismatch("%s: %v", seal.ArchiveFile, err)
+	default:
 		return err
-	}
-	if got := hex.EncodeToString(whole.Sum(nil)); got != b.archive {
-		return mismatch("%s has SHA-256 %s; %s says %s", seal.ArchiveFile, got, seal.ArchiveSumFile, b.archive)
-	}
-	if b.ageSum != "" {
-		if _, err := io.Copy(ageHash, af); err != nil {
-			return err
-		}
-		if got := hex.EncodeToString(ageHash.Sum(nil)); got != b.ageSum {
-			return mismatch("%s has SHA-256 %s; %s says %s", seal.EncryptedArchiveFile, got, seal.EncryptedArchiveSumFile, b.ageSum)
-		}
 	}
 	if !sawRecord {
 		return mismatch("the archive holds no %s", seal.BagRecordFile)
-	}
-	if tagManifest == nil {
-		return mismatch("the archive holds no %s", seal.TagManifestFile)
-	}
-	if got := hexSHA256(tagManifest); got != b.root {
-		return mismatch("%s hashes to %s, not to the root %s of %s", seal.TagManifestFile, got, b.root, seal.RootFile)
-	}
-	listed := ""
-	err = seal.ReadManifest(bytes.NewReader(tagManifest), func(sum [32]byte, p string) error {
-		if p == seal.BagRecordFile {
-			listed = hex.EncodeToString(sum[:])
-		}
-		return nil
-	})
-	if err != nil {
-		return mismatch("%s: %v", seal.TagManifestFile, err)
-	}
-	if listed != b.recSum {
-		return mismatch("%s does not list this record", seal.TagManifestFile)
 	}
 	for p, s := range b.stored {
 		if !s.seen {

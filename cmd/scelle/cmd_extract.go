@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"filippo.io/age"
-	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/seal"
@@ -46,62 +44,53 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	if err := prepareDest(dest); err != nil {
 		return err
 	}
-	// What the signed journal expects, known before each file arrives:
-	// one hash a journaled item, not the journal's lines.
-	expect := map[string]string{}
-	if fi, err := os.Stat(bag); err == nil && fi.IsDir() {
-		if jf, err := os.Open(filepath.Join(bag, seal.JournalFile)); err == nil {
-			seal.ScanJournal(jf, nil, func(e *seal.JournalEntry) {
-				if e.Type == seal.JournalItem {
-					expect[e.Path] = e.SHA256
-				}
-			})
-			jf.Close()
-		}
-	}
-	ar, closeAr, err := openArchive(bag, ids)
+	// Items: the manifest is checked line by line, so that each file it
+	// does not match is named and removed.
+	br, err := seal.OpenBag(bag, seal.ReadOptions{Identities: ids, Items: true})
 	if err != nil {
 		return err
 	}
-	defer closeAr()
-	got := map[string]string{}
-	manifest := ""
-	var bad []string
+	defer br.Close()
+	top := filepath.Join(dest, seal.BagDir)
+	target := func(p string) string { return filepath.Join(top, filepath.FromSlash(p)) }
 	buf := make([]byte, 1<<20)
-	n := 0
-	for {
-		e, err := ar.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return withCode(exitVerifyFailed, fmt.Errorf("after %d files: %w", n, err))
-		}
-		target := filepath.Join(dest, seal.BagDir, filepath.FromSlash(e.Path))
-		if !strings.HasPrefix(target, filepath.Join(dest, seal.BagDir)+string(filepath.Separator)) {
+	n, manifest := 0, false
+	removed := map[*seal.MismatchError]bool{} // the findings that ended a file's reading
+	for br.Next() {
+		e := br.Entry()
+		if !strings.HasPrefix(target(e.Path), top+string(filepath.Separator)) {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: leaves the destination", e.Path))
 		}
-		sum, err := writeChecked(target, ar, buf)
+		manifest = manifest || e.Path == seal.ManifestFile
+		err := writeNew(target(e.Path), e, buf)
+		if m := (*seal.MismatchError)(nil); errors.As(err, &m) {
+			removed[m] = true
+			continue
+		}
 		if err != nil {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: %w", e.Path, err))
 		}
-		if e.Path == seal.ManifestFile {
-			manifest = target
-		}
-		if want, ok := expect[e.Path]; ok && want != sum {
-			os.Remove(target)
-			bad = append(bad, e.Path+": does not match the journal; removed")
-			continue
-		}
-		got[e.Path] = sum
 		n++
 	}
-	if manifest != "" {
-		bad = append(bad, checkManifest(manifest, got[seal.ManifestFile], got, dest)...)
-	} else {
+	if err := br.Err(); err != nil && !errors.Is(err, seal.ErrMismatch) {
+		return withCode(exitVerifyFailed, fmt.Errorf("after %d files: %w", n, err))
+	}
+	var bad []string
+	for _, m := range br.Summary().Findings {
+		if removed[m] {
+			bad = append(bad, m.Error()+"; removed")
+			continue
+		}
+		if m.With == seal.ManifestFile && m.Path != seal.ManifestFile {
+			// A file the manifest does not match is not kept either.
+			os.Remove(target(m.Path))
+		}
+		bad = append(bad, m.Error())
+	}
+	if !manifest {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
-	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, filepath.Join(dest, seal.BagDir))
+	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, top)
 	for _, b := range bad {
 		fmt.Fprintf(stdout, "FAIL  %s\n", b)
 	}
@@ -109,37 +98,6 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		return withCode(exitVerifyFailed, fmt.Errorf("%d files failed their check", len(bad)))
 	}
 	return nil
-}
-
-// checkManifest checks the files extracted (got: bag path to hex SHA-256)
-// against the manifest extracted at path, whose SHA-256 is sum. It reads
-// the manifest back from there, a line at a time: a manifest of millions
-// of lines is not held in memory. A file that does not match is removed.
-func checkManifest(path, sum string, got map[string]string, dest string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return []string{seal.ManifestFile + ": " + err.Error()}
-	}
-	defer f.Close()
-	h := sha256.New()
-	var bad []string
-	err = seal.ReadManifest(io.TeeReader(f, h), func(s [32]byte, p string) error {
-		if got[p] != hex.EncodeToString(s[:]) {
-			bad = append(bad, p+": does not match the manifest")
-			os.Remove(filepath.Join(dest, seal.BagDir, filepath.FromSlash(p)))
-		}
-		return nil
-	})
-	if err == nil {
-		_, err = io.Copy(h, f)
-	}
-	if err == nil && hex.EncodeToString(h.Sum(nil)) != sum {
-		err = errors.New("changed on disk while it was read")
-	}
-	if err != nil {
-		bad = append(bad, seal.ManifestFile+": "+err.Error())
-	}
-	return bad
 }
 
 func prepareDest(dest string) error {
@@ -155,24 +113,22 @@ func prepareDest(dest string) error {
 	return nil
 }
 
-// writeChecked writes r to a new file at target, hashing as it goes, and
-// returns the hex SHA-256. It never follows or replaces an existing file.
-func writeChecked(target string, r io.Reader, buf []byte) (string, error) {
+// writeNew writes r to a new file at target. It never follows or
+// replaces an existing file, and removes the file when r ends with an
+// error (the BagReader's finding that the entry differs from its journal
+// line, or a damaged archive).
+func writeNew(target string, r io.Reader, buf []byte) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return "", err
+		return err
 	}
 	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return "", err
+		return err
 	}
-	h := sha256.New()
-	if _, err := io.CopyBuffer(io.MultiWriter(f, h), r, buf); err != nil {
+	if _, err := io.CopyBuffer(f, r, buf); err != nil {
 		f.Close()
 		os.Remove(target)
-		return "", err
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return f.Close()
 }
