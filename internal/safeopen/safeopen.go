@@ -2,6 +2,8 @@
 // little as possible on the host: no access-time update where the kernel
 // allows it, no blocking open of FIFOs, sockets or devices, no final symlink
 // followed, and, under a root folder, no path that resolves outside it.
+// OpenAt and OpenDirAt open one name in an open folder, with the same
+// guarantees, for walks whose depth a path cannot hold (PATH_MAX).
 package safeopen
 
 import (
