@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -245,12 +246,35 @@ func (s *Session) CopyFile(ctx context.Context, p string, maxSize int64) Outcome
 
 // CopyFileAs is CopyFile storing the file as name.
 func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64) Outcome {
+	return s.copyFile(ctx, name, p, maxSize, func() (*FileStat, string, error) { return LstatIn(s.Env.Root, p) },
+		func() (*safeopen.File, error) {
+			if s.Env.Root == "" || s.Env.Root == "/" {
+				return safeopen.Open(p)
+			}
+			return safeopen.OpenIn(s.Env.Root, p)
+		})
+}
+
+// CopyFileAt is CopyFile for the file base, one path component, in the
+// open folder dir, whose host path is p (dir's host path joined with
+// base): only base is resolved, in dir, so a file nested deeper than the
+// longest path the kernel resolves is copied too. The caller keeps dir
+// open until CopyFileAt returns; the outcome's source is p.
+func (s *Session) CopyFileAt(ctx context.Context, dir *os.File, base, p string, maxSize int64) Outcome {
+	return s.copyFile(ctx, path.Join("fs", p), p, maxSize, func() (*FileStat, string, error) { return LstatAt(dir, base) },
+		func() (*safeopen.File, error) { return safeopen.OpenAt(dir, base) })
+}
+
+// copyFile copies the file at p as name: lstat gives its metadata and a
+// link's target, open opens it.
+func (s *Session) copyFile(ctx context.Context, name, p string, maxSize int64,
+	lstat func() (*FileStat, string, error), open func() (*safeopen.File, error)) Outcome {
 	if maxSize == 0 {
 		maxSize = s.Env.MaxFileSize
 	}
 	o := s.newOutcome(p, KindFile)
 	defer func() { s.Record(o) }()
-	before, target, err := LstatIn(s.Env.Root, p)
+	before, target, err := lstat()
 	if err != nil {
 		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
 		if errors.Is(err, fs.ErrNotExist) {
@@ -269,12 +293,7 @@ func (s *Session) CopyFileAs(ctx context.Context, name, p string, maxSize int64)
 		}
 		return o
 	}
-	var f *safeopen.File
-	if s.Env.Root == "" || s.Env.Root == "/" {
-		f, err = safeopen.Open(p)
-	} else {
-		f, err = safeopen.OpenIn(s.Env.Root, p)
-	}
+	f, err := open()
 	if err != nil {
 		o.Status, o.Reason, o.Ended = Failed, err.Error(), time.Now().UTC()
 		if errors.Is(err, safeopen.ErrNotRegular) {

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -102,16 +103,29 @@ func LstatIn(root, p string) (*FileStat, string, error) {
 		return nil, "", err
 	}
 	defer dir.Close()
+	return lstatAt(dir, base, filepath.Join(root, p))
+}
+
+// LstatAt returns the metadata of name, one path component, in the open
+// folder dir, without following a final link; for a link it also returns
+// the target. Only name is resolved, so the depth of dir does not matter.
+func LstatAt(dir *os.File, name string) (*FileStat, string, error) {
+	return lstatAt(dir, name, filepath.Join(dir.Name(), name))
+}
+
+// lstatAt is LstatAt naming the file full in its errors.
+func lstatAt(dir *os.File, name, full string) (*FileStat, string, error) {
+	defer runtime.KeepAlive(dir)
 	var sx unix.Statx_t
-	if err := unix.Statx(int(dir.Fd()), base, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_DONT_SYNC, statxMask, &sx); err != nil {
-		return nil, "", &os.PathError{Op: "statx", Path: filepath.Join(root, p), Err: err}
+	if err := unix.Statx(int(dir.Fd()), name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_DONT_SYNC, statxMask, &sx); err != nil {
+		return nil, "", &os.PathError{Op: "statx", Path: full, Err: err}
 	}
 	st := fromStatx(&sx)
 	if !strings.HasPrefix(st.Mode, "L") {
 		return st, "", nil
 	}
 	buf := make([]byte, 4096)
-	n, err := unix.Readlinkat(int(dir.Fd()), base, buf)
+	n, err := unix.Readlinkat(int(dir.Fd()), name, buf)
 	if err != nil {
 		return st, "", nil
 	}

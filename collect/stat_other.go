@@ -5,6 +5,7 @@ package collect
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // Fstat returns the metadata of an open file.
@@ -40,6 +41,18 @@ func LstatIn(root, p string) (*FileStat, string, error) {
 	if root != "" && root != "/" {
 		full = root + p
 	}
+	st, err := Lstat(full)
+	if err != nil {
+		return nil, "", err
+	}
+	target, _ := os.Readlink(full)
+	return st, target, nil
+}
+
+// LstatAt returns the metadata of name in the open folder dir, and a
+// link's target.
+func LstatAt(dir *os.File, name string) (*FileStat, string, error) {
+	full := filepath.Join(dir.Name(), name)
 	st, err := Lstat(full)
 	if err != nil {
 		return nil, "", err

@@ -9,7 +9,11 @@
 // lies inside them, never enters the folders the caller excludes (the
 // output folder), and does not cross into kernel pseudo file systems,
 // network or FUSE file systems, or automount points. Each such folder is
-// listed itself and recorded as skipped, with why.
+// listed itself and recorded as skipped, with why. Every entry is read by
+// its name in its open folder, never by its path, so entries nested beyond
+// the longest path the kernel resolves (PATH_MAX) are listed, with their
+// whole path; a folder MaxDepth levels below a root is listed and not
+// entered.
 //
 // # Output
 //

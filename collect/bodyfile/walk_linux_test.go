@@ -308,3 +308,68 @@ func TestMactime(t *testing.T) {
 		}
 	}
 }
+
+// TestWalkDeep: entries nested 20 levels of 255-byte names deep (5 KB,
+// beyond PATH_MAX) are listed with their whole path.
+func TestWalkDeep(t *testing.T) {
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/bash\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\n"), 0o644)
+	name := strings.Repeat("x", 255)
+	fd, err := unix.Open(root, unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ""
+	for i := range 20 {
+		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+			t.Fatalf("level %d: %v", i, err)
+		}
+		next, err := unix.Openat(fd, name, unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+		fd, p = next, p+"/"+name
+	}
+	ffd, err := unix.Openat(fd, "f", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Write(ffd, []byte("deep"))
+	unix.Close(ffd)
+	if err := unix.Symlinkat("f", fd, "l"); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	sink, outs := run(t, &Walker{ID: "b", Base: "test", Roots: []string{"/"}}, root)
+	body, _ := joined(sink, "parsed/bodyfile/test", "body")
+	lines := strings.Split(string(body), "\n")
+	for _, want := range []string{"0|" + p + "/f|", "0|" + p + "/l -> f|", "0|" + p + "|"} {
+		n := 0
+		for _, l := range lines {
+			if strings.HasPrefix(l, want) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d lines for the entry of %d bytes, want 1", n, len(want))
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "0|"+p+"/f|") && strings.Split(l, "|")[6] != "4" {
+			t.Errorf("size of the deep file: %q", strings.Split(l, "|")[2:])
+		}
+	}
+	if o := outs.BySource("/"); len(o) != 1 || o[0].Status != collect.Collected ||
+		o[0].Reason != "26 entries listed in the bodyfile; 1 link targets read: readlink(2) may have updated "+
+			"those links' access times (the bodyfile shows them from before)" {
+		t.Errorf("root outcome = %+v", o)
+	}
+	for _, o := range outs.All {
+		if o.Status != collect.Collected {
+			t.Errorf("%.60s: %s %q", o.Source, o.Status, o.Reason)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
 	"slices"
 	"strings"
@@ -28,6 +29,13 @@ import (
 // in batches of dirBatch entries, and a path is remembered only where it
 // could be reached twice (by a later pattern, or by a pattern whose "**"
 // can match in more than one way).
+//
+// Depth: below the fixed start of a pattern, each folder and file is
+// opened by its name in its open parent folder, never by its path, so a
+// file nested beyond the longest path the kernel resolves (PATH_MAX) is
+// collected, and recorded with its whole path. The walk holds one open
+// folder per level below the start; a folder MaxDepth levels deep or more
+// is recorded as failed and not walked.
 //
 // Order: patterns in the order given; in each folder, its files (and other
 // non-folders) in name order within each batch of dirBatch entries, then
@@ -50,6 +58,13 @@ type Tree struct {
 // dirBatch is the number of folder entries read and sorted at a time.
 const dirBatch = 4096
 
+// MaxDepth is the most components a collected file's path has: a folder
+// whose path has MaxDepth components or more is not walked, and recorded
+// as failed with why. It bounds the folders held open at once, and keeps
+// every stored name within what one line of a bag's manifest holds (a
+// name takes at most 256 bytes of it a level, escaped and with its slash).
+const MaxDepth = 200
+
 // Name implements collect.Collector.
 func (t *Tree) Name() string { return t.ID }
 
@@ -71,7 +86,7 @@ func (t *Tree) Collect(ctx context.Context, s *collect.Session) error {
 		}
 		ambiguous := false
 		later := pats[i+1:]
-		visit := func(p string, d fs.DirEntry) error {
+		visit := func(p string, dir *os.File, d fs.DirEntry) error {
 			if err := ctx.Err(); err != nil {
 				// Interrupted: stop here; the runner records the rest.
 				return err
@@ -94,7 +109,11 @@ func (t *Tree) Collect(ctx context.Context, s *collect.Session) error {
 			if max < 0 {
 				max = 1<<63 - 1
 			}
-			s.CopyFile(ctx, p, max)
+			if dir != nil {
+				s.CopyFileAt(ctx, dir, d.Name(), p, max)
+			} else {
+				s.CopyFile(ctx, p, max)
+			}
 			return nil
 		}
 		if err := walkPattern(ctx, s, pat, &ambiguous, visit); err != nil {
@@ -158,7 +177,10 @@ func matchParts(pat, p []string) (bool, error) {
 
 func hasMeta(s string) bool { return strings.ContainsAny(s, `*?[\`) }
 
-type visitFunc func(string, fs.DirEntry) error
+// visitFunc is called with the host path of each file that matches, and
+// with its open folder and entry (both nil for the fixed path of a
+// pattern, which is opened by its path).
+type visitFunc func(p string, dir *os.File, d fs.DirEntry) error
 
 // walkPattern calls visit for each path matching pat. Missing fixed paths
 // are recorded as not present. It sets *ambiguous when the pattern can
@@ -183,7 +205,7 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, ambiguous 
 	}
 	if !strings.HasPrefix(st.Mode, "d") {
 		if len(rest) == 0 {
-			return visit(base, nil)
+			return visit(base, nil, nil)
 		}
 		return nil
 	}
@@ -202,40 +224,57 @@ func walkPattern(ctx context.Context, s *collect.Session, pat string, ambiguous 
 			*ambiguous = true
 		}
 	}
-	return walkDir(ctx, s, base, rest, visit)
+	depth := strings.Count(base, "/")
+	if base == "/" {
+		depth = 0
+	}
+	return walkDir(ctx, s, nil, base, depth, rest, visit)
 }
 
 // descent is a sub-folder to walk once its parent is listed.
 type descent struct {
-	dir  string
+	name string
 	rest []string
 }
 
 var everything = []string{"**", "*"}
 
-// walkDir matches the remaining pattern components rest below dir. It
-// reads dir in batches and handles each batch's files at once; the
-// sub-folders to walk are kept (their names only) and walked after dir is
-// closed, so that an open folder is never held while walking below it.
-func walkDir(ctx context.Context, s *collect.Session, dir string, rest []string, visit visitFunc) error {
+// walkDir matches the remaining pattern components rest below dir, the
+// host path of a folder of depth components. parent is dir's open parent
+// folder, in which dir is opened by its name; nil opens dir by its path
+// under the root. walkDir reads dir in batches and handles each batch's
+// files at once; the sub-folders to walk are kept (their names only) and
+// walked once dir is listed, each opened in dir, which stays open until
+// they are walked.
+func walkDir(ctx context.Context, s *collect.Session, parent *os.File, dir string, depth int, rest []string, visit visitFunc) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if len(rest) == 0 {
 		return nil
 	}
-	f, err := safeopen.OpenDir(s.Env.Root, dir)
+	if depth >= MaxDepth {
+		s.Fail(dir, collect.KindDir, fmt.Errorf("folder depth limit of %d levels reached: not walked", MaxDepth))
+		return nil
+	}
+	var f *os.File
+	var err error
+	if parent == nil {
+		f, err = safeopen.OpenDir(s.Env.Root, dir)
+	} else {
+		f, err = safeopen.OpenDirAt(parent, path.Base(dir))
+	}
 	if err != nil {
 		s.Fail(dir, collect.KindDir, err)
 		return nil
 	}
+	defer f.Close()
 	var below []descent
 	for {
 		batch, rerr := f.ReadDir(dirBatch)
 		slices.SortFunc(batch, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 		for _, d := range batch {
-			if err := matchEntry(dir, d, rest, visit, &below); err != nil {
-				f.Close()
+			if err := matchEntry(f, dir, d, rest, visit, &below); err != nil {
 				return err
 			}
 		}
@@ -247,28 +286,26 @@ func walkDir(ctx context.Context, s *collect.Session, dir string, rest []string,
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			f.Close()
 			return err
 		}
 	}
-	f.Close()
 	for _, d := range below {
-		if err := walkDir(ctx, s, d.dir, d.rest, visit); err != nil {
+		if err := walkDir(ctx, s, f, path.Join(dir, d.name), depth+1, d.rest, visit); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// matchEntry matches one entry d of dir against rest: it visits what
-// matches and queues the sub-folders to walk.
-func matchEntry(dir string, d fs.DirEntry, rest []string, visit visitFunc, below *[]descent) error {
+// matchEntry matches one entry d of dir, open as f, against rest: it
+// visits what matches and queues the sub-folders to walk.
+func matchEntry(f *os.File, dir string, d fs.DirEntry, rest []string, visit visitFunc, below *[]descent) error {
 	p := path.Join(dir, d.Name())
-	down := func(r []string) { *below = append(*below, descent{p, r}) }
+	down := func(r []string) { *below = append(*below, descent{d.Name(), r}) }
 	if rest[0] == "**" {
 		// "**" matches zero components here ...
 		if ok, _ := matchParts(rest[1:], []string{d.Name()}); ok && len(rest) == 2 {
-			if err := visit(p, d); err != nil {
+			if err := visit(p, f, d); err != nil {
 				return err
 			}
 			if d.IsDir() && rest[1] != "*" {
@@ -296,7 +333,7 @@ func matchEntry(dir string, d fs.DirEntry, rest []string, visit visitFunc, below
 	case len(rest) == 1 && d.IsDir():
 		down(everything)
 	case len(rest) == 1:
-		return visit(p, d)
+		return visit(p, f, d)
 	case d.IsDir():
 		down(rest[1:])
 	}

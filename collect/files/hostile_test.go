@@ -461,3 +461,75 @@ func TestHostileNames(t *testing.T) {
 		t.Errorf("only %d levels collected; paths up to PATH_MAX should be", collected)
 	}
 }
+
+// TestDeepPaths: files nested 20 levels of 255-byte names deep (5 KB,
+// beyond PATH_MAX) are collected with their content and recorded with
+// their whole path, under an image's root and on the host, whatever the
+// pattern that reaches them.
+func TestDeepPaths(t *testing.T) {
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, "n"), 0o755)
+	deep := mkdirChain(t, filepath.Join(root, "n"), strings.Repeat("x", 255), 20)
+	for _, tc := range []struct{ name, root, prefix, pattern string }{
+		{"image", root, "", "/n"},
+		{"image glob", root, "", "/n/**/f"},
+		{"host", "/", root, "/n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &collecttest.Sink{}
+			outs := runTree(t, tc.root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{tc.prefix + tc.pattern}}, sink)
+			by := onceEach(t, outs)
+			if len(by) != len(deep) {
+				t.Errorf("%d outcomes, want %d", len(by), len(deep))
+			}
+			for i, f := range deep {
+				p := tc.prefix + "/n" + f
+				o := by[p]
+				want := strconv.Itoa(i)
+				sum := sha256.Sum256([]byte(want))
+				if o.Status != collect.Collected || o.Source != p || o.SHA256 != fmt.Sprintf("%x", sum) ||
+					string(sink.Files["fs"+p]) != want || o.Before == nil || o.Before.Size != int64(len(want)) {
+					t.Errorf("level %d (%d bytes): %s %q, stored %q", i+1, len(p), o.Status, o.Reason, sink.Files["fs"+p])
+				}
+			}
+		})
+	}
+}
+
+// TestDepthLimit: a folder MaxDepth levels deep is recorded as failed and
+// not walked; every file above it is collected, and no folder is left
+// open.
+func TestDepthLimit(t *testing.T) {
+	root := t.TempDir()
+	deep := mkdirChain(t, root, "d", MaxDepth+3)
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	open := fds()
+	outs := runTree(t, root, &Tree{ID: "t", Vol: collect.ClassDisk, Patterns: []string{"/d"}}, &collecttest.Sink{})
+	if n := fds(); n != open {
+		t.Errorf("%d files open after the walk, %d before", n, open)
+	}
+	by := onceEach(t, outs)
+	for _, f := range deep {
+		o, ok := by[f]
+		switch n := strings.Count(f, "/"); {
+		case n <= MaxDepth && o.Status != collect.Collected:
+			t.Errorf("%d components: %s %q", n, o.Status, o.Reason)
+		case n > MaxDepth && ok:
+			t.Errorf("%d components: recorded %s", n, o.Status)
+		}
+	}
+	limit := strings.Repeat("/d", MaxDepth)
+	if o := by[limit]; o.Status != collect.Failed || o.Kind != collect.KindDir ||
+		o.Reason != fmt.Sprintf("folder depth limit of %d levels reached: not walked", MaxDepth) {
+		t.Errorf("folder at the limit: %+v", o)
+	}
+	if len(by) != MaxDepth {
+		t.Errorf("%d outcomes, want %d", len(by), MaxDepth)
+	}
+}

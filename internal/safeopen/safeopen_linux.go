@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-const baseFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY
+const (
+	baseFlags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_NOCTTY
+	dirFlags  = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_NONBLOCK
+)
 
 func openIn(root, path string) (*File, error) {
 	noatime := true
@@ -24,6 +28,12 @@ func openIn(root, path string) (*File, error) {
 	if root != "" {
 		name = filepath.Join(root, path)
 	}
+	return regular(fd, err, name, noatime)
+}
+
+// regular returns the file of fd, opened as name with error err, when it
+// is a regular file; it closes any other.
+func regular(fd int, err error, name string, noatime bool) (*File, error) {
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENXIO) {
 			return nil, &os.PathError{Op: "open", Path: name, Err: ErrNotRegular}
@@ -40,6 +50,67 @@ func openIn(root, path string) (*File, error) {
 		return nil, &os.PathError{Op: "open", Path: name, Err: ErrNotRegular}
 	}
 	return &File{File: os.NewFile(uintptr(fd), name), NoATime: noatime}, nil
+}
+
+func openAt(dir *os.File, name string) (*File, error) {
+	full := filepath.Join(dir.Name(), name)
+	if !oneName(name) {
+		return nil, &os.PathError{Op: "open", Path: full, Err: ErrNotName}
+	}
+	dirfd := int(dir.Fd())
+	defer runtime.KeepAlive(dir)
+	// What is not a regular file now is never opened; what replaces a
+	// regular file before the open is refused by regular, unblocked.
+	var st unix.Stat_t
+	if err := retry(func() error { return unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) }); err != nil {
+		return nil, &os.PathError{Op: "fstatat", Path: full, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, &os.PathError{Op: "open", Path: full, Err: ErrNotRegular}
+	}
+	noatime := true
+	fd, err := openat(dirfd, name, baseFlags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		noatime = false
+		fd, err = openat(dirfd, name, baseFlags)
+	}
+	return regular(fd, err, full, noatime)
+}
+
+func openDirAt(dir *os.File, name string) (*os.File, error) {
+	full := filepath.Join(dir.Name(), name)
+	if !oneName(name) {
+		return nil, &os.PathError{Op: "opendir", Path: full, Err: ErrNotName}
+	}
+	dirfd := int(dir.Fd())
+	defer runtime.KeepAlive(dir)
+	fd, err := openat(dirfd, name, dirFlags|unix.O_NOATIME)
+	if errors.Is(err, unix.EPERM) {
+		fd, err = openat(dirfd, name, dirFlags)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "opendir", Path: full, Err: err}
+	}
+	return os.NewFile(uintptr(fd), full), nil
+}
+
+// openat opens name, one component, in dirfd.
+func openat(dirfd int, name string, flags int) (int, error) {
+	var fd int
+	err := retry(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, flags, 0)
+		return err
+	})
+	return fd, err
+}
+
+// retry calls f until it fails with another error than EINTR.
+func retry(f func() error) error {
+	for {
+		if err := f(); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // open opens path with flags; under root it resolves the path with
@@ -97,10 +168,9 @@ func openDir(root, rel string) (*os.File, error) {
 	if root == "/" {
 		root = ""
 	}
-	flags := unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_DIRECTORY | unix.O_NONBLOCK
-	fd, err := open(root, rel, flags|unix.O_NOATIME)
+	fd, err := open(root, rel, dirFlags|unix.O_NOATIME)
 	if errors.Is(err, unix.EPERM) {
-		fd, err = open(root, rel, flags)
+		fd, err = open(root, rel, dirFlags)
 	}
 	name := filepath.Join(root, rel)
 	if err != nil {

@@ -51,3 +51,19 @@ func openParent(root, rel string) (*os.File, string, error) {
 	f, err := os.Open(dir)
 	return f, base, err
 }
+
+func openAt(dir *os.File, name string) (*File, error) {
+	full := filepath.Join(dir.Name(), name)
+	if !oneName(name) {
+		return nil, &os.PathError{Op: "open", Path: full, Err: ErrNotName}
+	}
+	return openIn("", full)
+}
+
+func openDirAt(dir *os.File, name string) (*os.File, error) {
+	full := filepath.Join(dir.Name(), name)
+	if !oneName(name) {
+		return nil, &os.PathError{Op: "opendir", Path: full, Err: ErrNotName}
+	}
+	return openDir("", full)
+}
