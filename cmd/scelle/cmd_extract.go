@@ -13,6 +13,7 @@ import (
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -101,9 +102,9 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	} else {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
-	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, filepath.Join(dest, seal.BagDir))
+	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, visible.String(filepath.Join(dest, seal.BagDir)))
 	for _, b := range bad {
-		fmt.Fprintf(stdout, "FAIL  %s\n", b)
+		fmt.Fprintf(stdout, "FAIL  %s\n", visible.String(b))
 	}
 	if len(bad) > 0 {
 		return withCode(exitVerifyFailed, fmt.Errorf("%d files failed their check", len(bad)))
