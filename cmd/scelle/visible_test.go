@@ -2,6 +2,8 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +16,10 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/internal/acquire"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
@@ -273,6 +279,60 @@ func TestHostileNamesOnScreen(t *testing.T) {
 	if t.Failed() {
 		for name, r := range screens {
 			t.Logf("%s:\n%s%s", name, r.stdout, r.stderr)
+		}
+	}
+}
+
+// The progress lines, the JSON events and the end summary of a
+// collection show the host's names escaped.
+func TestProgressShowsHostileNames(t *testing.T) {
+	src := "/h/" + fakeRead + "/" + fakeBidi
+	o := collect.Outcome{Collector: "files.paths", Source: src, Status: collect.Failed, Reason: "open " + src + ": permission denied"}
+	res := &acquire.Result{Record: &chain.Record{Interrupted: "signal\x1b[2K", Summary: map[string]int{}},
+		Sealed: &seal.Sealed{Dir: "/out/C\x1b[2J_box", Root: strings.Repeat("ab", 32)}, Failures: []evidence.Item{o}, Failed: 1}
+	for _, asJSON := range []bool{false, true} {
+		var b bytes.Buffer
+		p := newProgress(&b, asJSON)
+		p.start(res.Sealed.Dir, "fp")
+		p.outcome(o)
+		p.summary(&b, res)
+		checkScreen(t, fmt.Sprintf("progress (json %v)", asJSON), b.String())
+		want := visible.String(src)
+		if asJSON {
+			want = `\u202e`
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("progress (json %v) lacks %q:\n%s", asJSON, want, b.String())
+		}
+	}
+}
+
+// Definitions given with --definitions are the user's: profiles shows
+// them escaped.
+func TestProfilesShowHostileDefinitions(t *testing.T) {
+	defs := t.TempDir()
+	yaml := `profiles:
+  evil:
+    os: [linux]
+    description: "\e[2K\e[1A VERIFIED\u202e"
+items:
+  - name: files.evil
+    class: disk
+    description: "line\nbreak\r\u200b"
+    paths: ["/tmp/\eM\u2066"]
+    profiles: [evil]
+`
+	if err := os.WriteFile(filepath.Join(defs, "90-evil.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := runProfiles(defs, true, &b); err != nil {
+		t.Fatal(err)
+	}
+	checkScreen(t, "profiles", b.String())
+	for _, want := range []string{`evil: \x1b[2K\x1b[1A VERIFIED\u202e`, `line\nbreak\r\u200b`, `/tmp/\x1bM\u2066`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("profiles lacks %q:\n%s", want, b.String())
 		}
 	}
 }
