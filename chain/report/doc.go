@@ -17,6 +17,12 @@
 // and nothing in them depends on when or where the report was made unless
 // Generated is set. A Report is not safe for concurrent use.
 //
+// Every string from the host, the bag, the record or the custody log is
+// written visibly escaped (package visible), as scelle shows it on the
+// terminal: neither rendering holds a control, bidirectional or invisible
+// character from them, and a note at the end says how escapes read when
+// there are any.
+//
 // report reads the record and the custody log through package chain and
 // the bag's files through package seal; it never imports collect.
 package report

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/pem"
 	"fmt"
 	"sort"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/units"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -20,6 +23,12 @@ import (
 // report_pdf.go. Everything is sorted or kept in the order the record
 // gives (witnesses, checks, custody lines), so the output is
 // deterministic.
+//
+// Every string from the host, the bag, the record or the custody log is
+// put in the view through shown (or shownPEM): visibly escaped, as the
+// terminal shows it, so that neither rendering carries a control,
+// bidirectional or invisible character from them. The view's own line
+// feeds (between the lines of a cell) are the only ones left.
 
 // bi is a text in French and in English.
 type bi struct{ FR, EN string }
@@ -113,6 +122,30 @@ func yesNo(b bool) string {
 		return yes
 	}
 	return no
+}
+
+// shown is a string from the host, the bag or the custody log as the
+// report writes it (package visible).
+func shown(s string) string { return visible.String(s) }
+
+// shownPEM is shown for a public key in PEM: one PEM block without
+// headers keeps its lines (written anew, so that only its type and base64
+// are shown); anything else is shown on one line.
+func shownPEM(s string) string {
+	b, rest := pem.Decode([]byte(s))
+	if b == nil || len(b.Headers) > 0 || len(bytes.TrimSpace(rest)) > 0 || b.Type != "PUBLIC KEY" {
+		return shown(strings.TrimSpace(s))
+	}
+	return strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: b.Bytes})))
+}
+
+// shownAll is shown for each of ss.
+func shownAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = shown(s)
+	}
+	return out
 }
 
 func orDash(s string) string {
@@ -265,7 +298,7 @@ func verdictOf(r *Report) *rvVerdict {
 		return &rvVerdict{Label: bi{"NON SCELLÉ", "NOT SEALED"}, Class: "fail",
 			Detail: bi{"Le sac n'a jamais été scellé ; seul ce que le journal signé prouve est établi.", "The bag was never sealed; only what the signed journal proves holds."}}
 	default:
-		return &rvVerdict{Label: bi{r.Verdict, r.Verdict}, Class: "fail"}
+		return &rvVerdict{Label: bi{shown(r.Verdict), shown(r.Verdict)}, Class: "fail"}
 	}
 }
 
@@ -280,9 +313,9 @@ func (r *Report) view() *reportView {
 
 	v := &reportView{
 		Title: bi{"Rapport de collecte de preuves numériques", "Digital evidence collection report"},
-		Tool:  strings.TrimSpace(rec.Tool.Name + " " + rec.Tool.Version),
-		Case:  rec.Case,
-		Host:  orDash(host.Hostname),
+		Tool:  shown(strings.TrimSpace(rec.Tool.Name + " " + rec.Tool.Version)),
+		Case:  shown(rec.Case),
+		Host:  orDash(shown(host.Hostname)),
 		Root:  "absent",
 	}
 	if isRoot(r.Root) {
@@ -297,16 +330,16 @@ func (r *Report) view() *reportView {
 
 	// 1. Summary and seal.
 	sum := rvBlock{Kind: blockKV, KV: []rvKV{
-		{bi{"Affaire", "Case"}, orDash(rec.Case), false},
-		{bi{"Identifiant de collecte", "Collection id"}, orDash(rec.Collection), true},
-		{bi{"Système examiné", "Examined host"}, orDash(host.Hostname), false},
+		{bi{"Affaire", "Case"}, orDash(shown(rec.Case)), false},
+		{bi{"Identifiant de collecte", "Collection id"}, orDash(shown(rec.Collection)), true},
+		{bi{"Système examiné", "Examined host"}, orDash(shown(host.Hostname)), false},
 		{bi{"Début (UTC)", "Start (UTC)"}, utc(rec.Started), true},
 		{bi{"Fin (UTC)", "End (UTC)"}, utc(rec.Ended), true},
 		{bi{"Opérateur", "Operator"}, operatorName(rec), false},
 		{bi{"Éléments", "Items"}, summaryText(&r.Items), false},
 		{bi{"Verdict de vérification", "Verification verdict"}, verdictOf(r).Label.String(), false},
 	}}
-	sealBlock := rvBlock{Kind: blockSeal, Seal: &rvSeal{Root: r.Root, Key: groupHex(r.KeyFingerprint)}}
+	sealBlock := rvBlock{Kind: blockSeal, Seal: &rvSeal{Root: shown(r.Root), Key: shown(groupHex(r.KeyFingerprint))}}
 	if isRoot(r.Root) {
 		sealBlock.Seal.Lines = rootLines(r.Root)
 		sealBlock.Seal.Grouped = groupHex(r.Root)
@@ -322,13 +355,13 @@ func (r *Report) view() *reportView {
 		mode = bi{"sur image (post mortem)", "image (dead box)"}
 	}
 	caseKV := rvBlock{Kind: blockKV, KV: []rvKV{
-		{bi{"Affaire", "Case"}, orDash(rec.Case), false},
-		{bi{"Mandant", "Mandating party"}, orDash(mandator(rec)), false},
-		{bi{"Dossier de sortie", "Output folder"}, r.Folder, true},
+		{bi{"Affaire", "Case"}, orDash(shown(rec.Case)), false},
+		{bi{"Mandant", "Mandating party"}, orDash(shown(mandator(rec))), false},
+		{bi{"Dossier de sortie", "Output folder"}, shown(r.Folder), true},
 		{bi{"Mode de collecte", "Collection mode"}, mode.String(), false},
-		{bi{"Racine collectée", "Collected root"}, orDash(rec.Root), true},
-		{bi{"Profil", "Profile"}, orDash(rec.Profile), false},
-		{bi{"Ligne de commande", "Command line"}, orDash(strings.Join(rec.Argv, " ")), true},
+		{bi{"Racine collectée", "Collected root"}, orDash(shown(rec.Root)), true},
+		{bi{"Profil", "Profile"}, orDash(shown(rec.Profile)), false},
+		{bi{"Ligne de commande", "Command line"}, orDash(strings.Join(shownAll(rec.Argv), " ")), true},
 	}}
 	people := rvBlock{Kind: blockTable, Title: bi{"Intervenants", "People"}, Cols: []rvCol{
 		{Label: bi{"Qualité", "Capacity"}, W: 30},
@@ -339,13 +372,13 @@ func (r *Report) view() *reportView {
 	}}
 	if rec.People != nil && rec.People.Operator != nil {
 		p := rec.People.Operator
-		people.Rows = append(people.Rows, []string{bi{"Opérateur", "Operator"}.String(), orDash(p.Name), orDash(p.Role), orDash(p.Organisation), orDash(p.Reference)})
+		people.Rows = append(people.Rows, append([]string{bi{"Opérateur", "Operator"}.String()}, personCells(p)...))
 	} else if rec.Examiner != "" {
-		people.Rows = append(people.Rows, []string{bi{"Opérateur", "Operator"}.String(), rec.Examiner, dash, dash, dash})
+		people.Rows = append(people.Rows, []string{bi{"Opérateur", "Operator"}.String(), shown(rec.Examiner), dash, dash, dash})
 	}
 	if rec.People != nil {
 		for _, p := range rec.People.Witnesses {
-			people.Rows = append(people.Rows, []string{bi{"Témoin", "Witness"}.String(), orDash(p.Name), orDash(p.Role), orDash(p.Organisation), orDash(p.Reference)})
+			people.Rows = append(people.Rows, append([]string{bi{"Témoin", "Witness"}.String()}, personCells(&p)...))
 		}
 	}
 	if len(people.Rows) == 0 {
@@ -361,12 +394,12 @@ func (r *Report) view() *reportView {
 
 	// 5. Tool.
 	add(bi{"Outil de collecte", "Collection tool"}, rvBlock{Kind: blockKV, KV: []rvKV{
-		{bi{"Nom", "Name"}, orDash(rec.Tool.Name), false},
-		{bi{"Version", "Version"}, orDash(rec.Tool.Version), true},
-		{bi{"Révision", "Revision"}, orDash(rec.Tool.Revision), true},
-		{bi{"SHA-256 de l'exécutable", "SHA-256 of the executable"}, orDash(groupHex(rec.Tool.SHA256)), true},
-		{bi{"Chemin de l'exécutable", "Executable path"}, orDash(rec.Tool.Path), true},
-		{bi{"Plateforme", "Platform"}, orDash(strings.Trim(rec.Tool.GoOS+"/"+rec.Tool.GoArch, "/")), true},
+		{bi{"Nom", "Name"}, orDash(shown(rec.Tool.Name)), false},
+		{bi{"Version", "Version"}, orDash(shown(rec.Tool.Version)), true},
+		{bi{"Révision", "Revision"}, orDash(shown(rec.Tool.Revision)), true},
+		{bi{"SHA-256 de l'exécutable", "SHA-256 of the executable"}, orDash(shown(groupHex(rec.Tool.SHA256))), true},
+		{bi{"Chemin de l'exécutable", "Executable path"}, orDash(shown(rec.Tool.Path)), true},
+		{bi{"Plateforme", "Platform"}, orDash(shown(strings.Trim(rec.Tool.GoOS+"/"+rec.Tool.GoArch, "/"))), true},
 	}}, para("Le SHA-256 de l'exécutable a été calculé par l'outil sur son propre fichier au moment de la collecte ; il se compare à celui de la version publiée.",
 		"The executable's SHA-256 was computed by the tool over its own file at collection time; compare it with the published release's."))
 
@@ -387,16 +420,69 @@ func (r *Report) view() *reportView {
 
 	// 11. Manual verification.
 	add(bi{"Vérification manuelle avec des outils standard", "Manual verification with standard tools"}, manualBlocks(r)...)
+	if v.escapes() {
+		last := &v.Sections[len(v.Sections)-1]
+		last.Blocks = append(last.Blocks, escapesNote)
+	}
 	return v
+}
+
+// escapesNote says how the report writes what shown escapes.
+var escapesNote = para(`Les noms et textes venus du système examiné, du sac ou du journal de possession sont reproduits tels quels, `+
+	`sauf les caractères qui ne s'affichent pas comme eux-mêmes (caractères de contrôle, de mise en forme ou de sens de l'écriture, `+
+	`espaces invisibles) et les octets qui ne sont pas de l'UTF-8 : ils sont écrits \xHH (octet ou caractère de contrôle), `+
+	`\uHHHH ou \UHHHHHHHH (code Unicode), \t, \n, \r, et la barre oblique inverse \\. scelle les affiche de la même façon à l'écran.`,
+	`Names and text from the examined host, the bag or the custody log are given as they are, except characters that do not show `+
+		`as themselves (control, formatting or text-direction characters, invisible spaces) and bytes that are not UTF-8: they are `+
+		`written \xHH (a byte or a control character), \uHHHH or \UHHHHHHHH (a Unicode code point), \t, \n, \r, and a backslash \\. `+
+		`scelle shows them the same way on screen.`)
+
+// escapes reports whether a text of the view holds a backslash: one
+// that shown wrote (the report's own text has none).
+func (v *reportView) escapes() bool {
+	texts := []string{v.Tool, v.Case, v.Host, v.Root}
+	for _, s := range v.Sections {
+		for _, b := range s.Blocks {
+			texts = append(texts, b.Para.FR, b.Para.EN)
+			for _, kv := range b.KV {
+				texts = append(texts, kv.Value)
+			}
+			for _, row := range b.Rows {
+				texts = append(texts, row...)
+			}
+			for _, st := range b.Steps {
+				texts = append(texts, st.Text.FR, st.Text.EN, st.Cmd)
+			}
+			if b.Seal != nil {
+				texts = append(texts, b.Seal.Root, b.Seal.Key)
+			}
+			if b.Verdict != nil {
+				texts = append(texts, b.Verdict.Label.FR, b.Verdict.Detail.FR)
+			}
+		}
+	}
+	for _, t := range texts {
+		if strings.Contains(t, `\`) {
+			return true
+		}
+	}
+	return false
 }
 
 func para(fr, en string) rvBlock { return rvBlock{Kind: blockPara, Para: bi{fr, en}} }
 
+// operatorName is the operator's name, shown.
 func operatorName(rec *chain.Record) string {
 	if rec.People != nil && rec.People.Operator != nil && rec.People.Operator.Name != "" {
-		return rec.People.Operator.Name
+		return shown(rec.People.Operator.Name)
 	}
-	return orDash(rec.Examiner)
+	return orDash(shown(rec.Examiner))
+}
+
+// personCells are a person's name, role, organisation and reference,
+// shown, for the table of people.
+func personCells(p *chain.Person) []string {
+	return []string{orDash(shown(p.Name)), orDash(shown(p.Role)), orDash(shown(p.Organisation)), orDash(shown(p.Reference))}
 }
 
 func mandator(rec *chain.Record) string {
@@ -416,18 +502,18 @@ func summaryText(d *ItemDigest) string {
 
 func hostBlocks(h *reportHost, why string) []rvBlock {
 	if why != "" {
-		return []rvBlock{para("Identité du système non enregistrée ("+why+").", "Host identity not recorded ("+why+").")}
+		return []rvBlock{para("Identité du système non enregistrée ("+shown(why)+").", "Host identity not recorded ("+shown(why)+").")}
 	}
 	kv := []rvKV{
-		{bi{"Nom d'hôte", "Host name"}, orDash(h.Hostname), false},
-		{bi{"Source du nom", "Name source"}, orDash(h.HostnameSource), true},
-		{bi{"Domaine NIS", "NIS domain"}, orDash(h.Domainname), true},
-		{bi{"Identifiant machine", "Machine id"}, orDash(h.MachineID), true},
-		{bi{"Identifiant de démarrage", "Boot id"}, orDash(h.BootID), true},
-		{bi{"Système d'exploitation", "Operating system"}, orDash(osText(h)), false},
+		{bi{"Nom d'hôte", "Host name"}, orDash(shown(h.Hostname)), false},
+		{bi{"Source du nom", "Name source"}, orDash(shown(h.HostnameSource)), true},
+		{bi{"Domaine NIS", "NIS domain"}, orDash(shown(h.Domainname)), true},
+		{bi{"Identifiant machine", "Machine id"}, orDash(shown(h.MachineID)), true},
+		{bi{"Identifiant de démarrage", "Boot id"}, orDash(shown(h.BootID)), true},
+		{bi{"Système d'exploitation", "Operating system"}, orDash(shown(osText(h))), false},
 	}
 	if k := h.Kernel; k != nil {
-		kv = append(kv, rvKV{bi{"Noyau", "Kernel"}, strings.Join(strings.Fields(strings.Join([]string{k.Sysname, k.Release, k.Version, k.Machine}, " ")), " "), true})
+		kv = append(kv, rvKV{bi{"Noyau", "Kernel"}, strings.Join(strings.Fields(strings.Join(shownAll([]string{k.Sysname, k.Release, k.Version, k.Machine}), " ")), " "), true})
 	} else {
 		kv = append(kv, rvKV{bi{"Noyau", "Kernel"}, dash, false})
 	}
@@ -435,14 +521,14 @@ func hostBlocks(h *reportHost, why string) []rvBlock {
 	for _, i := range h.Interfaces {
 		var addrs []string
 		for _, a := range i.Addresses {
-			addrs = append(addrs, fmt.Sprintf("%s/%d", a.Address, a.PrefixLen))
+			addrs = append(addrs, fmt.Sprintf("%s/%d", shown(a.Address), a.PrefixLen))
 		}
-		s := i.Name
+		s := shown(i.Name)
 		if i.MAC != "" {
-			s += " " + i.MAC
+			s += " " + shown(i.MAC)
 		}
 		if i.OperState != "" {
-			s += " " + i.OperState
+			s += " " + shown(i.OperState)
 		}
 		if len(addrs) > 0 {
 			s += " " + strings.Join(addrs, " ")
@@ -451,7 +537,7 @@ func hostBlocks(h *reportHost, why string) []rvBlock {
 	}
 	sort.Strings(ifs)
 	if h.InterfacesError != "" {
-		ifs = append(ifs, "error: "+h.InterfacesError)
+		ifs = append(ifs, "error: "+shown(h.InterfacesError))
 	}
 	if len(ifs) > 0 {
 		kv = append(kv, rvKV{bi{"Interfaces réseau", "Network interfaces"}, strings.Join(ifs, "\n"), true})
@@ -468,12 +554,12 @@ func hostBlocks(h *reportHost, why string) []rvBlock {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			dmi.Rows = append(dmi.Rows, []string{k, orDash(h.DMI[k])})
+			dmi.Rows = append(dmi.Rows, []string{shown(k), orDash(shown(h.DMI[k]))})
 		}
 		blocks = append(blocks, dmi)
 	}
 	if notes := append(append([]string(nil), h.Notes...), h.Errors...); len(notes) > 0 {
-		blocks = append(blocks, rvBlock{Kind: blockKV, KV: []rvKV{{bi{"Remarques", "Notes"}, strings.Join(notes, "\n"), false}}})
+		blocks = append(blocks, rvBlock{Kind: blockKV, KV: []rvKV{{bi{"Remarques", "Notes"}, strings.Join(shownAll(notes), "\n"), false}}})
 	}
 	return blocks
 }
@@ -530,7 +616,7 @@ func timeBlocks(rec *chain.Record, c0 *reportClock, e0 string, c1 *reportClock, 
 	}}
 	cell := func(c *reportClock, why string, f func(c *reportClock) string) string {
 		if why != "" {
-			return why
+			return shown(why)
 		}
 		return orDash(f(c))
 	}
@@ -545,12 +631,12 @@ func timeBlocks(rec *chain.Record, c0 *reportClock, e0 string, c1 *reportClock, 
 		}
 		return strconv.FormatFloat(c.UptimeSeconds, 'f', 2, 64) + " s"
 	})
-	row(bi{"Fuseau horaire de l'hôte", "Host time zone"}, func(c *reportClock) string { return c.Timezone })
+	row(bi{"Fuseau horaire de l'hôte", "Host time zone"}, func(c *reportClock) string { return shown(c.Timezone) })
 	row(bi{"Synchronisation NTP (noyau)", "NTP synchronised (kernel)"}, func(c *reportClock) string {
 		if c.NTP == nil {
 			return ""
 		}
-		return yesNo(c.NTP.Synchronised) + " (" + c.NTP.State + ")"
+		return yesNo(c.NTP.Synchronised) + " (" + shown(c.NTP.State) + ")"
 	})
 	row(bi{"Décalage NTP estimé", "NTP offset"}, func(c *reportClock) string {
 		if c.NTP == nil {
@@ -568,12 +654,12 @@ func timeBlocks(rec *chain.Record, c0 *reportClock, e0 string, c1 *reportClock, 
 		if c.NTP == nil {
 			return ""
 		}
-		s := append([]string(nil), c.NTP.Status...)
+		s := shownAll(c.NTP.Status)
 		sort.Strings(s)
 		return strings.Join(s, " ")
 	})
 	row(bi{"Remarques", "Notes"}, func(c *reportClock) string {
-		return strings.Join(append(append([]string(nil), c.Notes...), c.Errors...), "\n")
+		return strings.Join(shownAll(append(append([]string(nil), c.Notes...), c.Errors...)), "\n")
 	})
 	blocks = append(blocks, clk, para(
 		"Toutes les heures sont en temps universel coordonné (UTC, RFC 3339). L'écart de l'horloge est consigné tel que mesuré ; il n'a été corrigé nulle part.",
@@ -634,8 +720,8 @@ func statusCols(first bi, w float64) []rvCol {
 func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 	var blocks []rvBlock
 	if rec.Interrupted != "" {
-		blocks = append(blocks, para("Collecte interrompue : "+rec.Interrupted+". Les éléments non exécutés sont comptés comme écartés.",
-			"Collection interrupted: "+rec.Interrupted+". Items not run are counted as skipped."))
+		blocks = append(blocks, para("Collecte interrompue : "+shown(rec.Interrupted)+". Les éléments non exécutés sont comptés comme écartés.",
+			"Collection interrupted: "+shown(rec.Interrupted)+". Items not run are counted as skipped."))
 	}
 	blocks = append(blocks, rvBlock{Kind: blockKV, KV: []rvKV{
 		{bi{"Éléments prévus", "Planned items"}, strconv.Itoa(d.Total), false},
@@ -662,10 +748,10 @@ func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 			if l, ok := classLabels[t.key]; ok {
 				return l.String()
 			}
-			return t.key
+			return shown(t.key)
 		})
 	kt := tallyTable(bi{"Par collecteur", "By collector"}, bi{"Collecteur", "Collector"}, &d.collectors,
-		bi{"autres collecteurs", "other collectors"}, func(t *tally) string { return orDash(t.key) })
+		bi{"autres collecteurs", "other collectors"}, func(t *tally) string { return orDash(shown(t.key)) })
 	kt.Cols[0].Mono = true
 	return append(blocks, ct, kt)
 }
@@ -673,8 +759,13 @@ func collectedBlocks(rec *chain.Record, d *ItemDigest) []rvBlock {
 // maxListed bounds the rows of one list of items; the rest is counted.
 const maxListed = 500
 
+// itemName is what the report calls an item: its source (its bytes when
+// they are not UTF-8, which the record keeps in source_raw), else its
+// path in the bag, else its kind.
 func itemName(it *evidence.Item) string {
 	switch {
+	case len(it.SourceRaw) > 0:
+		return string(it.SourceRaw)
 	case it.Source != "":
 		return it.Source
 	case it.Path != "":
@@ -695,7 +786,7 @@ func notCollectedBlocks(d *ItemDigest) []rvBlock {
 		{Label: bi{"Motif", "Reason"}, W: 65},
 	}}
 	for _, it := range bad {
-		ft.Rows = append(ft.Rows, []string{statusLabel(it.status), it.collector, it.name, orDash(it.reason)})
+		ft.Rows = append(ft.Rows, []string{statusLabel(it.status), shown(it.collector), shown(it.name), orDash(shown(it.reason))})
 	}
 	if nBad > len(bad) {
 		ft.Rows = append(ft.Rows, []string{dash, dash, fmt.Sprintf("… %d", nBad-len(bad)),
@@ -730,7 +821,7 @@ func notCollectedBlocks(d *ItemDigest) []rvBlock {
 		{Label: bi{"Nombre", "Count"}, W: 25, Right: true},
 	}}
 	for _, g := range groups {
-		st.Rows = append(st.Rows, []string{g.reason, strconv.Itoa(g.n)})
+		st.Rows = append(st.Rows, []string{shown(g.reason), strconv.Itoa(g.n)})
 	}
 	if d.otherReasons > 0 {
 		st.Rows = append(st.Rows, []string{"… " + bi{"autres motifs", "other reasons"}.String(), strconv.Itoa(d.otherReasons)})
@@ -746,18 +837,19 @@ func sealBlocks(r *Report) []rvBlock {
 	}
 	root := bi{"absente (root.txt manquant)", "absent (no root.txt)"}.String()
 	if r.Root != "" {
-		root = groupHex(r.Root)
+		root = shown(groupHex(r.Root))
 	}
 	kv := rvBlock{Kind: blockKV, KV: []rvKV{
 		{bi{"Empreinte racine", "Root fingerprint"}, root, true},
-		{bi{"SHA-256 de l'archive", "Archive SHA-256"}, orDash(groupHex(r.ArchiveSHA256)), true},
-		{bi{"Empreinte de la clé de signature", "Signing key fingerprint"}, orDash(groupHex(r.KeyFingerprint)), true},
+		{bi{"SHA-256 de l'archive", "Archive SHA-256"}, orDash(shown(groupHex(r.ArchiveSHA256))), true},
+		{bi{"Empreinte de la clé de signature", "Signing key fingerprint"}, orDash(shown(groupHex(r.KeyFingerprint))), true},
 		{bi{"Nature de la clé", "Key kind"}, "Ed25519, " + keyKind.String(), false},
-		{bi{"Clé publique", "Public key"}, orDash(strings.TrimSpace(r.PublicKeyPEM)), true},
+		{bi{"Clé publique", "Public key"}, orDash(shownPEM(r.PublicKeyPEM)), true},
 	}}
 	if r.Record.Key.Fingerprint != "" && r.KeyFingerprint != r.Record.Key.Fingerprint {
-		kv.KV = append(kv.KV, rvKV{bi{"Attention", "Warning"}, bi{"la clé de root.pub.pem n'est pas celle du relevé de collecte (" + groupHex(r.Record.Key.Fingerprint) + ")",
-			"root.pub.pem's key is not the collection record's (" + groupHex(r.Record.Key.Fingerprint) + ")"}.String(), false})
+		recKey := shown(groupHex(r.Record.Key.Fingerprint))
+		kv.KV = append(kv.KV, rvKV{bi{"Attention", "Warning"}, bi{"la clé de root.pub.pem n'est pas celle du relevé de collecte (" + recKey + ")",
+			"root.pub.pem's key is not the collection record's (" + recKey + ")"}.String(), false})
 	}
 	blocks := []rvBlock{kv}
 	if len(r.Extras) > 0 {
@@ -767,7 +859,7 @@ func sealBlocks(r *Report) []rvBlock {
 			{Label: bi{"SHA-256", "SHA-256"}, W: 100, Mono: true},
 		}}
 		for _, e := range r.Extras {
-			et.Rows = append(et.Rows, []string{e.Name, strconv.FormatInt(e.Size, 10), orDash(groupHex(e.SHA256))})
+			et.Rows = append(et.Rows, []string{shown(e.Name), strconv.FormatInt(e.Size, 10), orDash(groupHex(e.SHA256))})
 		}
 		blocks = append(blocks, et)
 	}
@@ -777,8 +869,8 @@ func sealBlocks(r *Report) []rvBlock {
 func custodyBlocks(r *Report) []rvBlock {
 	switch {
 	case r.CustodyError != "":
-		return []rvBlock{para("Le journal de possession (custody.jsonl) n'a pas pu être lu : "+r.CustodyError,
-			"The custody log (custody.jsonl) could not be read: "+r.CustodyError)}
+		return []rvBlock{para("Le journal de possession (custody.jsonl) n'a pas pu être lu : "+shown(r.CustodyError),
+			"The custody log (custody.jsonl) could not be read: "+shown(r.CustodyError))}
 	case r.Custody == nil:
 		return []rvBlock{para("Aucun journal de possession (custody.jsonl) dans le dossier.", "No custody log (custody.jsonl) in the folder.")}
 	}
@@ -788,8 +880,9 @@ func custodyBlocks(r *Report) []rvBlock {
 		blocks = append(blocks, para(fmt.Sprintf("Journal de possession intègre : %d événement(s) chaînés et signés, rattachés à la clé du sac. Tête du journal : %s.", len(c.Entries), c.Head()),
 			fmt.Sprintf("Custody log intact: %d event(s) chained and signed, anchored to the bag's key. Log head: %s.", len(c.Entries), c.Head())))
 	} else {
-		blocks = append(blocks, para(fmt.Sprintf("JOURNAL DE POSSESSION ROMPU à la ligne %d (%s) : %v. Seules les %d lignes précédentes sont établies ; %d ligne(s) suivantes non vérifiées.", c.Err.Line, c.Err.Kind, c.Err.Err, len(c.Entries), len(c.Rest)),
-			fmt.Sprintf("CUSTODY LOG BROKEN at line %d (%s): %v. Only the %d lines before it hold; %d line(s) after it unchecked.", c.Err.Line, c.Err.Kind, c.Err.Err, len(c.Entries), len(c.Rest))))
+		why := shown(fmt.Sprint(c.Err.Err))
+		blocks = append(blocks, para(fmt.Sprintf("JOURNAL DE POSSESSION ROMPU à la ligne %d (%s) : %s. Seules les %d lignes précédentes sont établies ; %d ligne(s) suivantes non vérifiées.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest)),
+			fmt.Sprintf("CUSTODY LOG BROKEN at line %d (%s): %s. Only the %d lines before it hold; %d line(s) after it unchecked.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest))))
 	}
 	t := rvBlock{Kind: blockTable, Cols: []rvCol{
 		{Label: bi{"N°", "Seq"}, W: 9, Right: true},
@@ -801,15 +894,15 @@ func custodyBlocks(r *Report) []rvBlock {
 	}}
 	for i := range c.Entries {
 		e := &c.Entries[i]
-		ev := e.Event
-		if l, ok := eventLabels[ev]; ok {
+		ev := shown(e.Event)
+		if l, ok := eventLabels[e.Event]; ok {
 			ev = l.String()
 		}
-		signer := groupHex(e.KeyFingerprint)
+		signer := shown(groupHex(e.KeyFingerprint))
 		if c.BagKey(e) {
 			signer += "\n(" + bi{"clé du sac", "bag key"}.String() + ")"
 		}
-		when := e.Time
+		when := shown(e.Time)
 		if at, err := time.Parse(time.RFC3339, e.Time); err == nil {
 			when = at.UTC().Format("2006-01-02\n15:04:05Z")
 		}
@@ -828,17 +921,18 @@ func personText(p *chain.Person) string {
 	var parts []string
 	for _, s := range []string{p.Name, p.Role, p.Organisation, p.Reference} {
 		if s != "" {
-			parts = append(parts, s)
+			parts = append(parts, shown(s))
 		}
 	}
 	return orDash(strings.Join(parts, ", "))
 }
 
+// eventDetails lists an event's fields, one a line, each shown.
 func eventDetails(e *chain.CustodyEvent) string {
 	var lines []string
 	addf := func(label bi, v string) {
 		if v != "" {
-			lines = append(lines, label.String()+" : "+v)
+			lines = append(lines, label.String()+" : "+shown(v))
 		}
 	}
 	addf(bi{"Affaire", "Case"}, e.Case)
@@ -923,7 +1017,7 @@ func verificationBlocks(r *Report) []rvBlock {
 		{Label: bi{"Objet", "Where"}, W: 35, Mono: true},
 	}}
 	for _, c := range r.Checks {
-		name := c.Name
+		name := shown(c.Name)
 		if l, ok := checkLabels[c.Name]; ok {
 			name = l.String() + "\n(" + c.Name + ")"
 		}
@@ -931,7 +1025,7 @@ func verificationBlocks(r *Report) []rvBlock {
 		if !c.OK {
 			res = "ÉCHEC / FAIL"
 		}
-		t.Rows = append(t.Rows, []string{name, res, orDash(c.Detail), orDash(c.Where)})
+		t.Rows = append(t.Rows, []string{name, res, orDash(shown(c.Detail)), orDash(shown(c.Where))})
 	}
 	return append(blocks, t)
 }
@@ -941,7 +1035,7 @@ func manualBlocks(r *Report) []rvBlock {
 	if !isRoot(root) {
 		root = "<root.txt>"
 	}
-	key := r.KeyFingerprint
+	key := shown(r.KeyFingerprint)
 	if key == "" {
 		key = "<…>"
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/acquire"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -115,7 +116,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	pr := newProgress(stderr, opts.JSON)
 	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
-		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %v\n", err) }})
+		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) }})
 	var oe *acquire.OptionError
 	if errors.As(err, &oe) {
 		return &usageError{oe.Err}

@@ -17,6 +17,7 @@ import (
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/internal/hint"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -195,7 +196,7 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 		return nil
 	}
 	for _, c := range v.Failed() {
-		fmt.Fprintf(stdout, "FAIL  %-15s %s [%s]\n", c.Name, c.Detail, c.Where)
+		fmt.Fprintf(stdout, "FAIL  %-15s %s [%s]\n", visible.String(c.Name), visible.String(c.Detail), visible.String(c.Where))
 	}
 	fmt.Fprintf(stdout, "verdict: %s\n", e.Verdict)
 	return verdictExit(v.Status)
@@ -267,7 +268,7 @@ func runCustodyShow(ctx context.Context, opts custodyShowOptions, args []string,
 			out.Where, out.Problem = where, detail
 		}
 		b, _ := json.MarshalIndent(out, "", " ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		fmt.Fprintf(stdout, "%s\n", visible.JSON(b))
 	} else {
 		printCustody(stdout, c, events, ok, detail)
 	}
@@ -277,24 +278,26 @@ func runCustodyShow(ctx context.Context, opts custodyShowOptions, args []string,
 	return nil
 }
 
-// printCustody prints a checked custody log as custody show does.
+// printCustody prints a checked custody log as custody show does. Every
+// string of the log (a holder signs what they like) and of the bag is
+// printed visibly escaped: a note cannot rewrite the lines above it.
 func printCustody(stdout io.Writer, c *chain.CustodyCheck, events []shownEvent, ok bool, detail string) {
 	if c.Bag.Key != nil {
 		fmt.Fprintf(stdout, "bag key: %s (%s)\n", seal.KeyFingerprint(c.Bag.Key), c.Bag.KeySource)
 	}
 	if c.Bag.Root != "" {
-		fmt.Fprintf(stdout, "root:    %s\n", c.Bag.Root)
+		fmt.Fprintf(stdout, "root:    %s\n", visible.String(c.Bag.Root))
 	}
 	for _, e := range events {
 		fmt.Fprintln(stdout)
 		printEvent(stdout, e)
 		if e.Status == "BROKEN" {
-			fmt.Fprintf(stdout, "  BROKEN:       %s\n", c.Err)
+			fmt.Fprintf(stdout, "  BROKEN:       %s\n", visible.String(fmt.Sprint(c.Err)))
 		}
 	}
 	fmt.Fprintln(stdout)
 	if !ok && c.Err == nil {
-		fmt.Fprintf(stdout, "BROKEN: %s\n", detail)
+		fmt.Fprintf(stdout, "BROKEN: %s\n", visible.String(detail))
 	}
 	fmt.Fprintf(stdout, "head:    %s (SHA-256 of the last line that holds)\n", c.Head())
 	state := "OK"
@@ -305,10 +308,10 @@ func printCustody(stdout io.Writer, c *chain.CustodyCheck, events []shownEvent, 
 }
 
 func printEvent(w io.Writer, e shownEvent) {
-	fmt.Fprintf(w, "line %d  %s  %s  %s\n", e.Line, e.Time, e.Event, e.Status)
+	fmt.Fprintf(w, "line %d  %s  %s  %s\n", e.Line, visible.String(e.Time), visible.String(e.Event), e.Status)
 	field := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "  %-13s %s\n", label+":", v)
+			fmt.Fprintf(w, "  %-13s %s\n", label+":", visible.String(v))
 		}
 	}
 	if a := e.Actor; a != nil {

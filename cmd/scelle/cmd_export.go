@@ -12,6 +12,7 @@ import (
 
 	"github.com/scelle/scelle/chain/export"
 	"github.com/scelle/scelle/internal/hint"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -76,7 +77,7 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 		return err
 	}
 	eo := export.Options{Format: opts.Format, Identities: ids, Warn: func(msg string) {
-		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", msg)
+		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", visible.String(msg))
 	}}
 	if opts.Out == "" {
 		_, err := export.Write(dir, stdout, eo)
@@ -109,7 +110,7 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 		d.Close()
 	}
 	fmt.Fprintf(stderr, "scelle: exported %s: %d archive entries checked, %d %s written to %s (root %s)\n",
-		stats.Format, stats.Entries, stats.Records, unitOf(stats.Format), opts.Out, stats.Root)
+		stats.Format, stats.Entries, stats.Records, unitOf(stats.Format), visible.String(opts.Out), visible.String(stats.Root))
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -90,9 +91,9 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 	if !manifest {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
-	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, top)
+	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, visible.String(top))
 	for _, b := range bad {
-		fmt.Fprintf(stdout, "FAIL  %s\n", b)
+		fmt.Fprintf(stdout, "FAIL  %s\n", visible.String(b))
 	}
 	if len(bad) > 0 {
 		return withCode(exitVerifyFailed, fmt.Errorf("%d files failed their check", len(bad)))

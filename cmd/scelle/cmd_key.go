@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -24,7 +25,7 @@ func newKeyCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "private key: %s\npublic key:  %s.pub.pem\nfingerprint: %s\n",
-				args[0], args[0], seal.KeyFingerprint(k.Public().(ed25519.PublicKey)))
+				visible.String(args[0]), visible.String(args[0]), seal.KeyFingerprint(k.Public().(ed25519.PublicKey)))
 			return nil
 		},
 	})

@@ -9,6 +9,7 @@ import (
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -55,14 +56,14 @@ func runLs(bag string, ids []age.Identity, long bool, stdout io.Writer) error {
 			return withCode(exitVerifyFailed, err)
 		}
 		if !long {
-			fmt.Fprintf(stdout, "%12d  %s\n", e.Size, e.Path)
+			fmt.Fprintf(stdout, "%12d  %s\n", e.Size, visible.String(e.Path))
 			continue
 		}
 		h := sha256.New()
 		if _, err := io.CopyBuffer(h, ar, buf); err != nil {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: %w", e.Path, err))
 		}
-		fmt.Fprintf(stdout, "%12d  %s  frame %d @%d  %s\n", e.Size, hex.EncodeToString(h.Sum(nil)), e.Frame, e.At, e.Path)
+		fmt.Fprintf(stdout, "%12d  %s  frame %d @%d  %s\n", e.Size, hex.EncodeToString(h.Sum(nil)), e.Frame, e.At, visible.String(e.Path))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/units"
+	"github.com/scelle/scelle/internal/visible"
 )
 
 func newProfilesCmd() *cobra.Command {
@@ -29,7 +30,11 @@ func newProfilesCmd() *cobra.Command {
 	return c
 }
 
+// runProfiles lists the profiles. Definitions given with --definitions
+// are the user's: their names, descriptions and paths are printed
+// visibly escaped.
 func runProfiles(defs string, verbose bool, w io.Writer) error {
+	show := func(ss []string) string { return visible.String(strings.Join(ss, " ")) }
 	set, err := profile.Load(defs)
 	if err != nil {
 		return err
@@ -39,9 +44,9 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 		if p.Name == profile.DefaultProfile {
 			def = " (default)"
 		}
-		fmt.Fprintf(w, "%s%s: %s\n", p.Name, def, p.Description)
-		fmt.Fprintf(w, "  os: %s\n", strings.Join(p.OS, " "))
-		fmt.Fprintf(w, "  bodyfile of: %s\n", strings.Join(p.Bodyfile, " "))
+		fmt.Fprintf(w, "%s%s: %s\n", visible.String(p.Name), def, visible.String(p.Description))
+		fmt.Fprintf(w, "  os: %s\n", show(p.OS))
+		fmt.Fprintf(w, "  bodyfile of: %s\n", show(p.Bodyfile))
 		for _, it := range p.Items {
 			class := it.Class.String()
 			if it.Native != "" && it.Class == 0 {
@@ -49,9 +54,9 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 			}
 			only := ""
 			if !slices.Equal(it.OS, p.OS) {
-				only = " (os: " + strings.Join(it.OS, " ") + ")"
+				only = " (os: " + show(it.OS) + ")"
 			}
-			fmt.Fprintf(w, "  %-28s %-8s %s%s\n", it.Name, class, it.Description, only)
+			fmt.Fprintf(w, "  %-28s %-8s %s%s\n", visible.String(it.Name), class, visible.String(it.Description), only)
 			if verbose && len(it.Paths) > 0 {
 				capText := "default cap"
 				if size, ok := it.MaxFileSize(p.Name); ok {
@@ -60,7 +65,7 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 						capText = units.Bytes(size) + " cap"
 					}
 				}
-				fmt.Fprintf(w, "  %28s %s (%s)\n", "", strings.Join(it.Paths, " "), capText)
+				fmt.Fprintf(w, "  %28s %s (%s)\n", "", show(it.Paths), capText)
 			}
 		}
 		fmt.Fprintln(w)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/spf13/cobra"
 )
 
@@ -68,9 +69,9 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "report:  %s\nreport:  %s\n", res.HTML, res.PDF)
+	fmt.Fprintf(stdout, "report:  %s\nreport:  %s\n", visible.String(res.HTML), visible.String(res.PDF))
 	if res.Root != "" {
-		fmt.Fprintf(stdout, "root:    %s\n", res.Root)
+		fmt.Fprintf(stdout, "root:    %s\n", visible.String(res.Root))
 	}
 	fmt.Fprintf(stdout, "verdict: %s\n", res.Verdict.Status)
 	return verdictExit(res.Verdict.Status)

@@ -20,6 +20,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/hint"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 	"github.com/scelle/scelle/seal/timestamp"
 )
@@ -149,13 +150,16 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 	}
 	entry, err := chain.AppendCustody(dir, ev, key)
 	if err != nil {
-		return fmt.Errorf("stored %s, but the custody log lacks its timestamped event: %w\nRecord it with: scelle custody add %s --event timestamped --tsa %s --token %s --key %s",
-			name, err, dir, opts.TSA, filepath.Join(dir, name), opts.Key)
+		return hint.Wrap(fmt.Errorf("stored %s, but the custody log lacks its timestamped event: %w", name, err),
+			"record it with: scelle custody add %s --event timestamped --tsa %s --token %s --key %s",
+			dir, opts.TSA, filepath.Join(dir, name), opts.Key)
 	}
 
+	// The TSA's name and the chain's subjects come from certificates,
+	// the root from the bag: shown visibly escaped.
 	fmt.Fprintf(stdout, "token:   %s (SHA-256 %s)\n", name, ev.TokenSHA256)
 	fmt.Fprintf(stdout, "time:    %s%s, on the TSA's word\n", info.Time.Format(time.RFC3339), verdict.Accuracy(info))
-	fmt.Fprintf(stdout, "tsa:     %s (serial %s, policy %s)\n", info.TSA, info.Serial, info.Policy)
+	fmt.Fprintf(stdout, "tsa:     %s (serial %s, policy %s)\n", visible.String(info.TSA), info.Serial, info.Policy)
 	if info.Chain != nil {
 		fmt.Fprintf(stdout, "chain:   %s (%s)\n", chainString(info.Chain), timestamp.CAFile(n))
 	} else {
@@ -165,14 +169,14 @@ func runTimestamp(ctx context.Context, opts timestampOptions, dir string, stdout
 		fmt.Fprintf(stdout, "note:    %s\n", verdict.QualifiedClaim)
 	}
 	fmt.Fprintf(stdout, "custody: line %d, %s, key %s\n", entry.Seq, entry.Event, entry.KeyFingerprint)
-	fmt.Fprintf(stdout, "root:    %s\n", rep.Root)
+	fmt.Fprintf(stdout, "root:    %s\n", visible.String(rep.Root))
 	return nil
 }
 
 func chainString(c []*x509.Certificate) string {
 	var names []string
 	for _, cert := range c {
-		names = append(names, cert.Subject.String())
+		names = append(names, visible.String(cert.Subject.String()))
 	}
 	return strings.Join(names, ", issued by ")
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -67,7 +68,7 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 			Verdict string `json:"verdict"`
 			*seal.Report
 		}{v.Status.String(), v.Report}, "", " ")
-		fmt.Fprintf(stdout, "%s\n", b)
+		fmt.Fprintf(stdout, "%s\n", visible.JSON(b))
 	} else {
 		printVerdict(stdout, v)
 	}
@@ -75,16 +76,18 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 }
 
 // printVerdict prints a verdict as scelle verify does: one line a check,
-// what is proven of a bag that is not sealed or fails, the root.
+// what is proven of a bag that is not sealed or fails, the root. Details,
+// entry names and the root come from the bag: they are printed visibly
+// escaped.
 func printVerdict(w io.Writer, v *verdict.Verdict) {
 	for _, c := range v.Checks {
 		mark := "ok  "
 		if !c.OK {
 			mark = "FAIL"
 		}
-		line := fmt.Sprintf("%s  %-15s %s", mark, c.Name, c.Detail)
+		line := fmt.Sprintf("%s  %-15s %s", mark, visible.String(c.Name), visible.String(c.Detail))
 		if c.Where != "" && !c.OK {
-			line += " [" + c.Where + "]"
+			line += " [" + visible.String(c.Where) + "]"
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -95,12 +98,12 @@ func printVerdict(w io.Writer, v *verdict.Verdict) {
 		}
 		for _, it := range v.Items {
 			if !it.Proven && it.Why != "" {
-				fmt.Fprintf(w, "unproven: %s: %s\n", it.Path, it.Why)
+				fmt.Fprintf(w, "unproven: %s: %s\n", visible.String(it.Path), visible.String(it.Why))
 			}
 		}
 	}
 	if v.Root != "" {
-		fmt.Fprintf(w, "root:    %s\n", v.Root)
+		fmt.Fprintf(w, "root:    %s\n", visible.String(v.Root))
 	}
 	if v.ContentsUnverified {
 		fmt.Fprintf(w, "note:    the archive is encrypted; its contents were not verified: give --identity FILE\n")

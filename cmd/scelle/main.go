@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/internal/hint"
+	"github.com/scelle/scelle/internal/visible"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.revision=...".
@@ -79,16 +80,17 @@ func main() {
 }
 
 // exitCode prints err once, with its hint, and returns the exit code
-// that goes with it.
+// that goes with it. Both may hold host paths and bag names: they are
+// printed visibly escaped.
 func exitCode(err error) int {
 	code := codeOf(err)
 	var pe *printedError
 	if err == nil || errors.As(err, &pe) {
 		return code
 	}
-	fmt.Fprintf(os.Stderr, "scelle: %v\n", err)
+	fmt.Fprintf(os.Stderr, "scelle: %s\n", visible.String(err.Error()))
 	if h := hint.Of(err); h != "" {
-		fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+		fmt.Fprintf(os.Stderr, "hint: %s\n", visible.String(h))
 	}
 	if code == exitUsage {
 		fmt.Fprintf(os.Stderr, "Run 'scelle --help' for usage.\n")

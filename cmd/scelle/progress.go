@@ -14,10 +14,13 @@ import (
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/internal/units"
+	"github.com/scelle/scelle/internal/visible"
 )
 
 // progress reports a collection as it goes: one rewritten status line on a
-// terminal, plain lines otherwise, JSON Lines events with --json.
+// terminal, plain lines otherwise, JSON Lines events with --json. Every
+// string from the host, the definitions or the bag is printed through
+// visible: a file name never moves the cursor or rewrites a line.
 type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
@@ -43,7 +46,7 @@ func newProgress(w io.Writer, asJSON bool) *progress {
 func (p *progress) event(v map[string]any) {
 	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
 	b, _ := json.Marshal(v)
-	fmt.Fprintf(p.w, "%s\n", b)
+	fmt.Fprintf(p.w, "%s\n", visible.JSON(b))
 }
 
 func (p *progress) start(dir, keyFP string) {
@@ -53,7 +56,7 @@ func (p *progress) start(dir, keyFP string) {
 		p.event(map[string]any{"event": "start", "dir": dir, "key_fingerprint": keyFP})
 		return
 	}
-	fmt.Fprintf(p.w, "scelle: collecting into %s\nscelle: signing key fingerprint %s\n", dir, keyFP)
+	fmt.Fprintf(p.w, "scelle: collecting into %s\nscelle: signing key fingerprint %s\n", visible.String(dir), keyFP)
 }
 
 func (p *progress) collector(c collect.Collector, i, n int) {
@@ -66,7 +69,7 @@ func (p *progress) collector(c collect.Collector, i, n int) {
 	case p.tty:
 		p.redraw()
 	default:
-		fmt.Fprintf(p.w, "[%d/%d] %s (%s)\n", i+1, n, c.Name(), c.Class())
+		fmt.Fprintf(p.w, "[%d/%d] %s (%s)\n", i+1, n, visible.String(c.Name()), c.Class())
 	}
 }
 
@@ -85,13 +88,13 @@ func (p *progress) outcome(o collect.Outcome) {
 			p.redraw()
 		}
 	case o.Status == collect.Failed:
-		fmt.Fprintf(p.w, "  failed: %s: %s\n", itemName(o), o.Reason)
+		fmt.Fprintf(p.w, "  failed: %s: %s\n", visible.String(itemName(o)), visible.String(o.Reason))
 	}
 }
 
 func (p *progress) redraw() {
 	p.last = time.Now()
-	line := fmt.Sprintf("[%d/%d] %-24s %6d items %9s %6.1fs", p.i, p.n, p.current, p.items,
+	line := fmt.Sprintf("[%d/%d] %-24s %6d items %9s %6.1fs", p.i, p.n, visible.String(p.current), p.items,
 		units.Bytes(p.bytes), time.Since(p.began).Seconds())
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
 }
@@ -138,7 +141,7 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 		p.event(ev)
 		return
 	}
-	fmt.Fprintf(w, "sealed:      %s\n", s.Dir)
+	fmt.Fprintf(w, "sealed:      %s\n", visible.String(s.Dir))
 	fmt.Fprintf(w, "items:       %d collected, %d partial, %d skipped, %d failed (%s stored in %d files)\n",
 		rec.Summary["collected"], rec.Summary["partial"], rec.Summary["skipped"], rec.Summary["failed"],
 		units.Bytes(s.Octets), s.Items)
@@ -148,16 +151,16 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 		fmt.Fprintf(w, "clock:       host %s reference %s: host %+.1fs\n", r.Host.Format(time.RFC3339), r.Operator.Format(time.RFC3339), r.SkewSeconds)
 	}
 	if rec.Interrupted != "" {
-		fmt.Fprintf(w, "INTERRUPTED: %s\n", rec.Interrupted)
+		fmt.Fprintf(w, "INTERRUPTED: %s\n", visible.String(rec.Interrupted))
 	}
 	if len(res.NotRun) > 0 {
-		fmt.Fprintf(w, "not run:     %s (interrupted before their turn)\n", strings.Join(res.NotRun, ", "))
+		fmt.Fprintf(w, "not run:     %s (interrupted before their turn)\n", visible.String(strings.Join(res.NotRun, ", ")))
 	}
 	for _, it := range res.Failures {
-		fmt.Fprintf(w, "failed:      %s: %s\n", itemName(it), it.Reason)
+		fmt.Fprintf(w, "failed:      %s: %s\n", visible.String(itemName(it)), visible.String(it.Reason))
 	}
 	for _, m := range res.Missing {
-		fmt.Fprintf(w, "missing:     %s: not present on the host (check the --path given)\n", m)
+		fmt.Fprintf(w, "missing:     %s: not present on the host (check the --path given)\n", visible.String(m))
 	}
 	if res.Empty() {
 		fmt.Fprintf(w, "NOTHING COLLECTED: the bag is sealed but holds no evidence\n")
@@ -166,7 +169,7 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", res.Failed-len(res.Failures))
 	}
 	if rb != nil {
-		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rb.Verdict.Status, rb.PDF, rb.HTML)
+		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rb.Verdict.Status, visible.String(rb.PDF), visible.String(rb.HTML))
 	}
 	fmt.Fprintf(w, "key:         %s (%s)\n", rec.Key.Fingerprint, map[bool]string{true: "made for this collection", false: "operator key"}[rec.Key.Ephemeral])
 	fmt.Fprintf(w, "\nROOT FINGERPRINT (SHA-256 of tagmanifest-sha256.txt):\n")
