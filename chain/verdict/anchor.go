@@ -179,9 +179,13 @@ func custodyHeadAnchor(want string, c *chain.CustodyCheck, cerr error) Anchor {
 	for i, l := range c.Lines {
 		if seal.LineHash(l) == want {
 			a.Status = AnchorHeld
-			a.Detail = fmt.Sprintf("the head given is line %d of %s: the log extends it, %d lines after it", i+1, chain.CustodyFile, len(c.Lines)-i-1)
-			if c.Err != nil {
-				a.Detail += fmt.Sprintf(" hold (the log breaks at line %d)", c.Err.Line)
+			switch n := len(c.Lines) - i - 1; {
+			case n == 0 && c.Err == nil:
+				a.Detail = fmt.Sprintf("the head given is line %d of %s, its last: the log is as it was when the head was noted", i+1, chain.CustodyFile)
+			case n == 0:
+				a.Detail = fmt.Sprintf("the head given is line %d of %s, the last that holds (the log breaks at line %d)", i+1, chain.CustodyFile, c.Err.Line)
+			default:
+				a.Detail = fmt.Sprintf("the head given is line %d of %s: the log extends it by %d line(s)", i+1, chain.CustodyFile, n)
 			}
 			return a
 		}

@@ -168,8 +168,8 @@ func TestAnchorsGiven(t *testing.T) {
 		{"signer held", Options{Signer: grouped(exp.KeyFingerprint)}, AnchorSigner, AnchorHeld, "the key given"},
 		{"signer mismatch", Options{Signer: other}, AnchorSigner, AnchorFailed, "sealed again with another key"},
 		{"signer not given", Options{}, AnchorSigner, AnchorNotChecked, "no key fingerprint given"},
-		{"head of the log", Options{CustodyHead: head[len(head)-1]}, AnchorCustodyHead, AnchorHeld, "line 4 of custody.jsonl: the log extends it, 0 lines after it"},
-		{"head of line 2", Options{CustodyHead: head[1]}, AnchorCustodyHead, AnchorHeld, "line 2 of custody.jsonl: the log extends it, 2 lines after it"},
+		{"head of the log", Options{CustodyHead: head[len(head)-1]}, AnchorCustodyHead, AnchorHeld, "line 4 of custody.jsonl, its last: the log is as it was"},
+		{"head of line 2", Options{CustodyHead: head[1]}, AnchorCustodyHead, AnchorHeld, "line 2 of custody.jsonl: the log extends it by 2 line(s)"},
 		{"head mismatch", Options{CustodyHead: other}, AnchorCustodyHead, AnchorFailed, "no line of custody.jsonl hashes to the head given"},
 		{"head not given", Options{}, AnchorCustodyHead, AnchorNotChecked, "no custody head given"},
 	} {
@@ -316,14 +316,14 @@ func TestCustodyHead(t *testing.T) {
 			t.Errorf("%s: custody check %+v", name, c)
 		}
 	}
-	logHolds("as noted", check("as noted", AnchorHeld, "line 3 of custody.jsonl: the log extends it, 0 lines after it"))
+	logHolds("as noted", check("as noted", AnchorHeld, "line 3 of custody.jsonl, its last: the log is as it was"))
 	head4 := appendEvent(t, dir, chain.CustodyEvent{Event: chain.EventNote, Text: "later"}, expert)
 	whole, err = os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	line4 := bytes.SplitAfter(whole, []byte("\n"))[3]
-	check("extended", AnchorHeld, "line 3 of custody.jsonl: the log extends it, 1 lines after it")
+	check("extended", AnchorHeld, "line 3 of custody.jsonl: the log extends it by 1 line(s)")
 
 	// Cut: the log ends before the line noted; what is left holds.
 	if err := os.WriteFile(logPath, bytes.Join(lines[:2], nil), 0o644); err != nil {
@@ -349,7 +349,7 @@ func TestCustodyHead(t *testing.T) {
 	if err := os.WriteFile(logPath, append(bytes.Join(lines[:2], []byte(nil)), append(lines[2], "{}\n"...)...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check("broken after it", AnchorHeld, "0 lines after it hold (the log breaks at line 4)")
+	check("broken after it", AnchorHeld, "line 3 of custody.jsonl, the last that holds (the log breaks at line 4)")
 
 	if err := os.Remove(logPath); err != nil {
 		t.Fatal(err)
