@@ -26,7 +26,7 @@ func TestReportAnchors(t *testing.T) {
 		statusFor map[verdict.AnchorKind]verdict.AnchorStatus
 	}{
 		{name: "none given", selfOnly: true,
-			want: []string{"non vérifié / not checked", "Not compared: the root fingerprint was not compared with the procès-verbal's (scelle verify --root)."},
+			want:      []string{"non vérifié / not checked", "Not compared: the root fingerprint was not compared with the procès-verbal's (scelle verify --root)."},
 			statusFor: map[verdict.AnchorKind]verdict.AnchorStatus{verdict.AnchorRoot: verdict.AnchorNotChecked, verdict.AnchorSigner: verdict.AnchorNotChecked}},
 		{name: "root and signer held", opts: verdict.Options{Root: "ROOT", Signer: reportKeyFP(7)},
 			want:      []string{"concordant / held", "the bag's root is the one given", "the bag is signed with the key given", "Empreinte racine du procès-verbal / Root fingerprint of the procès-verbal\n(anchor-root)"},
