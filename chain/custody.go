@@ -681,6 +681,23 @@ func appendCustodySig(msg, sig []byte) []byte {
 	return append(line, '"', '}')
 }
 
+// Hash is the hex SHA-256 of e's line as AppendCustody wrote it, without
+// its line feed: the next line's prev, and the log's head (CustodyCheck.Head)
+// while e is its last line. A holder who writes it down can later prove the
+// log still extends it. e must be an entry AppendCustody returned or a
+// checked log holds.
+func (e *CustodyEntry) Hash() (string, error) {
+	sig, err := base64.StdEncoding.DecodeString(e.Sig)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return "", errors.New("custody entry without a signature")
+	}
+	msg, err := custodyMessage(*e)
+	if err != nil {
+		return "", err
+	}
+	return seal.LineHash(appendCustodySig(msg, sig)), nil
+}
+
 // ParseCustodyLine decodes one line and checks it alone: its form (exactly
 // the bytes AppendCustody writes for it), its signature with the key it
 // names, and that key's fingerprint. The kind says how it is broken.

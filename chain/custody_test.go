@@ -140,6 +140,22 @@ func TestCustodyAppendRead(t *testing.T) {
 	if c.Head() != seal.LineHash(c.Lines[5]) {
 		t.Errorf("head %s", c.Head())
 	}
+	for i := range c.Entries {
+		if h, err := c.Entries[i].Hash(); err != nil || h != seal.LineHash(c.Lines[i]) {
+			t.Errorf("line %d: Hash %s, %v; want %s", i+1, h, err, seal.LineHash(c.Lines[i]))
+		}
+	}
+
+	// The entry AppendCustody returns hashes to the new head.
+	e, err := AppendCustody(dir, CustodyEvent{Event: EventNote, Text: "head check"}, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := CheckCustodyDir(dir); err != nil {
+		t.Fatal(err)
+	} else if h, err := e.Hash(); err != nil || h != c.Head() {
+		t.Errorf("appended entry: Hash %s, %v; the log's head is %s", h, err, c.Head())
+	}
 
 	// The log alone holds too, and so does every prefix of it.
 	lines := readLog(t, dir)

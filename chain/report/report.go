@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
@@ -67,6 +68,10 @@ type Report struct {
 	Checks   []seal.Check
 	Verdict  string
 	Verified bool
+	// Anchors are the verification's anchors, from SetAnchors: what the
+	// bag was compared with outside itself. A verified report without
+	// them states every anchor as not checked.
+	Anchors []verdict.Anchor
 	// Generated, when not zero, is printed as the report's date and
 	// used as the PDF's creation date (else the collection's end is).
 	Generated time.Time
@@ -336,6 +341,12 @@ func (r *Report) SetVerification(checks []seal.Check, verdict string) {
 	r.Checks = append([]seal.Check(nil), checks...)
 	r.Verdict = verdict
 	r.Verified = true
+}
+
+// SetAnchors records the anchors of the verification (verdict.Verdict's
+// Anchors), for the report to state which were checked.
+func (r *Report) SetAnchors(anchors []verdict.Anchor) {
+	r.Anchors = append([]verdict.Anchor(nil), anchors...)
 }
 
 // readSmall reads a file of the folder that is at most 1 MiB.

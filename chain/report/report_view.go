@@ -271,6 +271,9 @@ var checkLabels = map[string]bi{
 	"tpm-start":            {"TPM au début", "TPM at start"},
 	"tpm-end":              {"TPM à la fin", "TPM at end"},
 	"tpm-continuity":       {"Continuité TPM (sans redémarrage)", "TPM continuity (no reboot)"},
+	"anchor-root":          {"Empreinte racine du procès-verbal", "Root fingerprint of the procès-verbal"},
+	"anchor-signer":        {"Clé relevée au début de la collecte", "Key noted when the collection started"},
+	"anchor-custody-head":  {"Tête du journal de possession relevée", "Custody head noted"},
 }
 
 var eventLabels = map[string]bi{
@@ -1027,7 +1030,7 @@ func verificationBlocks(r *Report) []rvBlock {
 		}
 		t.Rows = append(t.Rows, []string{name, res, orDash(shown(c.Detail)), orDash(shown(c.Where))})
 	}
-	return append(blocks, t)
+	return append(append(blocks, t), anchorBlocks(r)...)
 }
 
 func manualBlocks(r *Report) []rvBlock {

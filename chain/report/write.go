@@ -41,6 +41,7 @@ func Write(dir, out string, issued time.Time, opts *verdict.Options) (*Written, 
 		return nil, err
 	}
 	r.SetVerification(v.Checks, v.Status.String())
+	r.SetAnchors(v.Anchors)
 	r.Generated = issued
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)

@@ -9,12 +9,12 @@ import (
 	"github.com/scelle/scelle/seal"
 )
 
-// checkCustody checks the custody log against the bag: its chain, each
-// line's signature, the acquired and sealed events signed with the bag's
-// key and naming its root. A sealed bag must have one; a folder never
-// sealed is checked only if it has one.
-func checkCustody(rep *seal.Report, dir string) {
-	c, err := chain.CheckCustodyDir(dir)
+// checkCustody sums up the check of the custody log against the bag
+// (chain.CheckCustodyDir's result): its chain, each line's signature, the
+// acquired and sealed events signed with the bag's key and naming its
+// root. A sealed bag must have one; a folder never sealed is checked only
+// if it has one.
+func checkCustody(rep *seal.Report, c *chain.CustodyCheck, err error) {
 	if errors.Is(err, fs.ErrNotExist) && !rep.Sealed {
 		return
 	}

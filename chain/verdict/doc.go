@@ -4,10 +4,20 @@
 // record against the manifest, the custody log beside the bag, its RFC
 // 3161 timestamp tokens and its TPM evidence.
 //
+// A bag's own checks prove only that it agrees with itself: anyone who
+// holds it can change it and seal it again with a new key. The Verdict
+// therefore also lists its anchors (Anchor), what ties it to the
+// collection from outside: the root of the procès-verbal, the signing
+// key's fingerprint and a custody head, when the caller gives them in
+// Options, and the TPM quotes and RFC 3161 tokens beside the bag. It names
+// the signer of each custody line: the bag's key, a trusted key the
+// caller gives, or an unknown one.
+//
 // Check only reads the folder. Its error is for a folder it cannot read
-// at all (or an identity that opens none of an encrypted archive's
-// recipients); every finding about the bag is a seal.Check in the
-// Verdict. scelle verify prints a Verdict; scelle report states it;
+// at all, an identity that opens none of an encrypted archive's
+// recipients, or an anchor that is not a fingerprint (ErrMalformed);
+// every finding about the bag is a seal.Check in the Verdict, and an
+// anchor given that does not hold is a failed check. scelle verify prints a Verdict; scelle report states it;
 // custody add --event verified records it; scelle collect reads its new
 // bag back through it.
 //

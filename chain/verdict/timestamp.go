@@ -18,32 +18,54 @@ import (
 	"github.com/scelle/scelle/seal/timestamp"
 )
 
+// checkTimestampName names the timestamp checks.
+const checkTimestampName = "timestamp"
+
 // checkTimestamps adds one "timestamp" check per token beside the bag
 // (timestamp-<n>.tsr), made offline: the token's imprint is the root, its
 // signature holds, its signer has the time-stamping key usage, and it
 // chains to the CA file saved with it (timestamp-<n>.ca.pem); without that
 // file the check holds on the rest and says the chain was not checked.
-// A timestamped event of the custody log that names the file must give
-// its SHA-256.
-func checkTimestamps(rep *seal.Report, dir string, now time.Time) {
+// A timestamped event of the custody log (events: the lines that hold)
+// that names the file must give its SHA-256, and one that names a file
+// that is not there fails.
+func checkTimestamps(rep *seal.Report, dir string, now time.Time, events []chain.CustodyEntry) {
 	ns, err := timestamp.List(dir)
 	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", Where: dir, Detail: err.Error()})
+		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, Where: dir, Detail: err.Error()})
 		return
-	}
-	if len(ns) == 0 {
-		return
-	}
-	var events []chain.CustodyEntry // the custody check reports on the log itself
-	if c, err := chain.CheckCustodyDir(dir); err == nil {
-		events = c.Entries
 	}
 	for _, n := range ns {
 		ok, detail := CheckTimestamp(dir, n, rep.Root, now)
 		if ok {
 			ok, detail = custodyNames(events, timestamp.File(n), filepath.Join(dir, timestamp.File(n)), detail)
 		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: "timestamp", OK: ok, Where: timestamp.File(n), Detail: detail})
+		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, OK: ok, Where: timestamp.File(n), Detail: detail})
+	}
+	checkTokensPresent(rep, dir, events)
+}
+
+// checkTokensPresent fails a timestamped event whose token file is not
+// there: a token removed, or never copied with the bag.
+func checkTokensPresent(rep *seal.Report, dir string, events []chain.CustodyEntry) {
+	for _, e := range events {
+		if e.Event != chain.EventTimestamped {
+			continue
+		}
+		path := e.TokenFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, filepath.FromSlash(path))
+		}
+		_, err := os.Stat(path)
+		if err == nil {
+			continue
+		}
+		why := "is not there: the token was removed, or not copied with the bag"
+		if !errors.Is(err, fs.ErrNotExist) {
+			why = "cannot be read: " + err.Error()
+		}
+		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, Where: e.TokenFile,
+			Detail: fmt.Sprintf("%s line %d (timestamped) names the token %s, which %s", chain.CustodyFile, e.Seq, e.TokenFile, why)})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
@@ -48,6 +49,12 @@ func (s Status) String() string {
 type Verdict struct {
 	*seal.Report
 	Status Status
+	// Anchors says, for each of AnchorKinds, whether the bag was compared
+	// with it and whether it held. Without a root or a signer that holds
+	// (Anchored), the verdict shows only that the bag agrees with itself.
+	Anchors []Anchor
+	// Signers names the signer of each custody line that holds.
+	Signers []Signer
 }
 
 // Options tunes Check.
@@ -63,10 +70,27 @@ type Options struct {
 	Record *RecordDigest
 	// Now is the time at which certificates are checked (zero: now).
 	Now time.Time
+
+	// Root, Signer and CustodyHead are anchors given from outside the
+	// bag, in any form ParseFingerprint reads; empty when not given. Root
+	// is the root fingerprint of the procès-verbal, Signer the signing
+	// key's fingerprint noted when the collection started, CustodyHead a
+	// custody head a holder wrote down (custody add prints it): the log
+	// must still extend it. Each one given adds its check (AnchorKind's
+	// CheckName), which fails when the bag does not match it. A value
+	// that is not a fingerprint is Check's error, wrapping ErrMalformed.
+	Root, Signer, CustodyHead string
+	// TrustedKeys are the keys of known holders: Verdict.Signers names
+	// the custody lines they signed (ReadTrustedKey).
+	TrustedKeys []TrustedKey
 }
 
 // Check makes every check of the output folder dir.
 func Check(dir string, opts Options) (*Verdict, error) {
+	anchors, err := parseGiven(&opts)
+	if err != nil {
+		return nil, err
+	}
 	rep, err := seal.VerifyWith(dir, seal.VerifyOptions{Identities: opts.Identities, Items: opts.Items})
 	if errors.Is(err, seal.ErrWrongIdentity) {
 		err = hint.Wrap(err, "--identity must hold the private key of one of the bag's age recipients")
@@ -80,10 +104,17 @@ func Check(dir string, opts Options) (*Verdict, error) {
 	if rep.Sealed && len(rep.Failed()) == 0 && !rep.ContentsUnverified {
 		checkRecord(rep, dir, opts.Record)
 	}
-	checkCustody(rep, dir)
+	custody, cerr := chain.CheckCustodyDir(dir)
+	var events []chain.CustodyEntry // the lines that hold
+	if cerr == nil {
+		events = custody.Entries
+	}
+	checkCustody(rep, custody, cerr)
 	checkTPM(rep, dir)
-	checkTimestamps(rep, dir, opts.Now)
+	checkTimestamps(rep, dir, opts.Now, events)
 	v := &Verdict{Report: rep, Status: Verified}
+	v.Anchors = checkAnchors(rep, anchors, custody, cerr)
+	v.Signers = signers(custody, opts.TrustedKeys)
 	switch {
 	case !rep.Sealed:
 		v.Status = NotSealed

@@ -55,7 +55,9 @@ func newCustodyCmd() *cobra.Command {
 		Use:   "add BAGDIR --event EVENT --key KEYFILE [flags]",
 		Short: "Sign an event and append it to the bag's custody log",
 		Long: `Sign an event with KEYFILE and append it to BAGDIR/custody.jsonl, after
-checking the whole log: a broken log is never extended.
+checking the whole log: a broken log is never extended. It prints the head
+the new line makes (its SHA-256): note it in your own register, and
+'scelle verify --custody-head HEX' later proves the log still extends it.
 
 Events and their flags:
   transferred  --to (required) --from --medium --seal-number --reason
@@ -192,6 +194,7 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 		return err
 	}
 	fmt.Fprintf(stdout, "%s line %d: %s, signed by key %s\n", chain.CustodyFile, e.Seq, e.Event, e.KeyFingerprint)
+	printCustodyHead(stdout, &e)
 	if v == nil {
 		return nil
 	}
@@ -200,6 +203,14 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 	}
 	fmt.Fprintf(stdout, "verdict: %s\n", e.Verdict)
 	return verdictExit(v.Status)
+}
+
+// printCustodyHead prints the head the new line makes, for the holder's
+// own register: verify --custody-head proves the log still extends it.
+func printCustodyHead(w io.Writer, e *chain.CustodyEntry) {
+	if h, err := e.Hash(); err == nil {
+		fmt.Fprintf(w, "head:    %s\n         (note it in your register: scelle verify --custody-head HEX proves the log still extends it)\n", h)
+	}
 }
 
 // tokenFile hashes a time-stamp token and names it relative to the bag

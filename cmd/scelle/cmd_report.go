@@ -15,6 +15,7 @@ type reportOptions struct {
 	Out        string
 	Date       string
 	Identities []string // age identity files, for an encrypted archive
+	Anchors    anchorFlags
 }
 
 func newReportCmd() *cobra.Command {
@@ -36,6 +37,10 @@ says so, as 'scelle verify' does. For an encrypted bag, --identity decrypts
 the archive as it is read (nothing decrypted is written), so that the report
 states the contents' verification; without it, the verdict is ENCRYPTED.
 
+The report states which anchors were checked: --root, --signer,
+--custody-head and --trusted-key are those of 'scelle verify'. Without
+--root or --signer, it says the verdict shows self-consistency only.
+
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +50,7 @@ states the contents' verification; without it, the verdict is ENCRYPTED.
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write the reports into this folder (default: BAGDIR)")
 	c.Flags().StringVar(&opts.Date, "date", "", "print this issue date (RFC 3339) in the report")
 	addIdentityFlag(c, &opts.Identities)
+	addAnchorFlags(c, &opts.Anchors) // cmd_verify.go
 	return c
 }
 
@@ -65,7 +71,11 @@ func runReport(opts reportOptions, dir string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := report.Write(dir, out, issued, &verdict.Options{Identities: ids})
+	vopts := verdict.Options{Identities: ids}
+	if err := opts.Anchors.apply(&vopts); err != nil {
+		return err
+	}
+	res, err := report.Write(dir, out, issued, &vopts)
 	if err != nil {
 		return err
 	}

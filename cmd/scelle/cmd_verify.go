@@ -16,6 +16,7 @@ import (
 type verifyOptions struct {
 	JSON       bool
 	Identities []string // age identity files, for an encrypted archive
+	Anchors    anchorFlags
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -41,6 +42,8 @@ the verdict is "ENCRYPTED: integrity of the ciphertext verified; contents not
 verified", with exit code 3: nothing failed, but the contents were not
 verified. A changed byte still gives 4.
 
+` + anchorsHelp + `
+
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -49,6 +52,7 @@ verified. A changed byte still gives 4.
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	addIdentityFlag(c, &opts.Identities)
+	addAnchorFlags(c, &opts.Anchors)
 	return c
 }
 
@@ -59,20 +63,33 @@ func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
 	}
 	// The JSON output lists every item; the text output only those not
 	// proven, which a bag that verifies has none of.
-	v, err := verdict.Check(dir, verdict.Options{Identities: ids, Items: opts.JSON})
+	vopts := verdict.Options{Identities: ids, Items: opts.JSON}
+	if err := opts.Anchors.apply(&vopts); err != nil {
+		return err
+	}
+	v, err := verdict.Check(dir, vopts)
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		b, _ := json.MarshalIndent(struct {
-			Verdict string `json:"verdict"`
-			*seal.Report
-		}{v.Status.String(), v.Report}, "", " ")
-		fmt.Fprintf(stdout, "%s\n", visible.JSON(b))
+		printVerdictJSON(stdout, v)
 	} else {
 		printVerdict(stdout, v)
 	}
 	return verdictExit(v.Status)
+}
+
+// printVerdictJSON prints a verdict as scelle verify --json does: the
+// seal.Report with the verdict, the anchors and the custody signers.
+func printVerdictJSON(w io.Writer, v *verdict.Verdict) {
+	b, _ := json.MarshalIndent(struct {
+		Verdict string `json:"verdict"`
+		*seal.Report
+		Anchored bool             `json:"anchored"`
+		Anchors  []verdict.Anchor `json:"anchors"`
+		Signers  []verdict.Signer `json:"custody_signers,omitempty"`
+	}{v.Status.String(), v.Report, v.Anchored(), v.Anchors, v.Signers}, "", " ")
+	fmt.Fprintf(w, "%s\n", visible.JSON(b))
 }
 
 // printVerdict prints a verdict as scelle verify does: one line a check,
@@ -91,6 +108,7 @@ func printVerdict(w io.Writer, v *verdict.Verdict) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	printSigners(w, v)
 	if !v.Sealed || !v.OK() {
 		fmt.Fprintf(w, "proven:  %d items whose content matches the signed journal or manifest\n", v.Proven)
 		if v.ProvenPastDamage > 0 {
@@ -108,7 +126,96 @@ func printVerdict(w io.Writer, v *verdict.Verdict) {
 	if v.ContentsUnverified {
 		fmt.Fprintf(w, "note:    the archive is encrypted; its contents were not verified: give --identity FILE\n")
 	}
+	printAnchors(w, v)
 	fmt.Fprintf(w, "verdict: %s\n", v.Status)
+}
+
+// anchorsHelp is what verify and report say of the anchors.
+const anchorsHelp = `A bag proves only that it agrees with itself: whoever holds it can change it
+and seal it again with a new key, and the new bag verifies. What ties it to
+the collection is outside it: give the root fingerprint of the procès-verbal
+(--root, as printed: grouped or not, any case) and the key fingerprint noted
+when the collection started (--signer). A custody head a holder wrote down
+(custody add prints it) is checked with --custody-head: the custody log must
+still extend it, so a log cut or rewritten after it fails. Each anchor given
+that does not hold is a failed check (anchor-root, anchor-signer,
+anchor-custody-head: exit code 4); a value that is not 64 hex digits is a
+usage error. The anchors list says, for the root, the signer, the custody
+head, the TPM quotes and the RFC 3161 tokens, which were checked and held,
+which failed and which were not checked. Each custody event's signer is
+named: the bag's key, a key given with --trusted-key FILE, or unknown.`
+
+// anchorFlags are the anchors given on the command line (verify, report).
+type anchorFlags struct {
+	Root, Signer, CustodyHead fingerprintFlag
+	TrustedKeys               []string // key files (PEM)
+}
+
+func addAnchorFlags(c *cobra.Command, a *anchorFlags) {
+	f := c.Flags()
+	f.Var(&a.Root, "root", "the root fingerprint of the procès-verbal: fail unless it is the bag's")
+	f.Var(&a.Signer, "signer", "the signing key's fingerprint noted at the start: fail unless it signed the bag")
+	f.Var(&a.CustodyHead, "custody-head", "a custody head written down (custody add prints it): fail unless the log still extends it")
+	f.StringArrayVar(&a.TrustedKeys, "trusted-key", nil, "a holder's key `FILE` (scelle key new: its .pub.pem or private key): name the custody events it signed (repeatable)")
+}
+
+// apply puts the anchors into o, reading the trusted keys.
+func (a *anchorFlags) apply(o *verdict.Options) error {
+	o.Root, o.Signer, o.CustodyHead = string(a.Root), string(a.Signer), string(a.CustodyHead)
+	for _, p := range a.TrustedKeys {
+		k, err := verdict.ReadTrustedKey(p)
+		if err != nil {
+			return &usageError{fmt.Errorf("--trusted-key: %w", err)}
+		}
+		o.TrustedKeys = append(o.TrustedKeys, k)
+	}
+	return nil
+}
+
+// fingerprintFlag is a SHA-256 fingerprint flag (a pflag.Value), read as
+// verdict.ParseFingerprint reads it: a malformed value is a flag error,
+// refused before anything is read.
+type fingerprintFlag string
+
+func (f *fingerprintFlag) String() string { return string(*f) }
+func (f *fingerprintFlag) Type() string   { return "HEX" }
+func (f *fingerprintFlag) Set(s string) error {
+	v, err := verdict.ParseFingerprint(s)
+	if err != nil {
+		return err
+	}
+	*f = fingerprintFlag(v)
+	return nil
+}
+
+// printSigners names the signer of each custody line that holds.
+func printSigners(w io.Writer, v *verdict.Verdict) {
+	for _, s := range v.Signers {
+		who := "unknown key: neither the bag's nor one given with --trusted-key"
+		switch s.Kind {
+		case verdict.SignerBag:
+			who = "the bag's key (" + s.Source + ")"
+		case verdict.SignerTrusted:
+			who = "trusted key (" + s.Source + ")"
+		}
+		fmt.Fprintf(w, "signer  line %d %-12s %s %s\n", s.Line, visible.String(s.Event), visible.String(s.KeyFingerprint), visible.String(who))
+	}
+}
+
+// printAnchors prints what the bag was compared with outside itself, and
+// says so when that is nothing that identifies it.
+func printAnchors(w io.Writer, v *verdict.Verdict) {
+	for _, a := range v.Anchors {
+		status := string(a.Status)
+		if a.Status == verdict.AnchorFailed {
+			status = "FAILED"
+		}
+		fmt.Fprintf(w, "anchor  %-13s %s: %s\n", a.Kind, status, visible.String(a.Detail))
+	}
+	if !v.Anchored() && (v.Status == verdict.Verified || v.Status == verdict.Encrypted) {
+		fmt.Fprintln(w, "note:    self-consistency only: the bag agrees with itself, as a bag changed and sealed again")
+		fmt.Fprintln(w, "         with a new key would; compare its root with the procès-verbal's: --root HEX")
+	}
 }
 
 // verdictCode is the exit code that goes with a verdict.
