@@ -114,6 +114,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	if r := aopts.Reference; r != nil {
+		if why := localTimeSuspect(r.Operator, r.Host); why != "" {
+			fmt.Fprintf(stderr, "scelle: warning: %s (%s)\n", why, skewWords(r))
+		}
+	}
 	pr := newProgress(stderr, opts.JSON)
 	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
 		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) }})

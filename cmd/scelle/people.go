@@ -51,6 +51,45 @@ func parseReferenceTime(s string, host time.Time) (time.Time, error) {
 	return time.Date(h.Year(), h.Month(), h.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC), nil
 }
 
+// localTimeSuspect says why a reference time looks like local time
+// rather than UTC: it differs from the host clock by more than 30
+// minutes, within two minutes of a whole number of hours. "" when not.
+func localTimeSuspect(operator, host time.Time) string {
+	d := host.Sub(operator)
+	if d < 0 {
+		d = -d
+	}
+	hours := d.Round(time.Hour)
+	if d <= 30*time.Minute || (d-hours).Abs() > 2*time.Minute {
+		return ""
+	}
+	return fmt.Sprintf("the reference time is %d h from the host clock: local time instead of UTC?", int(hours/time.Hour))
+}
+
+// skewWords says in words how the host clock stands against the
+// reference.
+func skewWords(r *chain.Reference) string {
+	d := time.Duration(r.SkewSeconds * float64(time.Second)).Round(time.Second)
+	if d.Abs() < time.Second {
+		return "host clock agrees with the reference (within 1 s)"
+	}
+	way := "ahead of"
+	if d < 0 {
+		way, d = "behind", -d
+	}
+	var parts []string
+	if h := d / time.Hour; h > 0 {
+		parts = append(parts, fmt.Sprintf("%d h", h))
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		parts = append(parts, fmt.Sprintf("%d min", m))
+	}
+	if sec := d % time.Minute / time.Second; sec > 0 {
+		parts = append(parts, fmt.Sprintf("%d s", sec))
+	}
+	return fmt.Sprintf("host clock %s %s the reference", strings.Join(parts, " "), way)
+}
+
 func newReference(operator, host time.Time) *chain.Reference {
 	return &chain.Reference{Operator: operator, Host: host.UTC(), SkewSeconds: host.Sub(operator).Seconds()}
 }
@@ -83,23 +122,38 @@ func askMissing(in io.Reader, out io.Writer, opts *collectOptions) error {
 		}
 	}
 	if opts.ReferenceTime == "" {
-		for {
-			s, err := ask("Reference time from a trusted clock, UTC (HH:MM:SS, empty to skip)\n  / heure de référence, UTC (HH:MM:SS, vide pour passer): ")
-			if err != nil {
-				return err
-			}
-			if s == "" {
-				break
-			}
-			host := time.Now()
-			t, perr := parseReferenceTime(s, host)
-			if perr != nil {
-				fmt.Fprintf(out, "%v\n", perr)
-				continue
-			}
-			opts.reference = newReference(t, host)
+		return askReference(ask, out, opts)
+	}
+	return nil
+}
+
+// askReference asks for a reference time until it parses, asking once
+// more when it looks like local time rather than UTC.
+func askReference(ask func(string) (string, error), out io.Writer, opts *collectOptions) error {
+	suspect := ""
+	for {
+		s, err := ask("Reference time from a trusted clock, UTC (HH:MM:SS, empty to skip)\n  / heure de référence, UTC (HH:MM:SS, vide pour passer): ")
+		if err != nil {
+			return err
+		}
+		if s == "" {
 			break
 		}
+		host := time.Now()
+		t, perr := parseReferenceTime(s, host)
+		if perr != nil {
+			fmt.Fprintf(out, "%v\n", perr)
+			continue
+		}
+		// Asked once more when it looks like local time; the same
+		// answer twice is taken as meant.
+		if why := localTimeSuspect(t, host); why != "" && s != suspect {
+			fmt.Fprintf(out, "%s\n  / heure locale au lieu d'UTC ? Enter it again to keep it / saisir à nouveau pour la garder.\n", why)
+			suspect = s
+			continue
+		}
+		opts.reference = newReference(t, host)
+		break
 	}
 	return nil
 }

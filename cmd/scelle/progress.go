@@ -148,7 +148,10 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 	fmt.Fprintf(w, "time:        %s to %s (%.1fs)\n", rec.Started.Format(time.RFC3339), rec.Ended.Format(time.RFC3339),
 		rec.Ended.Sub(rec.Started).Seconds())
 	if r := rec.Reference; r != nil {
-		fmt.Fprintf(w, "clock:       host %s reference %s: host %+.1fs\n", r.Host.Format(time.RFC3339), r.Operator.Format(time.RFC3339), r.SkewSeconds)
+		fmt.Fprintf(w, "clock:       host %s reference %s: host %+.1fs (%s)\n", r.Host.Format(time.RFC3339), r.Operator.Format(time.RFC3339), r.SkewSeconds, skewWords(r))
+		if why := localTimeSuspect(r.Operator, r.Host); why != "" {
+			fmt.Fprintf(w, "clock:       %s\n", why)
+		}
 	}
 	if rec.Interrupted != "" {
 		fmt.Fprintf(w, "INTERRUPTED: %s\n", visible.String(rec.Interrupted))

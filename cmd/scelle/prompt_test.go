@@ -114,3 +114,43 @@ func TestNoTerminalNeverWaits(t *testing.T) {
 		t.Fatal("collect waited on standard input")
 	}
 }
+
+func TestSkewWords(t *testing.T) {
+	host := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		operator time.Time
+		words    string
+		suspect  bool
+	}{
+		{host, "host clock agrees with the reference (within 1 s)", false},
+		{host.Add(59*time.Minute + 59*time.Second), "host clock 59 min 59 s behind the reference", true},
+		{host.Add(-2 * time.Hour), "host clock 2 h ahead of the reference", true},
+		{host.Add(-12 * time.Second), "host clock 12 s ahead of the reference", false},
+		{host.Add(45 * time.Minute), "host clock 45 min behind the reference", false},
+	} {
+		r := newReference(tc.operator, host)
+		if got := skewWords(r); got != tc.words {
+			t.Errorf("skew %v: %q, want %q", r.SkewSeconds, got, tc.words)
+		}
+		if got := localTimeSuspect(tc.operator, host) != ""; got != tc.suspect {
+			t.Errorf("skew %v: suspect %v, want %v", r.SkewSeconds, got, tc.suspect)
+		}
+	}
+}
+
+// TestAskReferenceLocalTime: a reference an hour off is asked again, and
+// kept when given twice.
+func TestAskReferenceLocalTime(t *testing.T) {
+	local := time.Now().UTC().Add(time.Hour).Format("15:04:05")
+	var out strings.Builder
+	opts := collectOptions{Case: "c", Examiner: "e"}
+	if err := askMissing(strings.NewReader(local+"\n"+local+"\n"), &out, &opts); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "local time instead of UTC?") {
+		t.Errorf("no question about local time:\n%s", out.String())
+	}
+	if opts.reference == nil || opts.reference.SkewSeconds > -3000 {
+		t.Errorf("the reference given twice was not kept: %+v", opts.reference)
+	}
+}
