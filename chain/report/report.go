@@ -407,6 +407,8 @@ type reportHost struct {
 		} `json:"addresses"`
 	} `json:"interfaces"`
 	InterfacesError string `json:"interfaces_error"`
+	// NetworkUp names what showed the host still on a network at start.
+	NetworkUp []string `json:"network_up"`
 }
 
 // reportClock is the part of the record's clock state the report shows

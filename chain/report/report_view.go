@@ -545,6 +545,10 @@ func hostBlocks(h *reportHost, why string) []rvBlock {
 	if len(ifs) > 0 {
 		kv = append(kv, rvKV{bi{"Interfaces réseau", "Network interfaces"}, strings.Join(ifs, "\n"), true})
 	}
+	if len(h.NetworkUp) > 0 {
+		kv = append(kv, rvKV{bi{"Réseau encore actif au début de la collecte", "Network still up when the collection began"},
+			strings.Join(shownAll(h.NetworkUp), "\n"), true})
+	}
 	blocks := []rvBlock{{Kind: blockKV, KV: kv}}
 	if len(h.DMI) > 0 {
 		dmi := rvBlock{Kind: blockTable, Title: bi{"Matériel (SMBIOS / DMI)", "Hardware (SMBIOS / DMI)"}, Cols: []rvCol{

@@ -140,6 +140,11 @@ type run struct {
 	w          *seal.Writer
 	tpm        *tpm.Session
 	collectors []collect.Collector
+	// ifs and ifsErr are the interfaces read at start; connected names
+	// what shows the host still on a network.
+	ifs       []netstat.Interface
+	ifsErr    error
+	connected []string
 	// missing lists the explicit paths (Options.Paths) found absent.
 	missing []string
 	// notRun lists the collectors an interrupt kept from running.
@@ -211,6 +216,10 @@ func begin(opts Options, prog Progress) (*run, error) {
 	}
 	r.ident = system.Identify(&r.env)
 	r.clock = system.Clock(&r.env)
+	if r.live {
+		r.ifs, r.ifsErr = netstat.Interfaces(&r.env)
+		r.connected = netstat.Connected(&r.env, r.ifs)
+	}
 	if r.host = r.ident.Hostname; r.host == "" {
 		r.host = hostName(&r.env)
 	}
@@ -255,6 +264,10 @@ func (r *run) create() error {
 	}
 	if r.prog.Started != nil {
 		r.prog.Started(r.w.PartialDir(), fp)
+	}
+	if len(r.connected) > 0 {
+		r.warn(fmt.Errorf("the host is still on a network (%s): volatile state may change while it is collected; cut the network if the case allows",
+			strings.Join(r.connected, "; ")))
 	}
 	ev := chain.AcquiredEvent(r.id, r.opts.Case, r.host, "scelle "+r.tool.Version, r.opts.People.Operator)
 	if _, err := chain.AppendCustody(r.w.PartialDir(), ev, r.key); err != nil {
@@ -333,13 +346,10 @@ func (r *run) newRecord() *chain.Record {
 		system.Identity
 		Interfaces      []netstat.Interface `json:"interfaces,omitempty"`
 		InterfacesError string              `json:"interfaces_error,omitempty"`
-	}{Identity: r.ident}
-	if r.live {
-		ifs, err := netstat.Interfaces(&r.env)
-		hostBlock.Interfaces = ifs
-		if err != nil {
-			hostBlock.InterfacesError = err.Error()
-		}
+		NetworkUp       []string            `json:"network_up,omitempty"`
+	}{Identity: r.ident, Interfaces: r.ifs, NetworkUp: r.connected}
+	if r.ifsErr != nil {
+		hostBlock.InterfacesError = r.ifsErr.Error()
 	}
 	pub, _ := seal.PublicKeyPEM(r.w.PublicKey())
 	rec := &chain.Record{Format: chain.RecordFormat, Collection: r.id, Case: r.opts.Case, Examiner: r.opts.Examiner,
