@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/scelle/scelle/chain"
 )
 
 // TestHostNetworkUp: a host still on a network when the collection began
@@ -27,5 +29,23 @@ func TestHostNetworkUp(t *testing.T) {
 	}
 	if !found {
 		t.Error("the report does not say the network was up")
+	}
+}
+
+// TestSignatureBlocks: the report ends with room for the operator and
+// every witness to sign, and never with no line at all.
+func TestSignatureBlocks(t *testing.T) {
+	rec := &chain.Record{People: &chain.People{Operator: &chain.Person{Name: "Ann Responder"},
+		Witnesses: []chain.Person{{Name: "Me Claire Dupont"}, {Name: "Bob \x1b[2KWitness"}}}}
+	bs := signatureBlocks(rec)
+	table := bs[len(bs)-1]
+	if len(table.Rows) != 3 || table.Rows[0][1] != "Ann Responder" || table.Rows[1][1] != "Me Claire Dupont" || strings.ContainsRune(table.Rows[2][1], 0x1b) {
+		t.Errorf("rows %q", table.Rows)
+	}
+	if !strings.Contains(table.Rows[0][3], "\n") {
+		t.Error("no room to sign")
+	}
+	if bs := signatureBlocks(&chain.Record{}); len(bs[len(bs)-1].Rows) != 2 {
+		t.Errorf("nobody recorded: %d lines to sign, want 2", len(bs[len(bs)-1].Rows))
 	}
 }

@@ -423,6 +423,9 @@ func (r *Report) view() *reportView {
 
 	// 11. Manual verification.
 	add(bi{"Vérification manuelle avec des outils standard", "Manual verification with standard tools"}, manualBlocks(r)...)
+
+	// 12. Signatures.
+	add(bi{"Signatures", "Signatures"}, signatureBlocks(rec)...)
 	if v.escapes() {
 		last := &v.Sections[len(v.Sections)-1]
 		last.Blocks = append(last.Blocks, escapesNote)
@@ -484,6 +487,34 @@ func operatorName(rec *chain.Record) string {
 
 // personCells are a person's name, role, organisation and reference,
 // shown, for the table of people.
+// signatureBlocks leaves room for the operator and each witness to sign
+// the printed report; with nobody recorded, two blank lines.
+func signatureBlocks(rec *chain.Record) []rvBlock {
+	t := rvBlock{Kind: blockTable, Cols: []rvCol{
+		{Label: bi{"Qualité", "Capacity"}, W: 30},
+		{Label: bi{"Nom", "Name"}, W: 50},
+		{Label: bi{"Date et lieu", "Date and place"}, W: 45},
+		{Label: bi{"Signature", "Signature"}, W: 55},
+	}}
+	// A signature needs room: three lines high.
+	blank, room := " ", " \n \n "
+	if rec.People != nil && rec.People.Operator != nil {
+		t.Rows = append(t.Rows, []string{bi{"Opérateur", "Operator"}.String(), orDash(shown(rec.People.Operator.Name)), blank, room})
+	} else if rec.Examiner != "" {
+		t.Rows = append(t.Rows, []string{bi{"Opérateur", "Operator"}.String(), shown(rec.Examiner), blank, room})
+	}
+	if rec.People != nil {
+		for _, w := range rec.People.Witnesses {
+			t.Rows = append(t.Rows, []string{bi{"Témoin", "Witness"}.String(), orDash(shown(w.Name)), blank, room})
+		}
+	}
+	for len(t.Rows) < 2 {
+		t.Rows = append(t.Rows, []string{blank, blank, blank, room})
+	}
+	return []rvBlock{para("Les signataires attestent avoir assisté à la collecte décrite dans ce rapport et avoir relevé l'empreinte racine ci-dessus.",
+		"The signatories attest that they attended the collection this report describes and noted the root fingerprint above."), t}
+}
+
 func personCells(p *chain.Person) []string {
 	return []string{orDash(shown(p.Name)), orDash(shown(p.Role)), orDash(shown(p.Organisation)), orDash(shown(p.Reference))}
 }
