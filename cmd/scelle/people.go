@@ -122,9 +122,51 @@ func askMissing(in io.Reader, out io.Writer, opts *collectOptions) error {
 		}
 	}
 	if opts.ReferenceTime == "" {
-		return askReference(ask, out, opts)
+		if err := askReference(ask, out, opts); err != nil {
+			return err
+		}
 	}
-	return nil
+	return askPeople(ask, out, opts)
+}
+
+// askPeople asks for the examiner's organisation and role and for the
+// witnesses, when no flag gave them. Each may be left empty; the end of
+// the input ends the questions.
+func askPeople(ask func(string) (string, error), out io.Writer, opts *collectOptions) error {
+	optional := func(q string, v *string) error {
+		if *v != "" {
+			return nil
+		}
+		s, err := ask(q)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		*v = s
+		return err
+	}
+	if err := optional("Your organisation / votre organisme (empty to skip / vide pour passer): ", &opts.Organisation); err != nil {
+		return err
+	}
+	if err := optional("Your role / votre fonction (empty to skip / vide pour passer): ", &opts.Role); err != nil {
+		return err
+	}
+	if len(opts.Witnesses) > 0 {
+		return nil
+	}
+	for {
+		s, err := ask("Witness: NAME;ROLE;PV REFERENCE (empty when done)\n  / témoin : NOM;QUALITÉ;RÉFÉRENCE DU PV (vide pour terminer): ")
+		if errors.Is(err, io.EOF) || s == "" {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := parseWitness(s); err != nil {
+			fmt.Fprintf(out, "%v\n", err)
+			continue
+		}
+		opts.Witnesses = append(opts.Witnesses, s)
+	}
 }
 
 // askReference asks for a reference time until it parses, asking once

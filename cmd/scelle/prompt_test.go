@@ -56,6 +56,10 @@ func TestInteractiveStart(t *testing.T) {
 	answer("Case identifier", "AFF-7")
 	answer("Examiner", "Ann Expert")
 	answer("Reference time", time.Now().UTC().Add(-3*time.Second).Format("15:04:05"))
+	answer("organisation", "CERT-X")
+	answer("role", "")
+	answer("Witness", "Me Claire Dupont;commissaire de justice;PV 2026-118")
+	answer("Witness", "")
 	done := make(chan error, 1)
 	go func() {
 		// Drain the terminal so the child never blocks on output.
@@ -82,7 +86,8 @@ func TestInteractiveStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"examiner": "Ann Expert"`, `"reference_time"`, `"skew_seconds": `} {
+	for _, want := range []string{`"examiner": "Ann Expert"`, `"reference_time"`, `"skew_seconds": `,
+		`"organisation": "CERT-X"`, `"name": "Me Claire Dupont"`, `"reference": "PV 2026-118"`} {
 		if !strings.Contains(string(rec), want) {
 			t.Errorf("record lacks %s", want)
 		}
