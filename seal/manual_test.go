@@ -122,3 +122,24 @@ func TestTruncatedWithStandardTools(t *testing.T) {
 		}
 	}
 }
+
+// TestManualScriptIsTheDocument: docs/manual-verify.sh is the block of
+// docs/format.md, after its #! line, so that the script an expert runs is
+// the procedure the document prints.
+func TestManualScriptIsTheDocument(t *testing.T) {
+	block, err := docblock.Read("../docs/format.md", "sh manual-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("../docs/manual-verify.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, rest, _ := strings.Cut(string(script), "\n")
+	if first != "#!/usr/bin/env bash" {
+		t.Errorf("docs/manual-verify.sh starts with %q", first)
+	}
+	if rest != block {
+		t.Error("docs/manual-verify.sh and the manual-verify block of docs/format.md differ: copy the block into the script")
+	}
+}
