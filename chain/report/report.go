@@ -96,7 +96,7 @@ func Build(dir string) (*Report, error) { return BuildEach(dir, nil) }
 // to each (when not nil) as it reads them: a caller that needs the items
 // too reads the record once.
 func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
-	r := &Report{Folder: filepath.Base(filepath.Clean(dir))}
+	r := &Report{Folder: folderName(dir)}
 	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -441,4 +441,13 @@ func decodeLoose(raw json.RawMessage, v any) string {
 		return "illisible / unreadable: " + err.Error()
 	}
 	return ""
+}
+
+// folderName is the base name of the output folder dir, also when dir is
+// given as "." or "..".
+func folderName(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return filepath.Base(filepath.Clean(dir))
 }

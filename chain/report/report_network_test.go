@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -47,5 +48,16 @@ func TestSignatureBlocks(t *testing.T) {
 	}
 	if bs := signatureBlocks(&chain.Record{}); len(bs[len(bs)-1].Rows) != 2 {
 		t.Errorf("nobody recorded: %d lines to sign, want 2", len(bs[len(bs)-1].Rows))
+	}
+}
+
+func TestFolderName(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if got, want := folderName("."), filepath.Base(dir); got != want {
+		t.Errorf("folderName(.) = %q, want %q", got, want)
+	}
+	if got := folderName("/x/case_host_20261205T000000Z/"); got != "case_host_20261205T000000Z" {
+		t.Errorf("folderName = %q", got)
 	}
 }
