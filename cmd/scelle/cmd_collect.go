@@ -131,7 +131,8 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	pr.summary(stdout, res)
 	if err != nil {
-		return err
+		// Sealed, but not read back: the bag on the medium is unproven.
+		return withCode(exitVerifyFailed, err)
 	}
 	if rb := res.ReadBack; rb != nil && rb.Verdict.Status != verdict.Verified && !(res.Encrypted && rb.Verdict.Status == verdict.Encrypted) {
 		return withCode(exitVerifyFailed, fmt.Errorf("the bag written to %s does not verify (%s): run 'scelle verify' on it", res.Sealed.Dir, rb.Verdict.Status))

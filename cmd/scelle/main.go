@@ -40,7 +40,8 @@ const exitCodesHelp = `Exit codes:
   2  usage: bad flags or arguments
   3  collect: sealed, but some items failed, the run was interrupted, or
      nothing was collected (the bag is valid evidence of what it holds)
-  4  verify, extract: a check failed (changed or damaged bytes)
+  4  verify, extract: a check failed (changed or damaged bytes);
+     collect: the bag written does not verify when read back
   5  verify: the bag was never sealed; what it still proves is listed`
 
 // codedError carries an exit code through cobra to main.
