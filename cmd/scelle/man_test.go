@@ -104,13 +104,14 @@ func pageNames(t *testing.T, dir string) []string {
 // commandTree lists root and every command under it that help lists
 // (not help itself, nor hidden ones), parents first. Execute adds the
 // help and completion commands: commandTree adds them to a tree that has
-// not run.
+// not run, and --version to root.
 func commandTree(root *cobra.Command) []*cobra.Command {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	var all []*cobra.Command
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		c.InitDefaultVersionFlag() // cobra adds it when c runs
 		all = append(all, c)
 		for _, sub := range c.Commands() {
 			if sub.IsAvailableCommand() && !sub.IsAdditionalHelpTopicCommand() {
@@ -123,10 +124,9 @@ func commandTree(root *cobra.Command) []*cobra.Command {
 }
 
 // commandFlags lists the long names of c's flags that help shows, but
-// --help.
+// --help (commandTree adds --version to root).
 func commandFlags(c *cobra.Command) []string {
 	var names []string
-	c.InitDefaultVersionFlag()
 	c.Flags().VisitAll(func(f *pflag.Flag) {
 		if !f.Hidden && f.Deprecated == "" && f.Name != "help" {
 			names = append(names, f.Name)
