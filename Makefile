@@ -6,6 +6,7 @@
 #   make bench      seal a >= 1 GiB corpus, compare with tar|zstd + sha256sum
 #   make fuzz       run every fuzz target for FUZZTIME each
 #   make release    cross-compile every target into dist/
+#   make man        rewrite the man pages in docs/man from the commands
 
 GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -19,7 +20,7 @@ CASE     ?= triage
 EXAMINER ?= $(shell id -un 2>/dev/null)
 TARGETS  := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 
-.PHONY: all build collect deps test vet bench fuzz release clean
+.PHONY: all build collect deps test vet bench fuzz release man clean
 
 all: build
 
@@ -87,6 +88,12 @@ release:
 		GOOS=$$os GOARCH=$$arch $(BUILD) -o dist/scelle-$$os-$$arch$$ext ./cmd/scelle || exit 1; \
 	done
 	cd dist && sha256sum scelle-* > SHA256SUMS
+
+# The pages are written by the hidden command scelle __man from the
+# commands' help; a test fails when docs/man differs from what it writes.
+man:
+	rm -f docs/man/*.1
+	$(GO) run ./cmd/scelle __man docs/man
 
 clean:
 	rm -rf bin dist
