@@ -138,12 +138,14 @@ func TestExtractNamesAndRemoves(t *testing.T) {
 		t.Errorf("a changed file: still there (%v), exit %d", err, code)
 	}
 
-	// Without the journal, the manifest alone names it.
+	// Without the journal, the manifest alone names it; the journal's
+	// absence is a failure of its own.
 	if err := os.Remove(filepath.Join(bag, seal.JournalFile)); err != nil {
 		t.Fatal(err)
 	}
 	dest, out, code = extract(t, bag)
-	if !strings.Contains(out, "extracted 8 files") || !strings.Contains(out, "FAIL  data/fs/b: does not match the manifest\n") || strings.Contains(out, "journal") {
+	if !strings.Contains(out, "extracted 8 files") || !strings.Contains(out, "FAIL  data/fs/b: does not match the manifest\n") ||
+		strings.Contains(out, "does not match the journal") || !strings.Contains(out, "FAIL  journal.jsonl: missing") {
 		t.Errorf("a changed file, no journal:\n%s", out)
 	}
 	if _, err := os.Stat(filepath.Join(dest, seal.BagDir, "data/fs/b")); !os.IsNotExist(err) || code != exitVerifyFailed {
