@@ -146,7 +146,9 @@ type ReadSummary struct {
 // returns the *FrameError, *EntryError or *DecryptError).
 //
 // A folder without a journal is a finding (every bag has one); its
-// payload is then checked against the manifest alone. A journal whose
+// payload is then checked, at the end, against the manifest and the
+// journal's copy in the bag (which must hold, signed with root.pub.pem's
+// key, and whose item lines must make the manifest). A journal whose
 // chain or signatures break is a finding, and Journal returns its check:
 // a line that does not hold checks no entry. In a sealed bag, so is a
 // journal that does not end with its seal line, or that is signed with
@@ -176,13 +178,17 @@ type BagReader struct {
 	buf    []byte
 	j      *journalFeed
 
-	pub      ed25519.PublicKey // root.pub.pem's key, once read
-	stopErr  error             // what ended the iteration early (also s.err)
-	fatal    error             // a file could not be read: there is no verdict
-	finished bool
-	closed   bool
-	sum      ReadSummary
-	missing  []journalItem // the first item lines after the last payload entry
+	pub ed25519.PublicKey // root.pub.pem's key, once read
+	// noJournal: a folder without journal.jsonl; copyJC is then the check
+	// of the journal's copy in the bag, read in its place.
+	noJournal bool
+	copyJC    *JournalCheck
+	stopErr   error // what ended the iteration early (also s.err)
+	fatal     error // a file could not be read: there is no verdict
+	finished  bool
+	closed    bool
+	sum       ReadSummary
+	missing   []journalItem // the first item lines after the last payload entry
 }
 
 // BagEntry is the entry a BagReader is at. Its Read gives the content.
@@ -295,7 +301,8 @@ func OpenBag(path string, opts ReadOptions) (*BagReader, error) {
 			// Every bag of format 1 has one, from its start
 			// (docs/format.md section 2.4): the payload is then checked
 			// against the manifest alone.
-			r.find(&MismatchError{Path: JournalFile, Detail: "missing: the files cannot be checked against the signed journal"})
+			r.noJournal = true
+			r.find(&MismatchError{Path: JournalFile, Detail: "missing: the files are checked against the journal's copy in the bag (" + BagJournalFile + ") and the manifest"})
 		case err != nil:
 			r.f.Close()
 			return nil, err
@@ -393,6 +400,8 @@ func (r *BagReader) Next() bool {
 	switch {
 	case e.Path == ManifestFile && r.opts.Items:
 		r.parseManifest(e)
+	case e.Path == BagJournalFile && r.noJournal && r.copyJC == nil:
+		r.parseJournalCopy(e)
 	case !strings.HasPrefix(e.Path, PayloadDir+"/") && e.Size <= MaxTagFile:
 		e.keep = &bytes.Buffer{}
 	}
@@ -496,6 +505,19 @@ func (r *BagReader) parseManifest(e *BagEntry) {
 		})
 		pr.CloseWithError(err)
 		e.manDone <- err
+	}()
+}
+
+// parseJournalCopy checks the journal's copy in the bag as it is read, in
+// place of a journal beside the archive that is missing.
+func (r *BagReader) parseJournalCopy(e *BagEntry) {
+	pr, pw := io.Pipe()
+	e.man, e.manDone = pw, make(chan error, 1)
+	go func() {
+		jc, err := ScanJournal(pr, r.opts.Key, nil)
+		pr.CloseWithError(err)
+		r.copyJC = jc // read once manDone is received
+		e.manDone <- nil
 	}()
 }
 
@@ -704,8 +726,32 @@ func (r *BagReader) checkEnd() {
 			r.checkSumFile(EncryptedArchiveFile, EncryptedArchiveSumFile, *s.ageSum)
 		}
 	}
-	if r.j != nil {
+	switch {
+	case r.j != nil:
 		r.checkJournalEnd(tm, tmKept, sealed)
+	case r.copyJC != nil:
+		r.checkJournalCopy()
+	}
+}
+
+// checkJournalCopy checks the payload against the journal's copy in the
+// bag, in place of the journal beside the archive, which is missing: the
+// copy holds (chain and signatures), with root.pub.pem's key, and its
+// item lines make the manifest, line for line. The copy is the journal
+// up to its seal line, which it does not hold.
+func (r *BagReader) checkJournalCopy() {
+	s, jc := r.s, r.copyJC
+	switch {
+	case jc.Err != nil:
+		r.find(&MismatchError{Path: BagJournalFile, With: BagJournalFile, Line: jc.Err.Line,
+			Detail: fmt.Sprintf("line %d: %v; the %d lines before it hold", jc.Err.Line, jc.Err.Err, jc.Count)})
+	case jc.Truncated || jc.Count == 0:
+		r.find(&MismatchError{Path: BagJournalFile, With: BagJournalFile, Line: jc.Count + 1, Detail: "empty, or its last line cut short"})
+	case r.pub != nil && !r.pub.Equal(jc.Key):
+		r.find(&MismatchError{Path: BagJournalFile, With: PubFile, Line: 1, Detail: fmt.Sprintf("signed with key %s; %s holds key %s",
+			KeyFingerprint(jc.Key), PubFile, r.sum.Key)})
+	case jc.listing != s.tagSums[ManifestFile] || jc.items != s.nPayload:
+		r.find(&MismatchError{Path: BagJournalFile, With: ManifestFile, Detail: "its item lines do not make the manifest"})
 	}
 }
 

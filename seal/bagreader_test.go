@@ -673,3 +673,42 @@ func TestBagReaderJournalHolds(t *testing.T) {
 		})
 	}
 }
+
+// Without the journal beside the archive, its copy in the bag stands in
+// for it: it must hold, and its item lines make the manifest.
+func TestBagReaderJournalCopy(t *testing.T) {
+	first := "data/" + hostileItems[0].name
+	noJournal := func(dir string) {
+		if err := os.Remove(filepath.Join(dir, JournalFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := editBag(t, noJournal)
+	sum, _ := journalLines(t, dir, ReadOptions{Items: true})
+	if sum.NFindings != 1 || findingOf(sum.Findings, JournalFile, "") == nil {
+		t.Fatalf("no journal: findings %v, want the journal's absence alone", sum.Findings)
+	}
+
+	// A payload file and its manifest line changed: the copy says
+	// otherwise.
+	var old, now [32]byte
+	dir = changedBag(t, func(_ *archiveBuilder, e *bagEntry) bool {
+		switch e.path {
+		case first:
+			old = sha256.Sum256(e.data)
+			e.data = []byte("changed\n")
+			e.hdr.Size = int64(len(e.data))
+			now = sha256.Sum256(e.data)
+		case ManifestFile:
+			e.data = bytes.Replace(e.data, fmt.Appendf(nil, "%x", old), fmt.Appendf(nil, "%x", now), 1)
+		}
+		return true
+	})
+	noJournal(dir)
+	for _, items := range []bool{false, true} {
+		sum, _ = journalLines(t, dir, ReadOptions{Items: items})
+		if findingOf(sum.Findings, BagJournalFile, ManifestFile) == nil || findingOf(sum.Findings, first, ManifestFile) != nil {
+			t.Errorf("items %v: findings %v, want one that the copy does not make the manifest", items, sum.Findings)
+		}
+	}
+}

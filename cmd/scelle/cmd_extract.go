@@ -117,7 +117,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) 
 	if !manifest {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
-	bad = append(bad, x.prove(sum)...)
+	bad = append(bad, x.prove(sum, br.Journal() != nil)...)
 	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, top)
 	for _, b := range bad {
 		fmt.Fprintf(stdout, "FAIL  %s\n", b)
@@ -221,11 +221,13 @@ func (x *extraction) named(path string) bool {
 // prove removes every file written that is not proven, and returns the
 // lines that name them (and the entries refused). A payload file is
 // proven by the manifest, when the tag manifest lists it, root.txt
-// names the tag manifest and root.sig signs it, and the record names
-// the key that signed it; or else by the journal line that records it.
-// A tag file is proven by the tag manifest, on the same conditions;
-// bagit.txt by its content. Each file a finding names is gone already.
-func (x *extraction) prove(sum seal.ReadSummary) []string {
+// names the tag manifest and root.sig signs it, the record names the key
+// that signed it, and, without a journal beside the archive, the
+// journal's copy in the bag holds; or else by the journal line that
+// records it. A tag file is proven by the tag manifest, on the same
+// conditions; bagit.txt by its content. Each file a finding names is
+// gone already.
+func (x *extraction) prove(sum seal.ReadSummary, journal bool) []string {
 	tags := sum.Signed && x.has(seal.TagManifestFile)
 	if tags && x.has(seal.BagRecordFile) {
 		switch key, err := recordKey(x.target(seal.BagRecordFile)); {
@@ -236,7 +238,7 @@ func (x *extraction) prove(sum seal.ReadSummary) []string {
 			tags = false
 		}
 	}
-	manifest := tags && x.has(seal.ManifestFile)
+	manifest := tags && x.has(seal.ManifestFile) && (journal || x.has(seal.BagJournalFile))
 	var gone []string
 	for p, line := range x.written {
 		switch {
@@ -318,7 +320,7 @@ func (x *extraction) notChecked(w io.Writer, br *seal.BagReader, sum seal.ReadSu
 	}
 	switch {
 	case jc == nil:
-		fmt.Fprintf(w, "NOT CHECKED: the files against the signed journal: %s is missing\n", seal.JournalFile)
+		fmt.Fprintf(w, "NOT CHECKED: the archive's SHA-256 against the journal's seal line: %s is missing (the files were checked against its copy in the bag)\n", seal.JournalFile)
 	case unjournaled > 0:
 		fmt.Fprintf(w, "NOT CHECKED: %d files kept against the journal, which does not record them; the manifest proves them\n", unjournaled)
 	}

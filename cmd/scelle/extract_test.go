@@ -398,6 +398,11 @@ func TestExtractRewrittenWithoutJournal(t *testing.T) {
 			[]string{"FAIL  journal.jsonl: missing", "root.sig does not verify"}},
 		{"signed again, the record left", rewrite(func(dir string, entries []tarEntry) { retag(t, dir, entries, other) }),
 			[]string{"FAIL  journal.jsonl: missing", "FAIL  scelle/record.json: names key " + seal.KeyFingerprint(first.Public().(ed25519.PublicKey))}},
+		// The journal's copy in the bag is still signed with the first key.
+		{"signed again, the record made to match", rewrite(func(dir string, entries []tarEntry) {
+			setEntry(entries, seal.BagRecordFile, recordNaming(other))
+			retag(t, dir, entries, other)
+		}), []string{"FAIL  journal.jsonl: missing", "FAIL  scelle/journal.jsonl: line 1: signed with another key than the bag's"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bag := recordBag(t, first, "beta\n")
@@ -414,7 +419,7 @@ func TestExtractRewrittenWithoutJournal(t *testing.T) {
 			if b, err := os.ReadFile(filepath.Join(dest, seal.BagDir, "data/fs/b")); err == nil {
 				t.Errorf("data/fs/b left in DEST: %q", b)
 			}
-			if !strings.Contains(stderr, "NOT CHECKED: the files against the signed journal: journal.jsonl is missing") {
+			if !strings.Contains(stderr, "NOT CHECKED: the archive's SHA-256 against the journal's seal line: journal.jsonl is missing") {
 				t.Errorf("standard error:\n%s", stderr)
 			}
 		})
