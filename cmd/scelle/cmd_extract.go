@@ -320,9 +320,9 @@ func (x *extraction) notChecked(w io.Writer, br *seal.BagReader, sum seal.ReadSu
 	}
 	switch {
 	case jc == nil:
-		fmt.Fprintf(w, "NOT CHECKED: the archive's SHA-256 against the journal's seal line: %s is missing (the files were checked against its copy in the bag)\n", seal.JournalFile)
+		fmt.Fprintf(w, "NOT CHECKED: the archive's SHA-256 against the journal's seal line: %s is missing; its copy in the bag stands in for it\n", seal.JournalFile)
 	case unjournaled > 0:
-		fmt.Fprintf(w, "NOT CHECKED: %d files kept against the journal, which does not record them; the manifest proves them\n", unjournaled)
+		fmt.Fprintf(w, "NOT CHECKED: %d files against the journal, which does not record them (the signed manifest proves them)\n", unjournaled)
 	}
 	if !manifest && sum.Root == "" {
 		fmt.Fprintf(w, "NOT CHECKED: the files against a manifest, a root and a signature: the bag was never sealed; only the files its journal proves are kept\n")
@@ -337,6 +337,8 @@ func (x *extraction) notChecked(w io.Writer, br *seal.BagReader, sum seal.ReadSu
 	switch {
 	case sum.Root != "" && key != "":
 		fmt.Fprintf(w, "NOT CHECKED: root %s and key %s against the ones noted when the bag was sealed (procès-verbal): this shows the bag consistent with itself only (scelle verify --root, --signer)\n", sum.Root, key)
+	case sum.Root != "":
+		fmt.Fprintf(w, "NOT CHECKED: root %s against the one noted when the bag was sealed (procès-verbal)\n", sum.Root)
 	case key != "":
 		fmt.Fprintf(w, "NOT CHECKED: key %s against the one noted when the collection started: this shows the journal consistent with itself only\n", key)
 	}

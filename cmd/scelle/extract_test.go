@@ -444,3 +444,28 @@ func TestExtractRewrittenWithoutJournal(t *testing.T) {
 		t.Errorf("forged whole: the manifest, signed, proves data/fs/b: %q, %v", b, err)
 	}
 }
+
+// A journal that breaks fails; the files after the break, which it does
+// not record, are kept on the signed manifest's word, and said to be
+// unchecked against it.
+func TestExtractBrokenJournal(t *testing.T) {
+	bag := extractBag(t)
+	p := filepath.Join(bag, seal.JournalFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	lines[2] = bytes.Replace(lines[2], []byte(`"seq":3`), []byte(`"seq":9`), 1) // data/fs/b's line
+	if err := os.WriteFile(p, bytes.Join(lines, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dest, out, stderr, code := extractAll(t, bag)
+	if code != exitVerifyFailed || !strings.Contains(out, "FAIL  journal.jsonl: line 3: ") ||
+		!strings.Contains(stderr, "NOT CHECKED: 1 files against the journal, which does not record them") {
+		t.Errorf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, seal.BagDir, "data/fs/b")); err != nil || string(b) != "beta\n" {
+		t.Errorf("data/fs/b, proven by the manifest: %q, %v", b, err)
+	}
+}
