@@ -29,9 +29,10 @@ type MismatchError struct {
 	// ("evidence.tar.zst").
 	Path string
 	// With is what it was checked against: JournalFile, ManifestFile,
-	// TagManifestFile, RootFile, ArchiveSumFile or EncryptedArchiveSumFile;
-	// PayloadDir for the manifest checked against the payload; "" for the
-	// archive's layout (docs/format.md section 3.2).
+	// TagManifestFile, RootFile, SigFile, PubFile, ArchiveSumFile or
+	// EncryptedArchiveSumFile; PayloadDir for the manifest checked against
+	// the payload; "" for the layout of the archive (docs/format.md
+	// section 3.2) or of the folder (a file of a sealed bag missing).
 	With string
 	// Line is the journal line concerned, for a finding against the
 	// journal; 0 otherwise.
@@ -90,6 +91,17 @@ type ReadSummary struct {
 	// SHA-256 of evidence.tar.zst.age, when the folder holds one.
 	SHA256     [32]byte
 	Ciphertext *[32]byte
+	// Root is the root (the hex SHA-256 of the archive's tag manifest),
+	// when the archive holds one; Key the fingerprint of root.pub.pem's
+	// key, when the folder holds one that parses.
+	Root, Key string
+	// Signed: the tag manifest is the archive's last entry, hashes to
+	// root.txt, and root.sig is its Ed25519 signature by root.pub.pem's
+	// key (which is ReadOptions.Key, when given). What the tag manifest
+	// lists is then what that key signed, and each finding names what
+	// differs from it. It says nothing of who holds the key: compare Root
+	// and Key with the ones noted when the bag was sealed.
+	Signed bool
 }
 
 // BagReader reads a bag's archive entry by entry, in one pass, and checks
@@ -113,10 +125,14 @@ type ReadSummary struct {
 //   - the payload as a whole, against the manifest (ReadOptions.Items:
 //     line by line, naming each difference);
 //   - the tag files, against the tag manifest; the tag manifest, against
-//     root.txt; the archive, against evidence.tar.zst.sha256 (and the
-//     ciphertext against evidence.tar.zst.age.sha256); the journal's copy
-//     in the bag, the archive's SHA-256 and the root, against the
-//     journal's seal line.
+//     root.txt and its signature root.sig, with root.pub.pem's key; the
+//     archive, against evidence.tar.zst.sha256 (and the ciphertext
+//     against evidence.tar.zst.age.sha256); the journal's copy in the
+//     bag, the archive's SHA-256 and the root, against the journal's seal
+//     line;
+//   - a folder that holds signs of a sealed bag (a tag manifest in the
+//     archive, root.txt, root.sig, root.pub.pem, the archive's .sha256),
+//     against the files a sealed bag has: each one missing is a finding.
 //
 // The content of an entry comes through its Read, hashed as it goes. An
 // entry that the caller does not read whole is read and hashed by Next,
@@ -129,11 +145,17 @@ type ReadSummary struct {
 // stop the iteration; an archive that does not decode does (Err then
 // returns the *FrameError, *EntryError or *DecryptError).
 //
-// The journal's own chain and signatures are not findings: Journal
-// returns its check, and a journal line that does not hold checks no
-// entry. With a journal that ends with a seal line, a payload entry it
-// does not record is a finding; without one (a bag never sealed), it is
-// only counted (ReadSummary.Unclaimed).
+// A folder without a journal is a finding (every bag has one); its
+// payload is then checked, at the end, against the manifest and the
+// journal's copy in the bag (which must hold, signed with root.pub.pem's
+// key, and whose item lines must make the manifest). A journal whose
+// chain or signatures break is a finding, and Journal returns its check:
+// a line that does not hold checks no entry. In a sealed bag, so is a
+// journal that does not end with its seal line, or that is signed with
+// another key than root.pub.pem's. With a journal that ends with a seal
+// line, a payload entry it does not record is a finding; without one (a
+// bag never sealed), it is only counted (ReadSummary.Unclaimed), and
+// BagEntry.JournalLine says which entries a line proves.
 //
 // Memory does not grow with the bag's entries (8 bytes a name), unless
 // ReadOptions.Items. The journal's lines are not kept.
@@ -156,12 +178,17 @@ type BagReader struct {
 	buf    []byte
 	j      *journalFeed
 
-	stopErr  error // what ended the iteration early (also s.err)
-	fatal    error // a file could not be read: there is no verdict
-	finished bool
-	closed   bool
-	sum      ReadSummary
-	missing  []journalItem // the first item lines after the last payload entry
+	pub ed25519.PublicKey // root.pub.pem's key, once read
+	// noJournal: a folder without journal.jsonl; copyJC is then the check
+	// of the journal's copy in the bag, read in its place.
+	noJournal bool
+	copyJC    *JournalCheck
+	stopErr   error // what ended the iteration early (also s.err)
+	fatal     error // a file could not be read: there is no verdict
+	finished  bool
+	closed    bool
+	sum       ReadSummary
+	missing   []journalItem // the first item lines after the last payload entry
 }
 
 // BagEntry is the entry a BagReader is at. Its Read gives the content.
@@ -176,6 +203,7 @@ type BagEntry struct {
 	end     bool
 	endErr  error
 	sum     [32]byte
+	line    int // the journal line that records it, once read whole
 }
 
 var (
@@ -210,6 +238,15 @@ func (e *BagEntry) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// JournalLine returns the line of the journal that records the entry,
+// once it has been read whole and matches that line (path, size and
+// SHA-256): a line that holds, signed with the journal's key (which is
+// ReadOptions.Key, when given). It returns 0 for an entry that no such
+// line records: a tag file, an entry past the journal's last item line
+// or its first broken line, an entry that differs from its line, or any
+// entry without a journal.
+func (e *BagEntry) JournalLine() int { return e.line }
 
 // SHA256 returns the SHA-256 of the entry's content, once it has been
 // read whole (ok).
@@ -259,7 +296,14 @@ func OpenBag(path string, opts ReadOptions) (*BagReader, error) {
 	}
 	if r.dir != "" && !opts.IgnoreJournal {
 		r.j, err = startJournal(filepath.Join(r.dir, JournalFile), opts.Key)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			// Every bag of format 1 has one, from its start
+			// (docs/format.md section 2.4): the payload is then checked
+			// against the manifest alone.
+			r.noJournal = true
+			r.find(&MismatchError{Path: JournalFile, Detail: "missing: the files are checked against the journal's copy in the bag (" + BagJournalFile + ") and the manifest"})
+		case err != nil:
 			r.f.Close()
 			return nil, err
 		}
@@ -356,6 +400,8 @@ func (r *BagReader) Next() bool {
 	switch {
 	case e.Path == ManifestFile && r.opts.Items:
 		r.parseManifest(e)
+	case e.Path == BagJournalFile && r.noJournal && r.copyJC == nil:
+		r.parseJournalCopy(e)
 	case !strings.HasPrefix(e.Path, PayloadDir+"/") && e.Size <= MaxTagFile:
 		e.keep = &bytes.Buffer{}
 	}
@@ -462,6 +508,19 @@ func (r *BagReader) parseManifest(e *BagEntry) {
 	}()
 }
 
+// parseJournalCopy checks the journal's copy in the bag as it is read, in
+// place of a journal beside the archive that is missing.
+func (r *BagReader) parseJournalCopy(e *BagEntry) {
+	pr, pw := io.Pipe()
+	e.man, e.manDone = pw, make(chan error, 1)
+	go func() {
+		jc, err := ScanJournal(pr, r.opts.Key, nil)
+		pr.CloseWithError(err)
+		r.copyJC = jc // read once manDone is received
+		e.manDone <- nil
+	}()
+}
+
 // endEntry records an entry read whole (err nil) and checks it against
 // what was known before it; it returns the finding that names it, if
 // any. An error ends the iteration.
@@ -541,6 +600,7 @@ func (r *BagReader) checkJournalItem(e *BagEntry, sumHex string) *MismatchError 
 	case it.sha256 != sumHex || it.size >= 0 && it.size != e.n:
 		return r.find(&MismatchError{Path: e.Path, With: JournalFile, Line: it.line, Detail: "does not match the journal"})
 	}
+	e.line = it.line
 	return nil
 }
 
@@ -617,7 +677,8 @@ func (r *BagReader) checkEnd() {
 	if r.dir != "" {
 		rootFile, rootErr = readSmall(filepath.Join(r.dir, RootFile))
 	}
-	if tmSeen || !errors.Is(rootErr, os.ErrNotExist) {
+	sealed := tmSeen || !errors.Is(rootErr, os.ErrNotExist) || r.sealedFolder()
+	if sealed {
 		// A sealed archive: bagit.txt first, the tag manifest last.
 		if s.first != BagitFile {
 			r.find(&MismatchError{Path: BagitFile, Detail: "not the first entry"})
@@ -638,26 +699,59 @@ func (r *BagReader) checkEnd() {
 	} else if tmSeen {
 		r.find(&MismatchError{Path: TagManifestFile, Detail: fmt.Sprintf("larger than %d bytes", MaxTagFile)})
 	}
+	if tmKept {
+		got := sha256.Sum256(tm)
+		r.sum.Root = hex.EncodeToString(got[:])
+	}
+	rootOK := false
 	switch {
 	case errors.Is(rootErr, os.ErrNotExist):
 	case rootErr != nil:
 		r.find(&MismatchError{Path: RootFile, With: RootFile, Detail: rootErr.Error()})
 	case !tmKept:
 		r.find(&MismatchError{Path: TagManifestFile, With: RootFile, Detail: "not in the archive, whose root " + RootFile + " names"})
+	case string(rootFile) != r.sum.Root+"\n":
+		r.find(&MismatchError{Path: TagManifestFile, With: RootFile, Detail: fmt.Sprintf("hashes to %s, not to the root %q of %s",
+			r.sum.Root, strings.TrimSpace(string(rootFile)), RootFile)})
 	default:
-		if got := sha256.Sum256(tm); string(rootFile) != hex.EncodeToString(got[:])+"\n" {
-			r.find(&MismatchError{Path: TagManifestFile, With: RootFile, Detail: fmt.Sprintf("hashes to %x, not to the root %q of %s",
-				got, strings.TrimSpace(string(rootFile)), RootFile)})
-		}
+		rootOK = s.last == TagManifestFile
 	}
 	if r.dir != "" {
+		r.checkSignature(tm, tmKept, rootOK)
+		if sealed {
+			r.checkSealFiles()
+		}
 		r.checkSumFile(ArchiveFile, ArchiveSumFile, s.sum)
 		if s.ageSum != nil {
 			r.checkSumFile(EncryptedArchiveFile, EncryptedArchiveSumFile, *s.ageSum)
 		}
 	}
-	if r.j != nil {
-		r.checkJournalEnd(tm, tmKept)
+	switch {
+	case r.j != nil:
+		r.checkJournalEnd(tm, tmKept, sealed)
+	case r.copyJC != nil:
+		r.checkJournalCopy()
+	}
+}
+
+// checkJournalCopy checks the payload against the journal's copy in the
+// bag, in place of the journal beside the archive, which is missing: the
+// copy holds (chain and signatures), with root.pub.pem's key, and its
+// item lines make the manifest, line for line. The copy is the journal
+// up to its seal line, which it does not hold.
+func (r *BagReader) checkJournalCopy() {
+	s, jc := r.s, r.copyJC
+	switch {
+	case jc.Err != nil:
+		r.find(&MismatchError{Path: BagJournalFile, With: BagJournalFile, Line: jc.Err.Line,
+			Detail: fmt.Sprintf("line %d: %v; the %d lines before it hold", jc.Err.Line, jc.Err.Err, jc.Count)})
+	case jc.Truncated || jc.Count == 0:
+		r.find(&MismatchError{Path: BagJournalFile, With: BagJournalFile, Line: jc.Count + 1, Detail: "empty, or its last line cut short"})
+	case r.pub != nil && !r.pub.Equal(jc.Key):
+		r.find(&MismatchError{Path: BagJournalFile, With: PubFile, Line: 1, Detail: fmt.Sprintf("signed with key %s; %s holds key %s",
+			KeyFingerprint(jc.Key), PubFile, r.sum.Key)})
+	case jc.listing != s.tagSums[ManifestFile] || jc.items != s.nPayload:
+		r.find(&MismatchError{Path: BagJournalFile, With: ManifestFile, Detail: "its item lines do not make the manifest"})
 	}
 }
 
@@ -731,6 +825,79 @@ func (r *BagReader) checkTagManifest(tm []byte) {
 	}
 }
 
+// sealedFolder reports whether the folder holds a file that only sealing
+// writes: root.txt, root.sig, root.pub.pem, the archive's .sha256, or a
+// journal whose last line that holds is its seal line.
+func (r *BagReader) sealedFolder() bool {
+	if r.dir == "" {
+		return false
+	}
+	if r.j != nil {
+		if last := r.j.jc.Last(); last != nil && last.Type == JournalSeal {
+			return true
+		}
+	}
+	for _, n := range []string{RootFile, SigFile, PubFile, ArchiveSumFile, EncryptedArchiveSumFile} {
+		if _, err := os.Lstat(filepath.Join(r.dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSealFiles names each file a sealed bag has beside its archive that
+// is missing, or not a regular file (docs/format.md section 8.1).
+func (r *BagReader) checkSealFiles() {
+	names := []string{ArchiveSumFile, RootFile, SigFile, PubFile}
+	if r.s.ageSum != nil {
+		names = append(names, EncryptedArchiveSumFile)
+	}
+	for _, n := range names {
+		if !regular(filepath.Join(r.dir, n)) {
+			r.find(&MismatchError{Path: n, Detail: "missing from a sealed bag, or not a regular file"})
+		}
+	}
+}
+
+// checkSignature checks root.sig, the Ed25519 signature over the tag
+// manifest tm, with the key of root.pub.pem, which must be
+// ReadOptions.Key when that is given. A file that is missing is left to
+// checkSealFiles. tmKept: the archive holds tm; rootOK: tm is its last
+// entry and hashes to root.txt; the summary then says Signed when the
+// signature holds.
+func (r *BagReader) checkSignature(tm []byte, tmKept, rootOK bool) {
+	b, err := readSmall(filepath.Join(r.dir, PubFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err == nil {
+		r.pub, err = ParsePublicKeyPEM(b)
+	}
+	if err != nil {
+		r.find(&MismatchError{Path: PubFile, With: PubFile, Detail: err.Error()})
+		return
+	}
+	r.sum.Key = KeyFingerprint(r.pub)
+	if r.opts.Key != nil && !r.pub.Equal(r.opts.Key) {
+		r.find(&MismatchError{Path: PubFile, With: PubFile, Detail: fmt.Sprintf("holds key %s, not the key %s the bag must be signed with",
+			r.sum.Key, KeyFingerprint(r.opts.Key))})
+		return
+	}
+	sig, err := readSmall(filepath.Join(r.dir, SigFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		r.find(&MismatchError{Path: SigFile, With: SigFile, Detail: err.Error()})
+	case !tmKept:
+		// Named by the layout's check: there is nothing to check it over.
+	case len(sig) != ed25519.SignatureSize || !ed25519.Verify(r.pub, tm, sig):
+		r.find(&MismatchError{Path: TagManifestFile, With: SigFile, Detail: fmt.Sprintf("the Ed25519 signature %s does not verify with %s (key %s)",
+			SigFile, PubFile, r.sum.Key)})
+	default:
+		r.sum.Signed = rootOK
+	}
+}
+
 // checkSumFile checks that the file sumName beside the archive is exactly
 // "<hex sum>  <name>" and a line feed, when there is one.
 func (r *BagReader) checkSumFile(name, sumName string, sum [32]byte) {
@@ -749,12 +916,13 @@ func (r *BagReader) checkSumFile(name, sumName string, sum [32]byte) {
 // payload entry and, when it ends with its seal line, checks the journal's
 // copy in the bag, the archive's SHA-256 (and the ciphertext's) and the
 // root against that line.
-func (r *BagReader) checkJournalEnd(tm []byte, tmKept bool) {
+func (r *BagReader) checkJournalEnd(tm []byte, tmKept, sealed bool) {
 	s, jc := r.s, r.j.jc
 	for _, it := range r.missing {
 		r.find(&MismatchError{Path: it.path, With: JournalFile, Line: it.line, Detail: "recorded by the journal, not in the archive"})
 	}
 	r.sum.NFindings += r.sum.Missing - len(r.missing)
+	r.checkJournalHolds(sealed)
 	if !journalSealed(jc) {
 		return
 	}
@@ -774,6 +942,29 @@ func (r *BagReader) checkJournalEnd(tm []byte, tmKept bool) {
 		if got := sha256.Sum256(tm); hex.EncodeToString(got[:]) != last.Root {
 			r.find(&MismatchError{Path: TagManifestFile, With: JournalFile, Line: at, Detail: fmt.Sprintf("hashes to %x; the journal's seal line says root %s", got, last.Root)})
 		}
+	}
+}
+
+// checkJournalHolds names a journal whose chain or signatures break, and
+// in a sealed bag, one that does not end with its seal line or is signed
+// with another key than root.pub.pem's. The lines before a break still
+// check the entries they record; the entries after it are checked by
+// nothing but the manifest.
+func (r *BagReader) checkJournalHolds(sealed bool) {
+	jc := r.j.jc
+	last := jc.Last()
+	switch {
+	case jc.Err != nil:
+		r.find(&MismatchError{Path: JournalFile, With: JournalFile, Line: jc.Err.Line,
+			Detail: fmt.Sprintf("line %d: %v; the %d lines before it hold", jc.Err.Line, jc.Err.Err, jc.Count)})
+	case !sealed:
+	case jc.Truncated:
+		r.find(&MismatchError{Path: JournalFile, With: JournalFile, Line: jc.Count + 1, Detail: "last line cut short, in a sealed bag"})
+	case last == nil || last.Type != JournalSeal:
+		r.find(&MismatchError{Path: JournalFile, With: JournalFile, Line: jc.Count, Detail: "does not end with a seal line, in a sealed bag"})
+	case r.pub != nil && !r.pub.Equal(jc.Key):
+		r.find(&MismatchError{Path: JournalFile, With: PubFile, Line: 1, Detail: fmt.Sprintf("signed with key %s; %s holds key %s",
+			KeyFingerprint(jc.Key), PubFile, r.sum.Key)})
 	}
 }
 

@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -304,15 +305,10 @@ func TestBagReaderEncrypted(t *testing.T) {
 }
 
 // Every hostile folder is refused: the archive does not decode, or a
-// check fails, within the same time and memory bounds as Verify. Only
-// the journal's own chain and the signature are not the reader's to
-// check.
+// check fails, within the same time and memory bounds as Verify.
 func TestBagReaderHostile(t *testing.T) {
 	baseDir, base := hostileBase(t)
 	for _, tc := range hostileCases() {
-		if tc.check == CheckJournalChain && tc.name != "control" || tc.check == CheckSignature {
-			continue
-		}
 		t.Run(tc.name, func(t *testing.T) {
 			dir := hostileFolder(t, baseDir, base, tc)
 			for _, items := range []bool{false, true} {
@@ -514,4 +510,205 @@ func FuzzBagReader(f *testing.F) {
 			}
 		})
 	})
+}
+
+// editBag copies the small base bag and applies change to the copy.
+func editBag(t *testing.T, change func(dir string)) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "bag")
+	copyDir(t, makeSmallBag(t, hostileItems), dir)
+	change(dir)
+	return dir
+}
+
+// journalLines reads the bag at dir and returns the journal line of each
+// entry, by path.
+func journalLines(t *testing.T, dir string, opts ReadOptions) (ReadSummary, map[string]int) {
+	t.Helper()
+	br, err := OpenBag(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Close()
+	lines := map[string]int{}
+	for br.Next() {
+		e := br.Entry()
+		io.Copy(io.Discard, e)
+		lines[e.Path] = e.JournalLine()
+	}
+	return br.Summary(), lines
+}
+
+// The tag manifest's signature is checked with root.pub.pem's key, which
+// must be the journal's: Signed says the manifests are what that key
+// signed, and Root and Key are given to be compared with the ones noted.
+func TestBagReaderSignature(t *testing.T) {
+	pub := testKey.Public().(ed25519.PublicKey)
+	clean := editBag(t, func(string) {})
+	root, err := os.ReadFile(filepath.Join(clean, RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, lines := journalLines(t, clean, ReadOptions{Items: true})
+	if sum.NFindings != 0 || !sum.Signed || sum.Root+"\n" != string(root) || sum.Key != KeyFingerprint(pub) {
+		t.Fatalf("a clean bag: %+v", sum)
+	}
+	for i, it := range hostileItems {
+		if got := lines["data/"+it.name]; got != i+2 {
+			t.Errorf("data/%s: journal line %d, want %d", it.name, got, i+2)
+		}
+	}
+	if lines[BagitFile] != 0 || lines[TagManifestFile] != 0 {
+		t.Errorf("tag files with a journal line: %v", lines)
+	}
+
+	// resign signs the tag manifest again with another key, and puts that
+	// key in root.pub.pem.
+	resign := func(dir string) {
+		other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize))
+		pem, err := PublicKeyPEM(other.Public().(ed25519.PublicKey))
+		if err != nil {
+			t.Fatal(err)
+		}
+		br, err := OpenBag(dir, ReadOptions{IgnoreJournal: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmBytes []byte
+		for br.Next() {
+			if e := br.Entry(); e.Path == TagManifestFile {
+				tmBytes, _ = io.ReadAll(e)
+			}
+		}
+		br.Close()
+		os.WriteFile(filepath.Join(dir, PubFile), pem, 0o644)
+		os.WriteFile(filepath.Join(dir, SigFile), ed25519.Sign(other, tmBytes), 0o644)
+	}
+	for _, tc := range []struct {
+		name       string
+		change     func(dir string)
+		opts       ReadOptions
+		path, with string
+		signed     bool
+	}{
+		{"signature changed", func(dir string) {
+			p := filepath.Join(dir, SigFile)
+			b, _ := os.ReadFile(p)
+			b[10] ^= 1
+			os.WriteFile(p, b, 0o644)
+		}, ReadOptions{}, TagManifestFile, SigFile, false},
+		{"signature missing", func(dir string) { os.Remove(filepath.Join(dir, SigFile)) }, ReadOptions{}, SigFile, "", false},
+		{"key not a key", func(dir string) { os.WriteFile(filepath.Join(dir, PubFile), []byte("no\n"), 0o644) }, ReadOptions{}, PubFile, PubFile, false},
+		{"root missing", func(dir string) { os.Remove(filepath.Join(dir, RootFile)) }, ReadOptions{}, RootFile, "", false},
+		{"archive sum missing", func(dir string) { os.Remove(filepath.Join(dir, ArchiveSumFile)) }, ReadOptions{}, ArchiveSumFile, "", true},
+		// Signed again with another key: the bag holds together, but the
+		// journal is signed with the first.
+		{"signed again", resign, ReadOptions{}, JournalFile, PubFile, true},
+		{"signed again, key given", resign, ReadOptions{Key: pub}, PubFile, PubFile, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, _ := journalLines(t, editBag(t, tc.change), tc.opts)
+			if findingOf(sum.Findings, tc.path, tc.with) == nil || sum.Signed != tc.signed {
+				t.Errorf("signed %v, findings %v; want one on %s against %q", sum.Signed, sum.Findings, tc.path, tc.with)
+			}
+		})
+	}
+}
+
+// A folder without its journal, or whose journal breaks, does not end
+// with its seal line, is a finding; the lines before a break still prove
+// the entries they record.
+func TestBagReaderJournalHolds(t *testing.T) {
+	editJournal := func(f func(lines [][]byte) [][]byte) func(dir string) {
+		return func(dir string) {
+			p := filepath.Join(dir, JournalFile)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := bytes.SplitAfter(b, []byte("\n"))
+			os.WriteFile(p, bytes.Join(f(lines[:len(lines)-1]), nil), 0o644)
+		}
+	}
+	second := "data/" + hostileItems[1].name
+	for _, tc := range []struct {
+		name   string
+		change func(dir string)
+		line   int // the finding's line
+		proven []string
+	}{
+		{"missing", func(dir string) { os.Remove(filepath.Join(dir, JournalFile)) }, 0, nil},
+		{"line changed", editJournal(func(l [][]byte) [][]byte {
+			l[2] = bytes.Replace(l[2], []byte(`"seq":3`), []byte(`"seq":9`), 1)
+			return l
+		}), 3, []string{"data/" + hostileItems[0].name}},
+		{"seal line removed", editJournal(func(l [][]byte) [][]byte { return l[:len(l)-1] }), len(hostileItems) + 1,
+			[]string{"data/" + hostileItems[0].name, second, "data/" + hostileItems[2].name}},
+		{"cut short", editJournal(func(l [][]byte) [][]byte {
+			l[len(l)-1] = l[len(l)-1][:20]
+			return l
+		}), len(hostileItems) + 2, []string{"data/" + hostileItems[0].name, second, "data/" + hostileItems[2].name}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sum, lines := journalLines(t, editBag(t, tc.change), ReadOptions{Items: true})
+			m := findingOf(sum.Findings, JournalFile, JournalFile)
+			if tc.line == 0 {
+				m = findingOf(sum.Findings, JournalFile, "")
+			}
+			if m == nil || m.Line != tc.line {
+				t.Fatalf("findings %v; want one on %s, line %d", sum.Findings, JournalFile, tc.line)
+			}
+			var proven []string
+			for _, it := range hostileItems {
+				if lines["data/"+it.name] > 0 {
+					proven = append(proven, "data/"+it.name)
+				}
+			}
+			if fmt.Sprint(proven) != fmt.Sprint(tc.proven) {
+				t.Errorf("proven by the journal: %v, want %v", proven, tc.proven)
+			}
+			if !sum.Signed {
+				t.Errorf("the signature no longer holds: %v", sum.Findings)
+			}
+		})
+	}
+}
+
+// Without the journal beside the archive, its copy in the bag stands in
+// for it: it must hold, and its item lines make the manifest.
+func TestBagReaderJournalCopy(t *testing.T) {
+	first := "data/" + hostileItems[0].name
+	noJournal := func(dir string) {
+		if err := os.Remove(filepath.Join(dir, JournalFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := editBag(t, noJournal)
+	sum, _ := journalLines(t, dir, ReadOptions{Items: true})
+	if sum.NFindings != 1 || findingOf(sum.Findings, JournalFile, "") == nil {
+		t.Fatalf("no journal: findings %v, want the journal's absence alone", sum.Findings)
+	}
+
+	// A payload file and its manifest line changed: the copy says
+	// otherwise.
+	var old, now [32]byte
+	dir = changedBag(t, func(_ *archiveBuilder, e *bagEntry) bool {
+		switch e.path {
+		case first:
+			old = sha256.Sum256(e.data)
+			e.data = []byte("changed\n")
+			e.hdr.Size = int64(len(e.data))
+			now = sha256.Sum256(e.data)
+		case ManifestFile:
+			e.data = bytes.Replace(e.data, fmt.Appendf(nil, "%x", old), fmt.Appendf(nil, "%x", now), 1)
+		}
+		return true
+	})
+	noJournal(dir)
+	for _, items := range []bool{false, true} {
+		sum, _ = journalLines(t, dir, ReadOptions{Items: items})
+		if findingOf(sum.Findings, BagJournalFile, ManifestFile) == nil || findingOf(sum.Findings, first, ManifestFile) != nil {
+			t.Errorf("items %v: findings %v, want one that the copy does not make the manifest", items, sum.Findings)
+		}
+	}
 }

@@ -17,7 +17,8 @@
 // A BagReader (OpenBag) reads a bag's archive back, entry by entry, in one
 // pass, in memory that does not grow with the bag, and checks each entry
 // as it goes: against its journal line, then against the manifests, the
-// root and the archive's sums (see BagReader for the list). Verify,
+// root, its signature and the archive's sums (see BagReader for the
+// list). Verify,
 // scelle export and scelle extract all read through it. An entry is an
 // io.Reader; what the caller does not read of it, Next reads and checks.
 // A BagReader is used by one goroutine, and its caller must Close it.

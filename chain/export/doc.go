@@ -14,13 +14,14 @@
 // every payload entry has the SHA-256 and size the record gives it and
 // every stored item of the record is in the archive; record.json is
 // byte for byte the bag's scelle/record.json; the tag manifest lists
-// that record with its hash, and hashes to root.txt; the archive hashes
-// to evidence.tar.zst.sha256. When a format exports the custody log
+// that record with its hash, hashes to root.txt and is signed by
+// root.sig with root.pub.pem's key; the archive hashes to
+// evidence.tar.zst.sha256. When a format exports the custody log
 // (case-uco, jsonl), the log must hold to its end. Any difference ends
 // the export with an error that wraps ErrMismatch, after some output may
 // have been written: the caller must discard it (scelle export writes
 // FILE.partial and renames it only on success). Write does not check the
-// Ed25519 signature, nor the journal: scelle verify does.
+// journal, nor whose key signed: scelle verify does.
 //
 // export reads the record and the custody log through package chain and
 // the bag through package seal; it never imports collect. Calls on

@@ -274,8 +274,8 @@ func (b *exportBag) items(fn func(*evidence.Item) error) error {
 }
 
 // readArchive reads the archive once with seal's BagReader, which checks
-// it against the manifests, root.txt and the archive's sums (not against
-// the journal: scelle verify does), checks every payload entry against
+// it against the manifests, root.txt, root.sig and the archive's sums
+// (not against the journal: scelle verify does), checks every payload entry against
 // the record and hands the payload entries the format wants to it.
 func (b *exportBag) readArchive(f exportFormat) error {
 	ids := b.opts.Identities

@@ -520,6 +520,10 @@ func TestExportRefuses(t *testing.T) {
 		{"root changed", edit(seal.RootFile, func(b []byte) []byte {
 			return []byte(strings.Repeat("0", 64) + "\n")
 		}), Formats, ErrMismatch, "root.txt"},
+		{"signature changed", edit(seal.SigFile, func(b []byte) []byte {
+			b[0] ^= 1
+			return b
+		}), Formats, ErrMismatch, "root.sig does not verify"},
 		{"custody line changed", edit(chain.CustodyFile, func(b []byte) []byte {
 			return bytes.Replace(b, []byte(`"seal_intact":true`), []byte(`"seal_intact":false`), 1)
 		}), []string{CaseUCO, JSONL}, ErrMismatch, "custody.jsonl line 4: changed"},
