@@ -1,10 +1,18 @@
 package report
 
 import (
+	"bytes"
+	stdhtml "html"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -230,5 +238,75 @@ func TestVerdictWords(t *testing.T) {
 	}
 	if got, want := checkNames([]string{seal.CheckRoot, "nosuch"}), "Empreinte racine / Root fingerprint (root), nosuch"; got != want {
 		t.Errorf("checkNames = %q, want %q", got, want)
+	}
+}
+
+// A report with a failed item, a skipped one, a failed check and a
+// verified custody event that failed shows each reason, detail and
+// verdict after its French and English lead-in, the text kept as it is,
+// in the HTML and in the PDF.
+func TestReportReasonsBilingual(t *testing.T) {
+	dir := reportBag(t)
+	if _, err := chain.AppendCustody(dir, chain.CustodyEvent{Event: chain.EventVerified, At: reportT0.Add(72 * time.Hour),
+		Actor: &chain.Person{Name: "Dr Paul Leroy"}, Verdict: verdict.Failed.String(), Failed: []string{seal.CheckPayload}}, reportKey(9)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Items.Add(&evidence.Item{Collector: "files", Class: "disk", Source: "/root/.ssh/id_ed25519", Kind: "file", Status: "failed",
+		Reason: "open /root/.ssh/id_ed25519: permission denied"})
+	r.Items.Add(&evidence.Item{Collector: "proc", Class: "process", Source: "/proc/4242/exe", Kind: "file", Status: "skipped",
+		Reason: "process exited before it was read"})
+	r.SetVerification([]seal.Check{
+		{Name: seal.CheckPayload, Where: "data/fs/etc/passwd", Detail: "1 payload problems"},
+		{Name: seal.CheckRoot, OK: true, Where: seal.RootFile, Detail: "missing"}, // holds: no lead-in
+	}, verdict.Failed.String())
+
+	var h bytes.Buffer
+	if err := r.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	html := stdhtml.UnescapeString(h.String())
+	for _, want := range []string{
+		"accès refusé / access denied\nopen /root/.ssh/id_ed25519: permission denied",
+		"processus terminé / process exited\nprocess exited before it was read",
+		"ne correspond pas au manifeste / does not match the manifest\n1 payload problems",
+		"Verdict : ÉCHEC / FAILED",
+		"Contrôles en échec / Failed checks : Contenu contre le manifeste / Payload against manifest (payload)",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "manquant / missing\nmissing") {
+		t.Error("a check that holds has a lead-in")
+	}
+
+	needTool(t, "pdftotext", "poppler-utils")
+	var p bytes.Buffer
+	if err := r.WritePDF(&p); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, p.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, out)
+	}
+	squeeze := func(s string) string { return strings.Join(strings.Fields(s), "") } // cells wrap
+	text := squeeze(string(out))
+	for _, want := range []string{
+		"accès refusé / access denied", "open /root/.ssh/id_ed25519: permission denied",
+		"processus terminé / process exited", "process exited before it was read",
+		"ne correspond pas au manifeste / does not match the manifest", "1 payload problems",
+		"ÉCHEC / FAILED",
+	} {
+		if !strings.Contains(text, squeeze(want)) {
+			t.Errorf("pdftotext output lacks %q:\n%s", want, out)
+		}
 	}
 }
