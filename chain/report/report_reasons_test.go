@@ -310,3 +310,33 @@ func TestReportReasonsBilingual(t *testing.T) {
 		}
 	}
 }
+
+// A failed anchor's detail follows its lead-in, shown: the detail may
+// quote the custody log.
+func TestReportAnchorDetail(t *testing.T) {
+	r := verifiedReport(t, reportBag(t))
+	r.SetAnchors([]verdict.Anchor{
+		{Kind: verdict.AnchorRoot, Status: verdict.AnchorFailed, Given: strings.Repeat("ab", 32),
+			Detail: "the bag's root is cd, not the one given (ab): this is not the bag the procès-verbal names"},
+		{Kind: verdict.AnchorCustodyHead, Status: verdict.AnchorFailed, Given: strings.Repeat("ef", 32),
+			Detail: "the custody log cannot be checked against the head given: line 2: bad\x1b[2K"},
+		{Kind: verdict.AnchorSigner, Status: verdict.AnchorHeld, Detail: "the bag is signed with the key given"},
+	})
+	var h bytes.Buffer
+	if err := r.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	html := stdhtml.UnescapeString(h.String())
+	for _, want := range []string{
+		"ne correspond pas à la valeur relevée / does not match the value noted\nthe bag's root is cd, not the one given (ab)",
+		"non vérifiable / could not be checked\nthe custody log cannot be checked against the head given: line 2: bad\\x1b[2K",
+		"<td>the bag is signed with the key given</td>",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "\x1b") {
+		t.Error("an anchor's detail reaches the HTML raw")
+	}
+}
