@@ -4,6 +4,9 @@
 // which tool, what could not be collected and why, the root fingerprint
 // (in type and as a QR code), the custody events and their signers, the
 // verdict of verification and how to repeat it with standard tools.
+// The reasons and the checks' details are the record's and the
+// verification's English technical texts: each is kept as it is, after
+// the French and English label of its class (report_reasons.go).
 //
 // Build reads an output folder (record.json, required; root.txt,
 // evidence.tar.zst.sha256, root.pub.pem, custody.jsonl and the files added

@@ -1,6 +1,9 @@
 package report
 
-import "github.com/scelle/scelle/chain/verdict"
+import (
+	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/seal"
+)
 
 // What the report states of the anchors: the bag's own checks prove only
 // that it agrees with itself; the anchors are what it was compared with
@@ -64,7 +67,7 @@ func anchorBlocks(r *Report) []rvBlock {
 		if l, ok := anchorStatusLabels[a.Status]; ok {
 			status = l
 		}
-		detail := a.Detail
+		detail := checkDetailCell(seal.Check{OK: a.Status != verdict.AnchorFailed, Detail: a.Detail})
 		if a.Status == verdict.AnchorNotChecked {
 			if l, ok := notChecked[a.Kind]; ok {
 				detail = l.String()
@@ -74,7 +77,7 @@ func anchorBlocks(r *Report) []rvBlock {
 		if isRoot(given) {
 			given = groupHex(given)
 		}
-		t.Rows = append(t.Rows, []string{label.String(), status.String(), orDash(given), orDash(detail)})
+		t.Rows = append(t.Rows, []string{label.String(), status.String(), orDash(shown(given)), detail})
 		anchored = anchored || (a.Kind == verdict.AnchorRoot || a.Kind == verdict.AnchorSigner) && a.Status == verdict.AnchorHeld
 	}
 	blocks := []rvBlock{t}

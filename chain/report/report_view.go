@@ -301,7 +301,7 @@ func verdictOf(r *Report) *rvVerdict {
 		return &rvVerdict{Label: bi{"NON SCELLÉ", "NOT SEALED"}, Class: "fail",
 			Detail: bi{"Le sac n'a jamais été scellé ; seul ce que le journal signé prouve est établi.", "The bag was never sealed; only what the signed journal proves holds."}}
 	default:
-		return &rvVerdict{Label: bi{shown(r.Verdict), shown(r.Verdict)}, Class: "fail"}
+		return &rvVerdict{Label: verdictLabel(r.Verdict), Class: "fail"}
 	}
 }
 
@@ -824,7 +824,7 @@ func notCollectedBlocks(d *ItemDigest) []rvBlock {
 		{Label: bi{"Motif", "Reason"}, W: 65},
 	}}
 	for _, it := range bad {
-		ft.Rows = append(ft.Rows, []string{statusLabel(it.status), shown(it.collector), shown(it.name), orDash(shown(it.reason))})
+		ft.Rows = append(ft.Rows, []string{statusLabel(it.status), shown(it.collector), shown(it.name), reasonCell(it.reason)})
 	}
 	if nBad > len(bad) {
 		ft.Rows = append(ft.Rows, []string{dash, dash, fmt.Sprintf("… %d", nBad-len(bad)),
@@ -859,7 +859,7 @@ func notCollectedBlocks(d *ItemDigest) []rvBlock {
 		{Label: bi{"Nombre", "Count"}, W: 25, Right: true},
 	}}
 	for _, g := range groups {
-		st.Rows = append(st.Rows, []string{shown(g.reason), strconv.Itoa(g.n)})
+		st.Rows = append(st.Rows, []string{reasonCell(g.reason), strconv.Itoa(g.n)})
 	}
 	if d.otherReasons > 0 {
 		st.Rows = append(st.Rows, []string{"… " + bi{"autres motifs", "other reasons"}.String(), strconv.Itoa(d.otherReasons)})
@@ -1015,8 +1015,8 @@ func eventDetails(e *chain.CustodyEvent) string {
 		addf(bi{"Scellé intact", "Seal intact"}, yesNo(*e.SealIntact))
 	}
 	addf(bi{"État", "Condition"}, e.Condition)
-	addf(bi{"Verdict", "Verdict"}, e.Verdict)
-	addf(bi{"Contrôles en échec", "Failed checks"}, strings.Join(e.Failed, ", "))
+	addf(bi{"Verdict", "Verdict"}, verdictWords(e.Verdict))
+	addf(bi{"Contrôles en échec", "Failed checks"}, checkNames(e.Failed))
 	addf(bi{"Autorité d'horodatage", "TSA"}, e.TSA)
 	addf(bi{"Jeton", "Token"}, e.TokenFile)
 	addf(bi{"SHA-256 du jeton", "Token SHA-256"}, abbrev(e.TokenSHA256))
@@ -1063,7 +1063,7 @@ func verificationBlocks(r *Report) []rvBlock {
 		if !c.OK {
 			res = "ÉCHEC / FAIL"
 		}
-		t.Rows = append(t.Rows, []string{name, res, orDash(shown(c.Detail)), orDash(shown(c.Where))})
+		t.Rows = append(t.Rows, []string{name, res, checkDetailCell(c), orDash(shown(c.Where))})
 	}
 	return append(append(blocks, t), anchorBlocks(r)...)
 }
