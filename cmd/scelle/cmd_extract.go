@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"filippo.io/age"
@@ -17,6 +18,7 @@ import (
 
 func newExtractCmd() *cobra.Command {
 	var identities []string
+	namesFor := systemFlag(runtime.GOOS)
 	c := &cobra.Command{
 		Use:   "extract BAGDIR DEST",
 		Short: "Extract a bag's files into DEST, checking each file's hash as it is written",
@@ -34,14 +36,15 @@ can leave DEST. An encrypted archive (evidence.tar.zst.age) is decrypted with
 			if err != nil {
 				return err
 			}
-			return runExtract(args[0], args[1], ids, cmd.OutOrStdout())
+			return runExtract(args[0], args[1], ids, string(namesFor), cmd.OutOrStdout())
 		},
 	}
 	addIdentityFlag(c, &identities)
+	c.Flags().Var(&namesFor, "names-for", namesForHelp)
 	return c
 }
 
-func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
+func runExtract(bag, dest string, ids []age.Identity, namesFor string, stdout io.Writer) error {
 	if err := prepareDest(dest); err != nil {
 		return err
 	}
@@ -52,6 +55,11 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		return err
 	}
 	defer br.Close()
+	tree, err := openExtractTree(dest, namesFor) // extract_tree.go
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
 	top := filepath.Join(dest, seal.BagDir)
 	target := func(p string) string { return filepath.Join(top, filepath.FromSlash(p)) }
 	buf := make([]byte, 1<<20)
@@ -63,7 +71,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 			return withCode(exitVerifyFailed, fmt.Errorf("%s: leaves the destination", e.Path))
 		}
 		manifest = manifest || e.Path == seal.ManifestFile
-		err := writeNew(target(e.Path), e, buf)
+		err := tree.create(e.Path, e, buf)
 		if m := (*seal.MismatchError)(nil); errors.As(err, &m) {
 			removed[m] = true
 			continue
@@ -84,7 +92,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		}
 		if m.With == seal.ManifestFile && m.Path != seal.ManifestFile {
 			// A file the manifest does not match is not kept either.
-			os.Remove(target(m.Path))
+			tree.remove(m.Path)
 		}
 		bad = append(bad, m.Error())
 	}
@@ -92,6 +100,9 @@ func runExtract(bag, dest string, ids []age.Identity, stdout io.Writer) error {
 		bad = append(bad, "no manifest in the archive: files checked against the journal only")
 	}
 	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, visible.String(top))
+	if err := tree.finish(stdout); err != nil {
+		return err
+	}
 	for _, b := range bad {
 		fmt.Fprintf(stdout, "FAIL  %s\n", visible.String(b))
 	}
@@ -112,24 +123,4 @@ func prepareDest(dest string) error {
 		return &usageError{fmt.Errorf("%s is not empty", dest)}
 	}
 	return nil
-}
-
-// writeNew writes r to a new file at target. It never follows or
-// replaces an existing file, and removes the file when r ends with an
-// error (the BagReader's finding that the entry differs from its journal
-// line, or a damaged archive).
-func writeNew(target string, r io.Reader, buf []byte) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.CopyBuffer(f, r, buf); err != nil {
-		f.Close()
-		os.Remove(target)
-		return err
-	}
-	return f.Close()
 }

@@ -104,7 +104,7 @@ func extract(t *testing.T, bag string) (dest, stdout string, code int) {
 	t.Helper()
 	dest = filepath.Join(t.TempDir(), "x")
 	var out strings.Builder
-	err := runExtract(bag, dest, nil, &out)
+	err := runExtract(bag, dest, nil, "", &out)
 	code = exitOK
 	if ce := new(codedError); errors.As(err, &ce) {
 		code = ce.code
