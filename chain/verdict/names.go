@@ -16,33 +16,28 @@ type Unportable struct {
 	First   string `json:"first"`   // the archive path of the first
 }
 
-// portableFor are the systems whose names the record's items are checked
-// for.
-var portableFor = []string{names.Windows, names.Darwin}
-
 // countNames counts the names of p, a stored item's archive path, that
-// cannot be created as they are on each system of portableFor.
+// cannot be created as they are on Windows or macOS.
 func (d *RecordDigest) countNames(p string) {
 	if d.census == nil {
-		for _, goos := range portableFor {
-			d.census = append(d.census, names.NewCensus(goos))
-		}
+		d.census = names.NewCensus()
 	}
-	for _, c := range d.census {
-		c.Add(p)
-	}
+	d.census.Add(p)
 }
 
 // unportable returns what countNames found, a system where it found
 // something.
 func (d *RecordDigest) unportable() []Unportable {
-	if d == nil {
+	if d == nil || d.census == nil {
 		return nil
 	}
 	var out []Unportable
-	for i, c := range d.census {
-		if c.Names > 0 {
-			out = append(out, Unportable{OS: portableFor[i], Names: c.Names, Reasons: c.Reasons.String(), First: c.First})
+	for _, s := range []struct {
+		goos string
+		n    names.Count
+	}{{names.Windows, d.census.Windows}, {names.Darwin, d.census.Darwin}} {
+		if s.n.Names > 0 {
+			out = append(out, Unportable{OS: s.goos, Names: s.n.Names, Reasons: s.n.Reasons.String(), First: s.n.First})
 		}
 	}
 	return out

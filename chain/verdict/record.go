@@ -21,7 +21,7 @@ type RecordDigest struct {
 	Record *chain.Record
 	n      int
 	stored seal.SetDigest
-	census []*names.Census // one a system of portableFor (names.go)
+	census *names.Census // the names Windows or macOS cannot create (names.go)
 }
 
 // Add counts one item of the record.

@@ -21,8 +21,9 @@
 // (a GOOS value: "windows", "darwin"; every other system keeps the names).
 // A Mapper maps the paths of one bag, remembering each folder's names so
 // that case collisions are resolved; it is deterministic: the same paths
-// in the same order map the same way. A Census counts, in memory of a few
-// words a name, the names a Mapper would change, for verify's note.
+// in the same order map the same way. A Census counts, for Windows and
+// macOS at once, the names a Mapper would change, keeping hashes, not
+// names: it serves verify's note.
 //
 // Neither Mapper nor Census is safe for concurrent use.
 package names

@@ -74,56 +74,73 @@ func (f *folder) place(goos, c string) string {
 }
 
 // Census counts the names of a set of archive paths that cannot be
-// written as they are on one system, as a Mapper given the same paths in
-// the same order would change them: each name (a folder's once) that
-// Component changes, and each that a Mapper would tag. It keeps two
-// 64-bit hashes a name, not the names.
+// written as they are on Windows and on macOS, as a Mapper given the same
+// paths in the same order would change them: each name (a folder's once)
+// that Component changes, and each that a Mapper would tag. It keeps
+// 64-bit hashes, not names: about 30 bytes a file (two for the systems'
+// Keys of each name, one for each folder), where a Mapper keeps the names.
+// A path that names a file and, with more after it, a folder counts the
+// second as a collision: tar cannot make both either.
 type Census struct {
-	goos string
-	seed maphash.Seed
-	seen map[uint64]struct{} // (folder, name) counted
-	keys map[uint64]struct{} // (folder, Key) taken
-	// Names counts the names that change; Reasons says why; First is the
+	seed    maphash.Seed
+	keys    hashSet // (system, folder, Key) of each name met
+	folders hashSet // (folder, name) of each folder met
+	// For Windows and for macOS: the names that change, why, and the
 	// archive path of the first (the folder's, for a folder).
+	Windows, Darwin Count
+}
+
+// Count is what a Census counts for one system.
+type Count struct {
 	Names   int
 	Reasons Reason
 	First   string
 }
 
-// NewCensus returns an empty Census for goos.
-func NewCensus(goos string) *Census {
-	return &Census{goos: goos, seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, keys: map[uint64]struct{}{}}
-}
+// NewCensus returns an empty Census.
+func NewCensus() *Census { return &Census{seed: maphash.MakeSeed()} }
 
 // Add counts the names of path not counted yet.
 func (c *Census) Add(path string) {
-	if !Needs(c.goos) {
-		return
-	}
 	var parent uint64 // the hash of the folder's archive path
 	end := 0
-	for _, comp := range strings.Split(path, "/") {
-		end += len(comp)
-		h := c.hash(parent, 'n', comp)
-		if _, ok := c.seen[h]; !ok {
-			c.seen[h] = struct{}{}
-			w, why := Component(c.goos, comp)
-			k := c.hash(parent, 'k', Key(c.goos, w))
-			if _, taken := c.keys[k]; taken {
-				why |= Collision
-			} else {
-				c.keys[k] = struct{}{}
-			}
-			if why != 0 {
-				if c.Names == 0 {
-					c.First = path[:end]
-				}
-				c.Names++
-				c.Reasons |= why
-			}
+	for {
+		i := strings.IndexByte(path[end:], '/')
+		folder := i >= 0
+		if !folder {
+			i = len(path) - end
+		}
+		name := path[end : end+i]
+		end += i
+		h := c.hash(parent, 'n', name)
+		if !folder || !c.folders.add(h) {
+			c.count(parent, name, path[:end])
+		}
+		if !folder {
+			return
 		}
 		parent = h
 		end++ // the slash
+	}
+}
+
+// count counts name, new in the folder whose hash is parent.
+func (c *Census) count(parent uint64, name, at string) {
+	for _, s := range []struct {
+		goos string
+		n    *Count
+	}{{Windows, &c.Windows}, {Darwin, &c.Darwin}} {
+		w, why := Component(s.goos, name)
+		if c.keys.add(c.hash(parent, s.goos[0], Key(s.goos, w))) {
+			why |= Collision
+		}
+		if why != 0 {
+			if s.n.Names == 0 {
+				s.n.First = at
+			}
+			s.n.Names++
+			s.n.Reasons |= why
+		}
 	}
 }
 
@@ -138,4 +155,40 @@ func (c *Census) hash(parent uint64, kind byte, s string) uint64 {
 	h.Write(p[:])
 	h.WriteString(s)
 	return h.Sum64()
+}
+
+// hashSet is a set of 64-bit hashes in an open-addressed table: 8 bytes a
+// slot, at most three quarters full.
+type hashSet struct {
+	slots []uint64 // 0: empty; hashes are made non-zero
+	n     int
+}
+
+// add adds h and reports whether it was there already.
+func (s *hashSet) add(h uint64) bool {
+	h |= 1
+	if (s.n+1)*4 > len(s.slots)*3 {
+		old := s.slots
+		s.slots, s.n = make([]uint64, max(64, 2*len(old))), 0
+		for _, v := range old {
+			if v != 0 {
+				s.insert(v)
+			}
+		}
+	}
+	return s.insert(h)
+}
+
+func (s *hashSet) insert(h uint64) bool {
+	mask := uint64(len(s.slots) - 1)
+	for i := (h >> 1) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return false
+		}
+	}
 }

@@ -197,6 +197,9 @@ func tagged(goos, name string) string {
 // are one file there. It errs on the side of equality (full case folding
 // and upper case; on macOS, in Unicode's decomposed form too).
 func Key(goos, name string) string {
+	if Needs(goos) && ascii(name) {
+		return strings.ToUpper(name)
+	}
 	switch goos {
 	case Windows:
 		return strings.Map(unicode.ToUpper, cases.Fold().String(name))
@@ -205,4 +208,13 @@ func Key(goos, name string) string {
 		return norm.NFD.String(strings.Map(unicode.ToUpper, folded))
 	}
 	return name
+}
+
+func ascii(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
