@@ -11,7 +11,9 @@
 // key's fingerprint and a custody head, when the caller gives them in
 // Options, and the TPM quotes and RFC 3161 tokens beside the bag. It names
 // the signer of each custody line: the bag's key, a trusted key the
-// caller gives, or an unknown one.
+// caller gives, or an unknown one. It notes (Unportable) the payload names
+// that Windows or macOS cannot create as they are, counted from the record
+// as it is checked (package internal/names).
 //
 // Check only reads the folder. Its error is for a folder it cannot read
 // at all, an identity that opens none of an encrypted archive's

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/names"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -20,6 +21,7 @@ type RecordDigest struct {
 	Record *chain.Record
 	n      int
 	stored seal.SetDigest
+	census *names.Census // the names Windows or macOS cannot create (names.go)
 }
 
 // Add counts one item of the record.
@@ -27,6 +29,7 @@ func (d *RecordDigest) Add(it *evidence.Item) {
 	d.n++
 	if it.Path != "" {
 		d.stored.Add(it.Path, it.SHA256)
+		d.countNames(it.Path)
 	}
 }
 
@@ -35,8 +38,8 @@ func (d *RecordDigest) Add(it *evidence.Item) {
 // The record is read as a stream (unless d gives it as read already) and
 // compared through a digest of its (path, SHA-256) pairs; only when they
 // differ is it read whole, with the bag's entries, to say which items
-// differ.
-func checkRecord(rep *seal.Report, dir string, d *RecordDigest) {
+// differ. It returns the digest, nil when the record does not read.
+func checkRecord(rep *seal.Report, dir string, d *RecordDigest) *RecordDigest {
 	fail := func(detail string) {
 		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: detail})
 	}
@@ -45,7 +48,7 @@ func checkRecord(rep *seal.Report, dir string, d *RecordDigest) {
 		f, err := os.Open(filepath.Join(dir, seal.RecordFile))
 		if err != nil {
 			fail(err.Error())
-			return
+			return nil
 		}
 		d.Record, err = chain.ScanRecord(f, func(it *evidence.Item) error {
 			d.Add(it)
@@ -54,19 +57,20 @@ func checkRecord(rep *seal.Report, dir string, d *RecordDigest) {
 		f.Close()
 		if err != nil {
 			fail(err.Error())
-			return
+			return nil
 		}
 	}
 	if d.Record.Key.Fingerprint != rep.Key {
 		fail(fmt.Sprintf("the record names key %s, the bag is signed with %s", d.Record.Key.Fingerprint, rep.Key))
-		return
+		return d
 	}
 	if d.stored != rep.Payload {
 		fail(recordMismatches(dir))
-		return
+		return d
 	}
 	rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", OK: true, Where: seal.RecordFile,
 		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", d.n, d.stored.Len())})
+	return d
 }
 
 // recordMismatches lists the items in which the record and the bag in dir

@@ -55,6 +55,10 @@ type Verdict struct {
 	Anchors []Anchor
 	// Signers names the signer of each custody line that holds.
 	Signers []Signer
+	// Unportable says, for Windows and macOS, how many payload names
+	// cannot be created there as they are (a note: scelle extract maps
+	// them). Set when the record was checked against the manifest.
+	Unportable []Unportable
 }
 
 // Options tunes Check.
@@ -101,8 +105,9 @@ func Check(dir string, opts Options) (*Verdict, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	var unportable []Unportable
 	if rep.Sealed && len(rep.Failed()) == 0 && !rep.ContentsUnverified {
-		checkRecord(rep, dir, opts.Record)
+		unportable = checkRecord(rep, dir, opts.Record).unportable()
 	}
 	custody, cerr := chain.CheckCustodyDir(dir)
 	var events []chain.CustodyEntry // the lines that hold
@@ -112,7 +117,7 @@ func Check(dir string, opts Options) (*Verdict, error) {
 	checkCustody(rep, custody, cerr)
 	checkTPM(rep, dir)
 	checkTimestamps(rep, dir, opts.Now, events)
-	v := &Verdict{Report: rep, Status: Verified}
+	v := &Verdict{Report: rep, Status: Verified, Unportable: unportable}
 	v.Anchors = checkAnchors(rep, anchors, custody, cerr)
 	v.Signers = signers(custody, opts.TrustedKeys)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -22,6 +23,7 @@ import (
 
 func newExtractCmd() *cobra.Command {
 	var identities []string
+	namesFor := systemFlag(runtime.GOOS)
 	c := &cobra.Command{
 		Use:   "extract BAGDIR DEST",
 		Short: "Extract a bag's files into DEST, checking each file's hash as it is written",
@@ -46,14 +48,15 @@ decrypted with --identity as it is read: only the extracted files are written.
 			if err != nil {
 				return err
 			}
-			return runExtract(args[0], args[1], ids, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runExtract(args[0], args[1], ids, string(namesFor), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	addIdentityFlag(c, &identities)
+	c.Flags().Var(&namesFor, "names-for", namesForHelp)
 	return c
 }
 
-func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) error {
+func runExtract(bag, dest string, ids []age.Identity, namesFor string, stdout, stderr io.Writer) error {
 	if err := prepareDest(dest); err != nil {
 		return err
 	}
@@ -65,9 +68,16 @@ func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) 
 		return err
 	}
 	defer br.Close()
+	tree, err := openExtractTree(dest, namesFor) // extract_tree.go
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
 	top := filepath.Join(dest, seal.BagDir)
 	target := func(p string) string { return filepath.Join(top, filepath.FromSlash(p)) }
-	x := &extraction{target: target, stderr: stderr, written: map[string]int{}, seen: map[string]bool{}}
+	x := &extraction{stderr: stderr, written: map[string]int{}, seen: map[string]bool{},
+		target: func(p string) string { return filepath.Join(dest, filepath.FromSlash(tree.written(p))) },
+		remove: func(p string) { tree.remove(p) }}
 	buf := make([]byte, 1<<20)
 	n, manifest := 0, false
 	removed := map[*seal.MismatchError]bool{} // the findings that ended a file's reading
@@ -81,7 +91,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) 
 		if x.refuse(e.Path) {
 			continue
 		}
-		err := writeNew(target(e.Path), e, buf)
+		err := tree.create(e.Path, e, buf)
 		if m := (*seal.MismatchError)(nil); errors.As(err, &m) {
 			removed[m] = true
 			continue
@@ -111,7 +121,7 @@ func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) 
 		}
 		if x.named(m.Path) {
 			// A file a finding names is not kept either.
-			os.Remove(target(m.Path))
+			x.remove(m.Path)
 		}
 		bad = append(bad, m.Error())
 	}
@@ -120,6 +130,9 @@ func runExtract(bag, dest string, ids []age.Identity, stdout, stderr io.Writer) 
 	}
 	bad = append(bad, x.prove(sum, br.Journal() != nil)...)
 	fmt.Fprintf(stdout, "extracted %d files into %s\n", n, visible.String(top))
+	if err := tree.finish(stdout); err != nil {
+		return err
+	}
 	for _, b := range bad {
 		fmt.Fprintf(stdout, "FAIL  %s\n", visible.String(b))
 	}
@@ -141,26 +154,6 @@ func prepareDest(dest string) error {
 		return &usageError{fmt.Errorf("%s is not empty", dest)}
 	}
 	return nil
-}
-
-// writeNew writes r to a new file at target. It never follows or
-// replaces an existing file, and removes the file when r ends with an
-// error (the BagReader's finding that the entry differs from its journal
-// line, or a damaged archive).
-func writeNew(target string, r io.Reader, buf []byte) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.CopyBuffer(f, r, buf); err != nil {
-		f.Close()
-		os.Remove(target)
-		return err
-	}
-	return f.Close()
 }
 
 // bagKey returns the key of the bag's root.pub.pem, which must have
@@ -185,6 +178,7 @@ const maxNamed = 20
 // must be proven by the end, or it is removed.
 type extraction struct {
 	target func(path string) string // the file in DEST of a bag path
+	remove func(path string)        // removes the file written for a bag path
 	stderr io.Writer
 	// written maps each file written, by bag path, to the journal line
 	// that proves it (0: none).
@@ -253,7 +247,7 @@ func (x *extraction) prove(sum seal.ReadSummary, journal bool) []string {
 	sort.Strings(gone)
 	lines := x.lines
 	for i, p := range gone {
-		os.Remove(x.target(p))
+		x.remove(p)
 		delete(x.written, p)
 		why := "no signed manifest or journal line proves it"
 		switch {
@@ -283,7 +277,7 @@ func (x *extraction) stop() {
 	n := 0
 	for p, line := range x.written {
 		if line == 0 && p != seal.BagitFile {
-			os.Remove(x.target(p))
+			x.remove(p)
 			delete(x.written, p)
 			n++
 		}

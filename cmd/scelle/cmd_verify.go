@@ -30,7 +30,9 @@ fingerprint, the Ed25519 signature, the collection record, the signed,
 hash-chained journal and the custody log beside the bag (custody.jsonl: a
 sealed bag without one fails), and each RFC 3161 timestamp token beside it
 (timestamp-<n>.tsr, offline, against the CA file saved with it). Each verdict
-names the file, entry or line that differs.
+names the file, entry or line that differs. Payload names that Windows or
+macOS cannot create as they are (CON, a trailing dot, x:y, A.txt beside
+a.txt) are noted, never failed: scelle extract maps them there.
 On a bag that was never sealed (a killed run, a pulled stick), it lists what
 the journal still proves.
 
@@ -85,10 +87,11 @@ func printVerdictJSON(w io.Writer, v *verdict.Verdict) {
 	b, _ := json.MarshalIndent(struct {
 		Verdict string `json:"verdict"`
 		*seal.Report
-		Anchored bool             `json:"anchored"`
-		Anchors  []verdict.Anchor `json:"anchors"`
-		Signers  []verdict.Signer `json:"custody_signers,omitempty"`
-	}{v.Status.String(), v.Report, v.Anchored(), v.Anchors, v.Signers}, "", " ")
+		Anchored   bool                 `json:"anchored"`
+		Anchors    []verdict.Anchor     `json:"anchors"`
+		Signers    []verdict.Signer     `json:"custody_signers,omitempty"`
+		Unportable []verdict.Unportable `json:"unportable_names,omitempty"`
+	}{v.Status.String(), v.Report, v.Anchored(), v.Anchors, v.Signers, v.Unportable}, "", " ")
 	fmt.Fprintf(w, "%s\n", visible.JSON(b))
 }
 
@@ -127,6 +130,7 @@ func printVerdict(w io.Writer, v *verdict.Verdict) {
 		fmt.Fprintf(w, "note:    the archive is encrypted; its contents were not verified: give --identity FILE\n")
 	}
 	printAnchors(w, v)
+	printUnportable(w, v)
 	fmt.Fprintf(w, "verdict: %s\n", v.Status)
 }
 
@@ -215,6 +219,15 @@ func printAnchors(w io.Writer, v *verdict.Verdict) {
 	if !v.Anchored() && (v.Status == verdict.Verified || v.Status == verdict.Encrypted) {
 		fmt.Fprintln(w, "note:    self-consistency only: the bag agrees with itself, as a bag changed and sealed again")
 		fmt.Fprintln(w, "         with a new key would; compare its root with the procès-verbal's: --root HEX")
+	}
+}
+
+// printUnportable notes the payload names that Windows or macOS cannot
+// create as they are: never a failure, since extract maps them there.
+func printUnportable(w io.Writer, v *verdict.Verdict) {
+	for _, u := range v.Unportable {
+		fmt.Fprintf(w, "note:    names: %d cannot be created as they are on %s (%s; first: %s): scelle extract maps them there and lists the mapping\n",
+			u.Names, systemName(u.OS), u.Reasons, visible.String(u.First))
 	}
 }
 

@@ -148,7 +148,7 @@ func extractAll(t *testing.T, bag string) (dest, stdout, stderr string, code int
 	t.Helper()
 	dest = filepath.Join(t.TempDir(), "x")
 	var out, errOut strings.Builder
-	err := runExtract(bag, dest, nil, &out, &errOut)
+	err := runExtract(bag, dest, nil, "", &out, &errOut)
 	code = exitOK
 	if ce := new(codedError); errors.As(err, &ce) {
 		code = ce.code
