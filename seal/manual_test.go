@@ -1,14 +1,17 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"github.com/scelle/scelle/internal/docblock"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/scelle/scelle/internal/docblock"
 )
 
 // TestManualProcedure runs the verification procedure of docs/format.md,
@@ -44,16 +47,42 @@ func TestManualProcedure(t *testing.T) {
 	} else {
 		t.Log("sha256deep not installed (Debian hashdeep; .ci/run installs it)")
 	}
-	// The same procedure fails on a journal with one changed byte.
+	// The same procedure fails on a journal with one changed byte, and on
+	// each way of changing the lines the root's signature does not cover.
 	jp := filepath.Join(dir, JournalFile)
 	j, _ := os.ReadFile(jp)
-	j[len(j)/2] ^= 0x01
-	os.WriteFile(jp, j, 0o644)
-	os.RemoveAll(filepath.Join(dir, "evidence"))
-	if out, err := exec.Command("bash", "-c", script, "bash", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), "FAILED: journal line") {
-		t.Fatalf("manual procedure accepted a changed journal: %v\n%s", err, out)
+	lines := strings.SplitAfter(string(j), "\n")
+	lines = lines[:len(lines)-1]
+	last := len(lines) - 1
+	for _, c := range []struct {
+		name, want string
+		change     func(j []byte) []byte
+	}{
+		// The form check or the comparison with the copy in the bag (cmp
+		// then names the line) catches it, depending on the byte.
+		{"a byte in the middle", "FAILED: journal", func(j []byte) []byte { j[len(j)/2] ^= 0x01; return j }},
+		{"a line before the seal line", "differ: byte", func([]byte) []byte {
+			return []byte(strings.Join(lines[:2], "") + strings.Replace(lines[2], `"size":`, `"size":1`, 1) + strings.Join(lines[3:], ""))
+		}},
+		{"the seal line removed", fmt.Sprintf("FAILED: journal line %d: the last line is not a seal line", last), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], ""))
+		}},
+		{"the seal line's prev", fmt.Sprintf("FAILED: journal line %d: chain broken", last+1), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], "") + otherHex(lines[last], `"prev":"`))
+		}},
+		{"the seal line's root", fmt.Sprintf("FAILED: journal line %d: the signature does not verify", last+1), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], "") + otherHex(lines[last], `"root":"`))
+		}},
+		{"the last line cut short", "FAILED: journal: the last line is cut short", func(j []byte) []byte { return j[:len(j)-1] }},
+	} {
+		if err := os.WriteFile(jp, c.change(bytes.Clone(j)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(filepath.Join(dir, "evidence"))
+		if out, err := exec.Command("bash", "-c", script, "bash", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: manual procedure did not say %q: %v\n%s", c.name, c.want, err, out)
+		}
 	}
-	j[len(j)/2] ^= 0x01
 	os.WriteFile(jp, j, 0o644)
 	// Tampering with an extracted payload file is caught by sha256sum -c.
 	p := filepath.Join(dir, "evidence", "data", "fs", "etc", "passwd")
@@ -142,4 +171,42 @@ func TestManualScriptIsTheDocument(t *testing.T) {
 	if rest != block {
 		t.Error("docs/manual-verify.sh and the manual-verify block of docs/format.md differ: copy the block into the script")
 	}
+}
+
+// makeManyBag seals a bag of n small items, with names that hold spaces
+// and an event line every 100 items, as a large collection would.
+func makeManyBag(t testing.TB, n int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "case_host_20261122T000000Z")
+	w, err := Create(dir, Options{Collection: "many", Tool: "scelle test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := fmt.Sprintf("fs/srv/many/d%02d/file %05d.txt", i%100, i)
+		data := []byte(name + "\n")
+		if _, err := w.Put(t.Context(), Entry{Name: name, Size: int64(len(data)), ModTime: time.Unix(1e9, 0)}, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			if err := w.Event(map[string]string{"source": name + ".lock", "status": "skipped", "reason": "not present"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.Seal([]byte(`{"record":true}`+"\n"), BagInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// otherHex returns line with the hex digit after the first occurrence of
+// member changed to another: same length, same form.
+func otherHex(line, member string) string {
+	i := strings.Index(line, member) + len(member)
+	d := byte('0')
+	if line[i] == '0' {
+		d = '1'
+	}
+	return line[:i] + string(d) + line[i+1:]
 }
