@@ -210,3 +210,39 @@ func otherHex(line, member string) string {
 	}
 	return line[:i] + string(d) + line[i+1:]
 }
+
+// TestManualProcedureProcesses: the manual procedure runs a fixed number of
+// programs, whatever the number of items (one sha256sum -c for the
+// manifest, one signature for the journal's seal line), so that an expert
+// can run it on a bag of 50,000 items. It counts the programs executed, not
+// the time taken.
+func TestManualProcedureProcesses(t *testing.T) {
+	for _, tool := range []string{"sha256sum", "tar", "zstd", "openssl", "bash", "strace"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
+	}
+	script, err := docblock.Read("../docs/format.md", "sh manual-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const items, limit = 2000, 200
+	dir := makeManyBag(t, items)
+	trace := filepath.Join(t.TempDir(), "execve")
+	out, err := exec.Command("strace", "-f", "-qq", "-z", "--seccomp-bpf", "-e", "trace=execve", "-o", trace, "bash", "-c", script, "bash", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("manual procedure under strace: %v\n%s", err, out)
+	}
+	if want := fmt.Sprintf("journal: %d lines", items+items/100+2); !strings.Contains(string(out), want) || !strings.Contains(string(out), "VERIFIED") {
+		t.Fatalf("output lacks %q or VERIFIED:\n%s", want, out)
+	}
+	log, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(log), "execve(")
+	t.Logf("%d programs executed for %d items", n, items)
+	if n >= limit {
+		t.Errorf("the manual procedure executed %d programs for %d items (limit %d): a loop runs a program per line", n, items, limit)
+	}
+}
