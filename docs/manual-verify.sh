@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Verify a sealed scelle bag (format 1) with standard tools: GNU coreutils,
-# GNU tar, zstd, OpenSSL 3, bash, grep, sed.
+# diffutils (cmp), GNU tar, zstd, OpenSSL 3, bash, grep, GNU sed, awk.
 # $1 is the output folder. Work on a copy: this extracts into "$1/evidence".
 set -euo pipefail
 cd "$1"

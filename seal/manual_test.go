@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -245,4 +246,113 @@ func TestManualProcedureProcesses(t *testing.T) {
 	if n >= limit {
 		t.Errorf("the manual procedure executed %d programs for %d items (limit %d): a loop runs a program per line", n, items, limit)
 	}
+}
+
+// TestManualJournalStep runs the commands of step 10 of docs/format.md
+// §9.1 on a sealed bag and checks that they print what the document says
+// they print: the same lines as its example output, with this bag's values
+// in place of the example's, and the values that must agree do.
+func TestManualJournalStep(t *testing.T) {
+	for _, tool := range []string{"sha256sum", "tar", "zstd", "openssl", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
+	}
+	dir, s := makeBag(t)
+	tar := exec.Command("tar", "--zstd", "-xf", ArchiveFile)
+	tar.Dir = dir
+	if out, err := tar.CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	scratch := t.TempDir()
+	run := func(block string) string {
+		t.Helper()
+		script, err := docblock.Read("../docs/format.md", block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := exec.Command("bash", "-c", strings.ReplaceAll(script, "/tmp/", scratch+"/"))
+		c.Dir = filepath.Join(dir, BagDir)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", block, err, out)
+		}
+		return string(out)
+	}
+	doc := func(block string) string {
+		t.Helper()
+		b, err := docblock.Read("../docs/format.md", block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	n := strings.Count(string(mustRead(t, filepath.Join(dir, JournalFile))), "\n")
+
+	for _, c := range []struct{ cmds, output string }{{"sh journal-seal", "text journal-seal-output"}, {"sh journal-key", "text journal-key-output"}} {
+		got, want := run(c.cmds), doc(c.output)
+		if g, w := normalJournalStep(got), normalJournalStep(want); g != w {
+			t.Errorf("%s prints, with values replaced:\n%s\nthe document says:\n%s", c.cmds, g, w)
+		}
+		for _, text := range []string{got, want} {
+			lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+			switch c.cmds {
+			case "sh journal-seal":
+				if len(lines) != 10 || lines[1] != `{"seq":`+lines[0] || lines[2] != `"prev":"`+strings.TrimSuffix(lines[8], "  -")+`"` {
+					t.Errorf("%s: the count is not seq, or prev is not the hash printed:\n%s", c.cmds, text)
+				}
+			case "sh journal-key":
+				if len(lines) != 4 || lines[3] != `"public_key":"`+lines[0]+`"` {
+					t.Errorf("%s: the key is not the open line's:\n%s", c.cmds, text)
+				}
+			}
+		}
+		if c.cmds == "sh journal-seal" && (!strings.Contains(got, `"root":"`+s.Root+`"`) || !strings.HasPrefix(got, fmt.Sprintf("%d\n", n))) {
+			t.Errorf("%s: not this bag's root %s or line count %d:\n%s", c.cmds, s.Root, n, got)
+		}
+	}
+
+	// The optional loop: every line holds; a changed prev is named.
+	if got, want := run("sh journal-each-line"), fmt.Sprintf("%d lines read\n", n); got != want {
+		t.Errorf("journal-each-line prints %q, want %q", got, want)
+	}
+	jp := filepath.Join(dir, JournalFile)
+	j := mustRead(t, jp)
+	lines := strings.SplitAfter(string(j), "\n")
+	lines[2] = otherHex(lines[2], `"prev":"`)
+	if err := os.WriteFile(jp, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := run("sh journal-each-line"), "line 3: seq or prev is wrong\n3 lines read\n"; got != want {
+		t.Errorf("journal-each-line on a changed prev prints %q, want %q", got, want)
+	}
+}
+
+// normalJournalStep replaces the values of a bag in the output of step 10
+// with their kind, so that the document's example and a test bag's output
+// compare.
+func normalJournalStep(s string) string {
+	for _, r := range []struct {
+		re   *regexp.Regexp
+		with string
+	}{
+		{regexp.MustCompile(`[0-9a-f]{64}`), "<sha256>"},
+		{regexp.MustCompile(`"time":"[^"]*"`), `"time":"<time>"`},
+		{regexp.MustCompile(`"sig":"[A-Za-z0-9+/]{86}=="`), `"sig":"<signature>"`},
+		{regexp.MustCompile(`MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=`), "<key>"},
+		{regexp.MustCompile(`(?m)^[0-9]+$`), "<n>"},
+		{regexp.MustCompile(`(?m)^\{"seq":[1-9][0-9]*$`), `{"seq":<n>`},
+	} {
+		s = r.re.ReplaceAllString(s, r.with)
+	}
+	return s
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
