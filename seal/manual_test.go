@@ -1,14 +1,18 @@
 package seal
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
-	"github.com/scelle/scelle/internal/docblock"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/scelle/scelle/internal/docblock"
 )
 
 // TestManualProcedure runs the verification procedure of docs/format.md,
@@ -44,16 +48,42 @@ func TestManualProcedure(t *testing.T) {
 	} else {
 		t.Log("sha256deep not installed (Debian hashdeep; .ci/run installs it)")
 	}
-	// The same procedure fails on a journal with one changed byte.
+	// The same procedure fails on a journal with one changed byte, and on
+	// each way of changing the lines the root's signature does not cover.
 	jp := filepath.Join(dir, JournalFile)
 	j, _ := os.ReadFile(jp)
-	j[len(j)/2] ^= 0x01
-	os.WriteFile(jp, j, 0o644)
-	os.RemoveAll(filepath.Join(dir, "evidence"))
-	if out, err := exec.Command("bash", "-c", script, "bash", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), "FAILED: journal line") {
-		t.Fatalf("manual procedure accepted a changed journal: %v\n%s", err, out)
+	lines := strings.SplitAfter(string(j), "\n")
+	lines = lines[:len(lines)-1]
+	last := len(lines) - 1
+	for _, c := range []struct {
+		name, want string
+		change     func(j []byte) []byte
+	}{
+		// The form check or the comparison with the copy in the bag (cmp
+		// then names the line) catches it, depending on the byte.
+		{"a byte in the middle", "FAILED: journal", func(j []byte) []byte { j[len(j)/2] ^= 0x01; return j }},
+		{"a line before the seal line", "differ: byte", func([]byte) []byte {
+			return []byte(strings.Join(lines[:2], "") + strings.Replace(lines[2], `"size":`, `"size":1`, 1) + strings.Join(lines[3:], ""))
+		}},
+		{"the seal line removed", fmt.Sprintf("FAILED: journal line %d: the last line is not a seal line", last), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], ""))
+		}},
+		{"the seal line's prev", fmt.Sprintf("FAILED: journal line %d: chain broken", last+1), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], "") + otherHex(lines[last], `"prev":"`))
+		}},
+		{"the seal line's root", fmt.Sprintf("FAILED: journal line %d: the signature does not verify", last+1), func([]byte) []byte {
+			return []byte(strings.Join(lines[:last], "") + otherHex(lines[last], `"root":"`))
+		}},
+		{"the last line cut short", "FAILED: journal: the last line is cut short", func(j []byte) []byte { return j[:len(j)-1] }},
+	} {
+		if err := os.WriteFile(jp, c.change(bytes.Clone(j)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.RemoveAll(filepath.Join(dir, "evidence"))
+		if out, err := exec.Command("bash", "-c", script, "bash", dir).CombinedOutput(); err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: manual procedure did not say %q: %v\n%s", c.name, c.want, err, out)
+		}
 	}
-	j[len(j)/2] ^= 0x01
 	os.WriteFile(jp, j, 0o644)
 	// Tampering with an extracted payload file is caught by sha256sum -c.
 	p := filepath.Join(dir, "evidence", "data", "fs", "etc", "passwd")
@@ -142,4 +172,187 @@ func TestManualScriptIsTheDocument(t *testing.T) {
 	if rest != block {
 		t.Error("docs/manual-verify.sh and the manual-verify block of docs/format.md differ: copy the block into the script")
 	}
+}
+
+// makeManyBag seals a bag of n small items, with names that hold spaces
+// and an event line every 100 items, as a large collection would.
+func makeManyBag(t testing.TB, n int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "case_host_20261122T000000Z")
+	w, err := Create(dir, Options{Collection: "many", Tool: "scelle test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		name := fmt.Sprintf("fs/srv/many/d%02d/file %05d.txt", i%100, i)
+		data := []byte(name + "\n")
+		if _, err := w.Put(t.Context(), Entry{Name: name, Size: int64(len(data)), ModTime: time.Unix(1e9, 0)}, bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 {
+			if err := w.Event(map[string]string{"source": name + ".lock", "status": "skipped", "reason": "not present"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := w.Seal([]byte(`{"record":true}`+"\n"), BagInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// otherHex returns line with the hex digit after the first occurrence of
+// member changed to another: same length, same form.
+func otherHex(line, member string) string {
+	i := strings.Index(line, member) + len(member)
+	d := byte('0')
+	if line[i] == '0' {
+		d = '1'
+	}
+	return line[:i] + string(d) + line[i+1:]
+}
+
+// TestManualProcedureProcesses: the manual procedure runs a fixed number of
+// programs, whatever the number of items (one sha256sum -c for the
+// manifest, one signature for the journal's seal line), so that an expert
+// can run it on a bag of 50,000 items. It counts the programs executed, not
+// the time taken.
+func TestManualProcedureProcesses(t *testing.T) {
+	for _, tool := range []string{"sha256sum", "tar", "zstd", "openssl", "bash", "strace"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
+	}
+	script, err := docblock.Read("../docs/format.md", "sh manual-verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const items, limit = 2000, 200
+	dir := makeManyBag(t, items)
+	trace := filepath.Join(t.TempDir(), "execve")
+	out, err := exec.Command("strace", "-f", "-qq", "-z", "--seccomp-bpf", "-e", "trace=execve", "-o", trace, "bash", "-c", script, "bash", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("manual procedure under strace: %v\n%s", err, out)
+	}
+	if want := fmt.Sprintf("journal: %d lines", items+items/100+2); !strings.Contains(string(out), want) || !strings.Contains(string(out), "VERIFIED") {
+		t.Fatalf("output lacks %q or VERIFIED:\n%s", want, out)
+	}
+	log, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := strings.Count(string(log), "execve(")
+	t.Logf("%d programs executed for %d items", n, items)
+	if n >= limit {
+		t.Errorf("the manual procedure executed %d programs for %d items (limit %d): a loop runs a program per line", n, items, limit)
+	}
+}
+
+// TestManualJournalStep runs the commands of step 10 of docs/format.md
+// §9.1 on a sealed bag and checks that they print what the document says
+// they print: the same lines as its example output, with this bag's values
+// in place of the example's, and the values that must agree do.
+func TestManualJournalStep(t *testing.T) {
+	for _, tool := range []string{"sha256sum", "tar", "zstd", "openssl", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
+	}
+	dir, s := makeBag(t)
+	tar := exec.Command("tar", "--zstd", "-xf", ArchiveFile)
+	tar.Dir = dir
+	if out, err := tar.CombinedOutput(); err != nil {
+		t.Fatalf("tar: %v\n%s", err, out)
+	}
+	scratch := t.TempDir()
+	run := func(block string) string {
+		t.Helper()
+		script, err := docblock.Read("../docs/format.md", block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := exec.Command("bash", "-c", strings.ReplaceAll(script, "/tmp/", scratch+"/"))
+		c.Dir = filepath.Join(dir, BagDir)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", block, err, out)
+		}
+		return string(out)
+	}
+	doc := func(block string) string {
+		t.Helper()
+		b, err := docblock.Read("../docs/format.md", block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	n := strings.Count(string(mustRead(t, filepath.Join(dir, JournalFile))), "\n")
+
+	for _, c := range []struct{ cmds, output string }{{"sh journal-seal", "text journal-seal-output"}, {"sh journal-key", "text journal-key-output"}} {
+		got, want := run(c.cmds), doc(c.output)
+		if g, w := normalJournalStep(got), normalJournalStep(want); g != w {
+			t.Errorf("%s prints, with values replaced:\n%s\nthe document says:\n%s", c.cmds, g, w)
+		}
+		for _, text := range []string{got, want} {
+			lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+			switch c.cmds {
+			case "sh journal-seal":
+				if len(lines) != 10 || lines[1] != `{"seq":`+lines[0] || lines[2] != `"prev":"`+strings.TrimSuffix(lines[8], "  -")+`"` {
+					t.Errorf("%s: the count is not seq, or prev is not the hash printed:\n%s", c.cmds, text)
+				}
+			case "sh journal-key":
+				if len(lines) != 4 || lines[3] != `"public_key":"`+lines[0]+`"` {
+					t.Errorf("%s: the key is not the open line's:\n%s", c.cmds, text)
+				}
+			}
+		}
+		if c.cmds == "sh journal-seal" && (!strings.Contains(got, `"root":"`+s.Root+`"`) || !strings.HasPrefix(got, fmt.Sprintf("%d\n", n))) {
+			t.Errorf("%s: not this bag's root %s or line count %d:\n%s", c.cmds, s.Root, n, got)
+		}
+	}
+
+	// The optional loop: every line holds; a changed prev is named.
+	if got, want := run("sh journal-each-line"), fmt.Sprintf("%d lines read\n", n); got != want {
+		t.Errorf("journal-each-line prints %q, want %q", got, want)
+	}
+	jp := filepath.Join(dir, JournalFile)
+	j := mustRead(t, jp)
+	lines := strings.SplitAfter(string(j), "\n")
+	lines[2] = otherHex(lines[2], `"prev":"`)
+	if err := os.WriteFile(jp, []byte(strings.Join(lines, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := run("sh journal-each-line"), "line 3: seq or prev is wrong\n3 lines read\n"; got != want {
+		t.Errorf("journal-each-line on a changed prev prints %q, want %q", got, want)
+	}
+}
+
+// normalJournalStep replaces the values of a bag in the output of step 10
+// with their kind, so that the document's example and a test bag's output
+// compare.
+func normalJournalStep(s string) string {
+	for _, r := range []struct {
+		re   *regexp.Regexp
+		with string
+	}{
+		{regexp.MustCompile(`[0-9a-f]{64}`), "<sha256>"},
+		{regexp.MustCompile(`"time":"[^"]*"`), `"time":"<time>"`},
+		{regexp.MustCompile(`"sig":"[A-Za-z0-9+/]{86}=="`), `"sig":"<signature>"`},
+		{regexp.MustCompile(`MCowBQYDK2VwAyEA[A-Za-z0-9+/]{43}=`), "<key>"},
+		{regexp.MustCompile(`(?m)^[0-9]+$`), "<n>"},
+		{regexp.MustCompile(`(?m)^\{"seq":[1-9][0-9]*$`), `{"seq":<n>`},
+	} {
+		s = r.re.ReplaceAllString(s, r.with)
+	}
+	return s
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
