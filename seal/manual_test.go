@@ -2,6 +2,7 @@ package seal
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -153,24 +154,27 @@ func TestTruncatedWithStandardTools(t *testing.T) {
 	}
 }
 
-// TestManualScriptIsTheDocument: docs/manual-verify.sh is the block of
-// docs/format.md, after its #! line, so that the script an expert runs is
-// the procedure the document prints.
+// TestManualScriptIsTheDocument: docs/manual-verify.sh and
+// docs/manual-recover.sh are the blocks of docs/format.md, after their #!
+// line, so that the scripts an expert runs are the procedures the
+// document prints.
 func TestManualScriptIsTheDocument(t *testing.T) {
-	block, err := docblock.Read("../docs/format.md", "sh manual-verify")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script, err := os.ReadFile("../docs/manual-verify.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, rest, _ := strings.Cut(string(script), "\n")
-	if first != "#!/usr/bin/env bash" {
-		t.Errorf("docs/manual-verify.sh starts with %q", first)
-	}
-	if rest != block {
-		t.Error("docs/manual-verify.sh and the manual-verify block of docs/format.md differ: copy the block into the script")
+	for _, name := range []string{"manual-verify", "manual-recover"} {
+		block, err := docblock.Read("../docs/format.md", "sh "+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, err := os.ReadFile("../docs/" + name + ".sh")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, rest, _ := strings.Cut(string(script), "\n")
+		if first != "#!/usr/bin/env bash" {
+			t.Errorf("docs/%s.sh starts with %q", name, first)
+		}
+		if rest != block {
+			t.Errorf("docs/%s.sh and the %s block of docs/format.md differ: copy the block into the script", name, name)
+		}
 	}
 }
 
@@ -355,4 +359,57 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestManualRecover runs docs/manual-recover.sh (format.md §9.5) on a bag
+// never sealed: whole, every claimed item is proven; cut in the middle of
+// its archive, the script fails and proves only what came before the cut.
+func TestManualRecover(t *testing.T) {
+	for _, tool := range []string{"sha256sum", "tar", "zstd", "openssl", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
+	}
+	script, err := filepath.Abs("../docs/manual-recover.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsealed := func() string {
+		dir := filepath.Join(t.TempDir(), "cut")
+		w, err := Create(dir, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range testItems {
+			if _, err := w.Put(context.Background(), Entry{Name: it.name, Size: int64(len(it.data))}, bytes.NewReader(it.data)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Abort("test")
+		return dir + PartialSuffix
+	}
+	dir := unsealed()
+	out, err := exec.Command("bash", script, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("manual recovery of a whole unsealed bag failed: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), ": OK"); n != len(testItems) {
+		t.Errorf("%d items proven, want %d:\n%s", n, len(testItems), out)
+	}
+	dir = unsealed()
+	arch := filepath.Join(dir, ArchiveFile)
+	b, err := os.ReadFile(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(arch, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command("bash", script, dir).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FAILED") {
+		t.Fatalf("manual recovery of a cut archive succeeded: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), ": OK"); n == 0 || n >= len(testItems) {
+		t.Errorf("cut archive: %d items proven, want some but not all:\n%s", n, out)
+	}
 }
