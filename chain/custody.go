@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -640,7 +639,7 @@ func (ev *CustodyEvent) Validate() error {
 		}
 	}
 	for _, h := range [][2]string{{"root", ev.Root}, {"archive_sha256", ev.ArchiveSHA256}, {"token_sha256", ev.TokenSHA256}} {
-		if h[1] != "" && !isSHA256Hex(h[1]) {
+		if h[1] != "" && !IsSHA256Hex(h[1]) {
 			return fmt.Errorf("%s is not 64 lower-case hex digits", h[0])
 		}
 	}
@@ -750,12 +749,4 @@ func custodySeq(line []byte) int64 {
 		return 0
 	}
 	return v.Seq
-}
-
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 || strings.ToLower(s) != s {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,4 +371,26 @@ func (r *Record) CheckItems(manifest map[string]string) []string {
 		}
 	}
 	return bad
+}
+
+// Operator is the person who collected: People.Operator, else a person
+// named by Examiner; nil when the record names neither.
+func (r *Record) Operator() *Person {
+	if r.People != nil && r.People.Operator != nil {
+		return r.People.Operator
+	}
+	if r.Examiner == "" {
+		return nil
+	}
+	return &Person{Name: r.Examiner}
+}
+
+// IsSHA256Hex reports whether s is a SHA-256 in lower-case hex, as the
+// record and the custody log write them.
+func IsSHA256Hex(s string) bool {
+	if len(s) != 64 || strings.ToLower(s) != s {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }

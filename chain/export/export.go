@@ -175,7 +175,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 				return nil, fmt.Errorf("%w: %v", ErrNotSealed, err)
 			}
 			b.ageSum, _, _ = strings.Cut(string(sum), " ")
-			if !isSHA256Hex(b.ageSum) {
+			if !chain.IsSHA256Hex(b.ageSum) {
 				return nil, mismatch("%s does not hold a SHA-256", seal.EncryptedArchiveSumFile)
 			}
 		}
@@ -192,7 +192,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 		return nil, err
 	}
 	b.root = strings.TrimSuffix(string(root), "\n")
-	if !isSHA256Hex(b.root) {
+	if !chain.IsSHA256Hex(b.root) {
 		return nil, mismatch("%s does not hold a SHA-256", seal.RootFile)
 	}
 	sum, err := os.ReadFile(filepath.Join(dir, seal.ArchiveSumFile))
@@ -200,7 +200,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 		return nil, err
 	}
 	b.archive, _, _ = strings.Cut(string(sum), " ")
-	if !isSHA256Hex(b.archive) {
+	if !chain.IsSHA256Hex(b.archive) {
 		return nil, mismatch("%s does not hold a SHA-256", seal.ArchiveSumFile)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, archive)); err == nil {
@@ -363,15 +363,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func drain(r io.Reader, buf []byte) error {
 	_, err := io.CopyBuffer(io.Discard, r, buf)
 	return err
-}
-
-// isSHA256Hex says whether s is a SHA-256 in lower-case hex.
-func isSHA256Hex(s string) bool {
-	if len(s) != 64 || strings.ToLower(s) != s {
-		return false
-	}
-	_, err := hex.DecodeString(s)
-	return err == nil
 }
 
 func hexSHA256(b []byte) string {

@@ -2,12 +2,13 @@ package export
 
 import (
 	"bytes"
-	"github.com/scelle/scelle/internal/bodyfmt"
-	"github.com/scelle/scelle/internal/evidence"
 	"io"
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/scelle/scelle/internal/bodyfmt"
+	"github.com/scelle/scelle/internal/evidence"
 )
 
 // The bodyfile export: a Sleuth Kit 3.x bodyfile

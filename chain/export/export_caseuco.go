@@ -320,7 +320,7 @@ func (x *caseUCOExport) end(b *exportBag) error {
 		"uco-action:object":     []ucoNode{ucoRef(x.id("host"))},
 		"uco-action:result":     x.fileRefs(x.id("bag"), x.id("provenance-collection")),
 	}
-	operator := operatorOf(rec)
+	operator := rec.Operator()
 	if id, err := x.person(b, operator); err != nil {
 		return err
 	} else if id != "" {
@@ -396,15 +396,3 @@ func (x *caseUCOExport) end(b *exportBag) error {
 }
 
 func hexLineHash(line []byte) string { return hexSHA256(line) }
-
-// operatorOf is the person who collected: people.operator, else the
-// examiner's name; nil when the record names neither.
-func operatorOf(rec *chain.Record) *chain.Person {
-	if rec.People != nil && rec.People.Operator != nil {
-		return rec.People.Operator
-	}
-	if rec.Examiner == "" {
-		return nil
-	}
-	return &chain.Person{Name: rec.Examiner}
-}

@@ -12,6 +12,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/internal/visible"
@@ -254,26 +255,26 @@ func classRank(c string) int {
 }
 
 var checkLabels = map[string]bi{
-	seal.CheckLayout:       {"Fichiers du dossier", "Folder files"},
-	seal.CheckArchiveHash:  {"Empreinte de l'archive", "Archive SHA-256"},
-	seal.CheckArchive:      {"Structure de l'archive", "Archive structure"},
-	seal.CheckPayload:      {"Contenu contre le manifeste", "Payload against manifest"},
-	seal.CheckOxum:         {"Volume du contenu", "Payload-Oxum"},
-	seal.CheckTagManifest:  {"Manifeste des métadonnées", "Tag manifest"},
-	seal.CheckRoot:         {"Empreinte racine", "Root fingerprint"},
-	seal.CheckSignature:    {"Signature", "Signature"},
-	seal.CheckRecord:       {"Relevé de collecte", "Collection record"},
-	seal.CheckJournalChain: {"Journal chaîné et signé", "Chained, signed journal"},
-	"record-items":         {"Éléments du relevé", "Record items"},
-	"sealed":               {"Scellé", "Sealed"},
-	"custody":              {"Journal de possession", "Custody log"},
-	"tpm":                  {"Preuve TPM", "TPM evidence"},
-	"tpm-start":            {"TPM au début", "TPM at start"},
-	"tpm-end":              {"TPM à la fin", "TPM at end"},
-	"tpm-continuity":       {"Continuité TPM (sans redémarrage)", "TPM continuity (no reboot)"},
-	"anchor-root":          {"Empreinte racine du procès-verbal", "Root fingerprint of the procès-verbal"},
-	"anchor-signer":        {"Clé relevée au début de la collecte", "Key noted when the collection started"},
-	"anchor-custody-head":  {"Tête du journal de possession relevée", "Custody head noted"},
+	seal.CheckLayout:                      {"Fichiers du dossier", "Folder files"},
+	seal.CheckArchiveHash:                 {"Empreinte de l'archive", "Archive SHA-256"},
+	seal.CheckArchive:                     {"Structure de l'archive", "Archive structure"},
+	seal.CheckPayload:                     {"Contenu contre le manifeste", "Payload against manifest"},
+	seal.CheckOxum:                        {"Volume du contenu", "Payload-Oxum"},
+	seal.CheckTagManifest:                 {"Manifeste des métadonnées", "Tag manifest"},
+	seal.CheckRoot:                        {"Empreinte racine", "Root fingerprint"},
+	seal.CheckSignature:                   {"Signature", "Signature"},
+	seal.CheckRecord:                      {"Relevé de collecte", "Collection record"},
+	seal.CheckJournalChain:                {"Journal chaîné et signé", "Chained, signed journal"},
+	verdict.CheckRecordItems:              {"Éléments du relevé", "Record items"},
+	"sealed":                              {"Scellé", "Sealed"},
+	verdict.CheckCustody:                  {"Journal de possession", "Custody log"},
+	"tpm":                                 {"Preuve TPM", "TPM evidence"},
+	"tpm-start":                           {"TPM au début", "TPM at start"},
+	"tpm-end":                             {"TPM à la fin", "TPM at end"},
+	"tpm-continuity":                      {"Continuité TPM (sans redémarrage)", "TPM continuity (no reboot)"},
+	verdict.AnchorRoot.CheckName():        {"Empreinte racine du procès-verbal", "Root fingerprint of the procès-verbal"},
+	verdict.AnchorSigner.CheckName():      {"Clé relevée au début de la collecte", "Key noted when the collection started"},
+	verdict.AnchorCustodyHead.CheckName(): {"Tête du journal de possession relevée", "Custody head noted"},
 }
 
 var eventLabels = map[string]bi{
@@ -373,11 +374,8 @@ func (r *Report) view() *reportView {
 		{Label: bi{"Organisme", "Organisation"}, W: 35},
 		{Label: bi{"Référence", "Reference"}, W: 35},
 	}}
-	if rec.People != nil && rec.People.Operator != nil {
-		p := rec.People.Operator
+	if p := rec.Operator(); p != nil {
 		people.Rows = append(people.Rows, append([]string{bi{"Opérateur", "Operator"}.String()}, personCells(p)...))
-	} else if rec.Examiner != "" {
-		people.Rows = append(people.Rows, []string{bi{"Opérateur", "Operator"}.String(), shown(rec.Examiner), dash, dash, dash})
 	}
 	if rec.People != nil {
 		for _, p := range rec.People.Witnesses {
@@ -479,8 +477,8 @@ func para(fr, en string) rvBlock { return rvBlock{Kind: blockPara, Para: bi{fr, 
 
 // operatorName is the operator's name, shown.
 func operatorName(rec *chain.Record) string {
-	if rec.People != nil && rec.People.Operator != nil && rec.People.Operator.Name != "" {
-		return shown(rec.People.Operator.Name)
+	if p := rec.Operator(); p != nil && p.Name != "" {
+		return shown(p.Name)
 	}
 	return orDash(shown(rec.Examiner))
 }
@@ -498,10 +496,8 @@ func signatureBlocks(rec *chain.Record) []rvBlock {
 	}}
 	// A signature needs room: three lines high.
 	blank, room := " ", " \n \n "
-	if rec.People != nil && rec.People.Operator != nil {
-		t.Rows = append(t.Rows, []string{bi{"Opérateur", "Operator"}.String(), orDash(shown(rec.People.Operator.Name)), blank, room})
-	} else if rec.Examiner != "" {
-		t.Rows = append(t.Rows, []string{bi{"Opérateur", "Operator"}.String(), shown(rec.Examiner), blank, room})
+	if p := rec.Operator(); p != nil {
+		t.Rows = append(t.Rows, []string{bi{"Opérateur", "Operator"}.String(), orDash(shown(p.Name)), blank, room})
 	}
 	if rec.People != nil {
 		for _, w := range rec.People.Witnesses {

@@ -231,7 +231,7 @@ func timestampAnchor(checks []seal.Check) Anchor {
 	var files []string
 	n := 0
 	for _, c := range checks {
-		if c.Name != checkTimestampName {
+		if c.Name != CheckTimestampToken {
 			continue
 		}
 		files = append(files, c.Where)

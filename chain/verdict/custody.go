@@ -25,7 +25,7 @@ func checkCustody(rep *seal.Report, c *chain.CustodyCheck, err error) {
 // for a bag sealed or not, as the "custody" check.
 func Custody(c *chain.CustodyCheck, err error, sealed bool) seal.Check {
 	ok, where, detail := custodyVerdict(c, err, sealed)
-	return seal.Check{Name: "custody", OK: ok, Where: where, Detail: detail}
+	return seal.Check{Name: CheckCustody, OK: ok, Where: where, Detail: detail}
 }
 
 func custodyVerdict(c *chain.CustodyCheck, err error, sealed bool) (ok bool, where, detail string) {

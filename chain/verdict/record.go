@@ -41,7 +41,7 @@ func (d *RecordDigest) Add(it *evidence.Item) {
 // differ. It returns the digest, nil when the record does not read.
 func checkRecord(rep *seal.Report, dir string, d *RecordDigest) *RecordDigest {
 	fail := func(detail string) {
-		rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", Where: seal.RecordFile, Detail: detail})
+		rep.Checks = append(rep.Checks, seal.Check{Name: CheckRecordItems, Where: seal.RecordFile, Detail: detail})
 	}
 	if d == nil {
 		d = &RecordDigest{}
@@ -68,7 +68,7 @@ func checkRecord(rep *seal.Report, dir string, d *RecordDigest) *RecordDigest {
 		fail(recordMismatches(dir))
 		return d
 	}
-	rep.Checks = append(rep.Checks, seal.Check{Name: "record-items", OK: true, Where: seal.RecordFile,
+	rep.Checks = append(rep.Checks, seal.Check{Name: CheckRecordItems, OK: true, Where: seal.RecordFile,
 		Detail: fmt.Sprintf("%d items, %d stored, all in the manifest", d.n, d.stored.Len())})
 	return d
 }

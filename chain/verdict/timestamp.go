@@ -18,9 +18,6 @@ import (
 	"github.com/scelle/scelle/seal/timestamp"
 )
 
-// checkTimestampName names the timestamp checks.
-const checkTimestampName = "timestamp"
-
 // checkTimestamps adds one "timestamp" check per token beside the bag
 // (timestamp-<n>.tsr), made offline: the token's imprint is the root, its
 // signature holds, its signer has the time-stamping key usage, and it
@@ -32,7 +29,7 @@ const checkTimestampName = "timestamp"
 func checkTimestamps(rep *seal.Report, dir string, now time.Time, events []chain.CustodyEntry) {
 	ns, err := timestamp.List(dir)
 	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, Where: dir, Detail: err.Error()})
+		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, Where: dir, Detail: err.Error()})
 		return
 	}
 	for _, n := range ns {
@@ -40,7 +37,7 @@ func checkTimestamps(rep *seal.Report, dir string, now time.Time, events []chain
 		if ok {
 			ok, detail = custodyNames(events, timestamp.File(n), filepath.Join(dir, timestamp.File(n)), detail)
 		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, OK: ok, Where: timestamp.File(n), Detail: detail})
+		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, OK: ok, Where: timestamp.File(n), Detail: detail})
 	}
 	checkTokensPresent(rep, dir, events)
 }
@@ -64,7 +61,7 @@ func checkTokensPresent(rep *seal.Report, dir string, events []chain.CustodyEntr
 		if !errors.Is(err, fs.ErrNotExist) {
 			why = "cannot be read: " + err.Error()
 		}
-		rep.Checks = append(rep.Checks, seal.Check{Name: checkTimestampName, Where: e.TokenFile,
+		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, Where: e.TokenFile,
 			Detail: fmt.Sprintf("%s line %d (timestamped) names the token %s, which %s", chain.CustodyFile, e.Seq, e.TokenFile, why)})
 	}
 }

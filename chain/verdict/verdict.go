@@ -11,6 +11,13 @@ import (
 	"github.com/scelle/scelle/seal"
 )
 
+// Names of the checks this package adds to seal's (format.md section 8).
+const (
+	CheckRecordItems    = "record-items"
+	CheckCustody        = "custody"
+	CheckTimestampToken = "timestamp"
+)
+
 // Status sums up a bag's checks.
 type Status int
 
