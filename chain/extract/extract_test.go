@@ -1,7 +1,6 @@
 package extract
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,32 +8,13 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/sealtest"
 )
-
-// sealFiles seals a bag of the given files (payload name -> content) and
-// returns its folder.
-func sealFiles(t *testing.T, files [][2]string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "bag")
-	w, err := seal.Create(dir, seal.Options{Collection: "test", Tool: "scelle test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if _, err := w.Put(context.Background(), seal.Entry{Name: f[0], Size: int64(len(f[1]))}, strings.NewReader(f[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Seal([]byte("{}\n"), seal.BagInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // A sealed bag extracts whole: every file proven, nothing failed, and
 // what only scelle verify checks is said.
 func TestRun(t *testing.T) {
-	bag := sealFiles(t, [][2]string{{"fs/a", "alpha\n"}, {"fs/b", "beta\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{"fs/a", "alpha\n"}, {"fs/b", "beta\n"}})
 	dest := filepath.Join(t.TempDir(), "x")
 	res, err := Run(bag, dest, Options{})
 	if err != nil {
@@ -62,7 +42,7 @@ func TestRun(t *testing.T) {
 // DEST must be empty: nothing is written into a folder that holds
 // something.
 func TestRunNotEmpty(t *testing.T) {
-	bag := sealFiles(t, [][2]string{{"fs/a", "alpha\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{"fs/a", "alpha\n"}})
 	dest := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dest, "f"), nil, 0o644); err != nil {
 		t.Fatal(err)
@@ -80,7 +60,7 @@ func TestRunNotEmpty(t *testing.T) {
 // and named, and the error wraps ErrFailed. The payload files, which
 // their journal lines prove, are kept.
 func TestRunRootChanged(t *testing.T) {
-	bag := sealFiles(t, [][2]string{{"fs/a", "alpha\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{"fs/a", "alpha\n"}})
 	if err := os.WriteFile(filepath.Join(bag, seal.RootFile), []byte(strings.Repeat("0", 64)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +79,7 @@ func TestRunRootChanged(t *testing.T) {
 // With names for Windows, a name Windows cannot create is written under
 // another, listed in the name map, and the mapped manifest is written.
 func TestRunNamesForWindows(t *testing.T) {
-	bag := sealFiles(t, [][2]string{{"fs/CON", "con\n"}, {"fs/ok", "ok\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{"fs/CON", "con\n"}, {"fs/ok", "ok\n"}})
 	dest := filepath.Join(t.TempDir(), "x")
 	res, err := Run(bag, dest, Options{NamesFor: "windows"})
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -12,27 +11,8 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/seal/sealtest"
 )
-
-// sealFiles seals a bag of the given files (payload name -> content) and
-// returns its folder.
-func sealFiles(t *testing.T, files [][2]string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "bag")
-	w, err := seal.Create(dir, seal.Options{Collection: "test", Tool: "scelle test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if _, err := w.Put(context.Background(), seal.Entry{Name: f[0], Size: int64(len(f[1]))}, strings.NewReader(f[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Seal([]byte("{}\n"), seal.BagInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // TestExtractNamesForWindows: names Windows cannot create are written
 // under mapped names, listed in the name map; sha256sum -c of the mapped
@@ -43,7 +23,7 @@ func TestExtractNamesForWindows(t *testing.T) {
 		{"fs/x:y", "colon\n"}, {"fs/A.txt", "upper\n"}, {"fs/a.txt", "lower\n"},
 		{"fs/D/1", "one\n"}, {"fs/d/2", "two\n"}, {"fs/ok", "ok\n"},
 	}
-	bag := sealFiles(t, files)
+	bag := sealtest.SealFiles(t, files)
 	dest := filepath.Join(t.TempDir(), "x")
 	var out strings.Builder
 	if err := runExtract(bag, dest, nil, "windows", &out, io.Discard); err != nil {
@@ -119,7 +99,7 @@ func TestExtractNamesForWindows(t *testing.T) {
 
 // On a bag whose names need no change, nothing is listed.
 func TestExtractNamesForNothingToMap(t *testing.T) {
-	bag := sealFiles(t, [][2]string{{"fs/a", "a\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{"fs/a", "a\n"}})
 	for _, goos := range []string{"windows", "darwin", "linux"} {
 		dest := filepath.Join(t.TempDir(), "x")
 		var out strings.Builder
@@ -183,7 +163,7 @@ func sha256Hex(s string) string {
 func TestExtractDeepPath(t *testing.T) {
 	deep := strings.Repeat(strings.Repeat("x", 255)+"/", 20) + "f"
 	mapped := strings.Repeat(strings.Repeat("y", 252)+"./", 20) + "CON"
-	bag := sealFiles(t, [][2]string{{deep, "twenty levels down\n"}, {mapped, "mapped\n"}})
+	bag := sealtest.SealFiles(t, [][2]string{{deep, "twenty levels down\n"}, {mapped, "mapped\n"}})
 	for _, goos := range []string{"", "windows"} {
 		dest := filepath.Join(t.TempDir(), "x")
 		var out strings.Builder
