@@ -14,20 +14,24 @@ import (
 // checkTPM adds the TPM checks of a sealed bag (docs/tpm.md): tpm-start,
 // tpm-end and tpm-continuity, or one "tpm" check for a bag made without
 // a TPM. A bag whose record and folder hold no TPM evidence gets none.
-func checkTPM(rep *seal.Report, dir string) {
+// rec is the record's members when the caller has read them already (a
+// record of a million items is not read twice); nil: they are read here.
+func checkTPM(rep *seal.Report, dir string, rec *chain.Record) {
 	if rep.Root == "" {
 		return // no sealed root to bind
 	}
 	var bag tpm.Bag
 	bag.Root = rep.Root
-	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
-	if err == nil {
-		var rec *chain.Record
-		rec, err = chain.ScanRecord(f, nil)
-		f.Close()
-		if err == nil {
-			bag.Collection, bag.KeyFingerprint, bag.Start = rec.Collection, rec.Key.Fingerprint, rec.Extra[tpm.RecordKey]
+	var err error
+	if rec == nil {
+		var f *os.File
+		if f, err = os.Open(filepath.Join(dir, seal.RecordFile)); err == nil {
+			rec, err = chain.ScanRecord(f, nil)
+			f.Close()
 		}
+	}
+	if err == nil {
+		bag.Collection, bag.KeyFingerprint, bag.Start = rec.Collection, rec.Key.Fingerprint, rec.Extra[tpm.RecordKey]
 	}
 	if err != nil {
 		// The record checks say what is wrong with it; say here only

@@ -113,8 +113,13 @@ func Check(dir string, opts Options) (*Verdict, error) {
 		opts.Now = time.Now()
 	}
 	var unportable []Unportable
+	var rec *chain.Record // the record's members, once read
 	if rep.Sealed && len(rep.Failed()) == 0 && !rep.ContentsUnverified {
-		unportable = checkRecord(rep, dir, opts.Record).unportable()
+		d := checkRecord(rep, dir, opts.Record)
+		unportable = d.unportable()
+		if d != nil {
+			rec = d.Record
+		}
 	}
 	custody, cerr := chain.CheckCustodyDir(dir)
 	var events []chain.CustodyEntry // the lines that hold
@@ -122,7 +127,7 @@ func Check(dir string, opts Options) (*Verdict, error) {
 		events = custody.Entries
 	}
 	checkCustody(rep, custody, cerr)
-	checkTPM(rep, dir)
+	checkTPM(rep, dir, rec)
 	checkTimestamps(rep, dir, opts.Now, events)
 	v := &Verdict{Report: rep, Status: Verified, Unportable: unportable}
 	v.Anchors = checkAnchors(rep, anchors, custody, cerr)
