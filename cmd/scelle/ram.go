@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/internal/units"
 	"github.com/scelle/scelle/internal/visible"
@@ -68,4 +69,29 @@ func askRAM(in io.Reader, out io.Writer, opts *collectOptions) error {
 		opts.NoRAM = true
 	}
 	return nil
+}
+
+// printRAM says what a bag that is not sealed, or fails, proves of its
+// image of physical memory: the chunks proven and the first one that is
+// not.
+func printRAM(w io.Writer, r *verdict.RAMChunks) {
+	if r == nil {
+		return
+	}
+	planned := "of an unknown number"
+	if r.Planned > 0 {
+		planned = fmt.Sprintf("of %d", r.Planned)
+	}
+	fmt.Fprintf(w, "memory:  %d RAM chunks proven %s", len(r.Proven), planned)
+	if n := len(r.Proven); n > 0 {
+		fmt.Fprintf(w, ": %s to %s", visible.String(r.Proven[0]), visible.String(r.Proven[n-1]))
+	}
+	fmt.Fprintln(w)
+	if r.FirstUnproven != "" {
+		fmt.Fprintf(w, "memory:  first chunk not proven: %s", visible.String(r.FirstUnproven))
+		if r.FirstUnprovenRange != "" {
+			fmt.Fprintf(w, " (%s)", visible.String(r.FirstUnprovenRange))
+		}
+		fmt.Fprintln(w)
+	}
 }
