@@ -240,7 +240,11 @@ func (c *RAM) Collect(ctx context.Context, s *collect.Session) error {
 	s.CopyKernel(ctx, IomemEntry, filepath.Join(p.Proc, "iomem"), maxIomem)
 
 	var lines bytes.Buffer
-	buf := make([]byte, LiMEHeaderSize+int(chunk))
+	var most uint64
+	for _, ch := range chunks {
+		most = max(most, ch.Size())
+	}
+	buf := make([]byte, LiMEHeaderSize+int(most))
 	for _, ch := range chunks {
 		line := c.captureChunk(ctx, s, src, ch, buf)
 		lines.Write(mustJSON(line))
@@ -297,9 +301,6 @@ func (c *RAM) captureChunk(ctx context.Context, s *collect.Session, src *Source,
 	line.Entry, line.Status, line.Reason = o.Path, string(o.Status), o.Reason
 	if o.Status.Stored() {
 		line.Bytes, line.SHA256 = uint64(n), hex.EncodeToString(sum[:])
-	}
-	if o.Path == "" && o.Status == collect.Failed {
-		line.Status = LineFailed
 	}
 	return line
 }
