@@ -39,6 +39,10 @@ type NativeOptions struct {
 	// MemoryPIDs lists the processes whose readable memory is stored
 	// (proc.memory). Empty: no process memory.
 	MemoryPIDs []int
+	// NoRAM, when set, says why the host's physical memory is not
+	// captured ("--no-ram", or the output has no room for it): the
+	// collector of physical memory records it as skipped with that reason.
+	NoRAM string
 }
 
 // Supports reports whether the collector collects hosts of the OS goos.

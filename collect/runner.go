@@ -15,12 +15,20 @@ type Runner struct {
 	Env  Env
 	Sink Sink
 	// Timeout bounds one collector; a collector still running then is
-	// abandoned and recorded as failed. 0 means no bound.
+	// abandoned and recorded as failed. 0 means no bound. A Lengthy
+	// collector sets its own bound from it.
 	Timeout time.Duration
 	// OnStart is called before each collector runs, with its position.
 	OnStart func(c Collector, i, n int)
 	// OnOutcome is called for every item outcome, in the order they end.
 	OnOutcome func(Outcome)
+}
+
+// Lengthy is implemented by a collector whose work grows with the host
+// (physical memory): TimeLimit returns the time it is allowed, given the
+// Runner's Timeout (above zero), instead of that Timeout.
+type Lengthy interface {
+	TimeLimit(timeout time.Duration) time.Duration
 }
 
 // ReasonNotRun is the reason of a collector skipped because the run was
@@ -58,8 +66,12 @@ func (r *Runner) Run(ctx context.Context, cs []Collector) error {
 func (r *Runner) runOne(ctx context.Context, c Collector, sink *lockedSink) {
 	s := &Session{Env: &r.Env, collector: c.Name(), class: c.Class(), sink: sink, onOutcome: r.outcome}
 	cctx, cancel := context.WithCancel(ctx)
-	if r.Timeout > 0 {
-		cctx, cancel = context.WithTimeout(ctx, r.Timeout)
+	limit := r.Timeout
+	if l, ok := c.(Lengthy); ok && limit > 0 {
+		limit = l.TimeLimit(limit)
+	}
+	if limit > 0 {
+		cctx, cancel = context.WithTimeout(ctx, limit)
 	}
 	defer cancel()
 	started := time.Now().UTC()
@@ -91,7 +103,7 @@ func (r *Runner) runOne(ctx context.Context, c Collector, sink *lockedSink) {
 	reason := err.Error()
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		reason = fmt.Sprintf("time limit of %s reached; items after this point not collected", r.Timeout)
+		reason = fmt.Sprintf("time limit of %s reached; items after this point not collected", limit)
 	case errors.Is(err, context.Canceled):
 		reason = "interrupted; items after this point not collected"
 	}
