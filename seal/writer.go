@@ -176,9 +176,10 @@ func Create(dir string, opts Options) (*Writer, error) {
 		w.archive.Close()
 		return nil, fmt.Errorf("%w: %v", ErrOutput, err)
 	}
-	var archiveOut io.Writer = w.archive
+	// The archive's bytes do not stay in the host's page cache.
+	var archiveOut io.Writer = newCacheDropper(w.archive)
 	if w.enc != nil {
-		if err := w.enc.attach(w.archive); err != nil {
+		if err := w.enc.attach(archiveOut); err != nil {
 			w.archive.Close()
 			w.journal.Close()
 			return nil, fmt.Errorf("%w: %v", ErrOutput, err)

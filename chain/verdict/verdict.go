@@ -62,6 +62,9 @@ type Verdict struct {
 	Anchors []Anchor
 	// Signers names the signer of each custody line that holds.
 	Signers []Signer
+	// RAM says what a bag that is not sealed, or fails, proves of its
+	// image of physical memory; nil when it has none or is verified.
+	RAM *RAMChunks
 	// Unportable says, for Windows and macOS, how many payload names
 	// cannot be created there as they are (a note: scelle extract maps
 	// them). Set when the record was checked against the manifest.
@@ -132,6 +135,9 @@ func Check(dir string, opts Options) (*Verdict, error) {
 	v := &Verdict{Report: rep, Status: Verified, Unportable: unportable}
 	v.Anchors = checkAnchors(rep, anchors, custody, cerr)
 	v.Signers = signers(custody, opts.TrustedKeys)
+	if !rep.Sealed || !rep.OK() {
+		v.RAM = ramChunks(dir, rep, opts)
+	}
 	switch {
 	case !rep.Sealed:
 		v.Status = NotSealed

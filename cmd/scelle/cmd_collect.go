@@ -40,6 +40,7 @@ type collectOptions struct {
 	Profile        string
 	Definitions    string
 	MemoryPIDs     []int
+	NoRAM          bool
 	// age recipients, and files of them: encrypt the archive to each.
 	Recipients     []string
 	RecipientFiles []string
@@ -77,6 +78,9 @@ last chunk, and the items in it are claimed but not proven.
 				if err := askMissing(os.Stdin, cmd.ErrOrStderr(), &opts); err != nil {
 					return err
 				}
+				if err := askRAM(os.Stdin, cmd.ErrOrStderr(), &opts); err != nil {
+					return err
+				}
 			}
 			return runCollect(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -90,6 +94,7 @@ last chunk, and the items in it are claimed but not proven.
 	f.StringVar(&opts.Definitions, "definitions", "", "load definition files from this folder too (same names replace embedded ones)")
 	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders); alone, only these are collected")
 	f.IntSliceVar(&opts.MemoryPIDs, "memory", nil, "also store the readable memory of these processes (size-capped)")
+	f.BoolVar(&opts.NoRAM, "no-ram", false, "do not capture the host's physical memory (recorded as skipped)")
 	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
 	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
 	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
@@ -121,7 +126,8 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 	}
 	pr := newProgress(stderr, opts.JSON)
 	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
-		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) }})
+		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) },
+		RAM:     pr.ram})
 	var oe *acquire.OptionError
 	if errors.As(err, &oe) {
 		return &usageError{oe.Err}
@@ -147,7 +153,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 // acquisition's options.
 func acquireOptions(opts collectOptions) (acquire.Options, error) {
 	a := acquire.Options{Case: opts.Case, Examiner: opts.Examiner, Out: opts.Out, Profile: opts.Profile,
-		Definitions: opts.Definitions, PathsOnly: opts.pathsOnly, Paths: opts.Paths, MemoryPIDs: opts.MemoryPIDs,
+		Definitions: opts.Definitions, PathsOnly: opts.pathsOnly, Paths: opts.Paths, MemoryPIDs: opts.MemoryPIDs, NoRAM: opts.NoRAM,
 		Root: opts.Root, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
 		TPM: opts.TPM, NoReadBack: opts.NoReport, Version: version, Revision: vcsRevision(), Argv: os.Args}
 	var err error

@@ -91,7 +91,8 @@ func printVerdictJSON(w io.Writer, v *verdict.Verdict) {
 		Anchors    []verdict.Anchor     `json:"anchors"`
 		Signers    []verdict.Signer     `json:"custody_signers,omitempty"`
 		Unportable []verdict.Unportable `json:"unportable_names,omitempty"`
-	}{v.Status.String(), v.Report, v.Anchored(), v.Anchors, v.Signers, v.Unportable}, "", " ")
+		RAM        *verdict.RAMChunks   `json:"ram,omitempty"`
+	}{v.Status.String(), v.Report, v.Anchored(), v.Anchors, v.Signers, v.Unportable, v.RAM}, "", " ")
 	fmt.Fprintf(w, "%s\n", visible.JSON(b))
 }
 
@@ -122,6 +123,7 @@ func printVerdict(w io.Writer, v *verdict.Verdict) {
 				fmt.Fprintf(w, "unproven: %s: %s\n", visible.String(it.Path), visible.String(it.Why))
 			}
 		}
+		printRAM(w, v.RAM)
 	}
 	if v.Root != "" {
 		fmt.Fprintf(w, "root:    %s\n", visible.String(v.Root))

@@ -115,8 +115,9 @@ type SourceInfo struct {
 
 // RangeRow is a physical range in SourceEntry.
 type RangeRow struct {
-	Start  string `json:"start"`
-	End    string `json:"end"`
+	Start string `json:"start"`
+	End   string `json:"end"`
+	// Entry is a planned chunk's path in the bag ("data/live/memory/physical/...").
 	Entry  string `json:"entry,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
@@ -227,7 +228,7 @@ func (c *RAM) Collect(ctx context.Context, s *collect.Session) error {
 	for _, ch := range chunks {
 		info.Planned += ch.Size()
 		r := row(ch.Range)
-		r.Entry = ChunkName(ch.Start)
+		r.Entry = "data/" + ChunkName(ch.Start)
 		info.Chunks = append(info.Chunks, r)
 	}
 	for _, g := range src.Gaps {

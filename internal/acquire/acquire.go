@@ -50,6 +50,8 @@ type Options struct {
 	PathsOnly   bool
 	Paths       []string
 	MemoryPIDs  []int
+	// NoRAM leaves the host's physical memory out (recorded as skipped).
+	NoRAM bool
 	// Root is the file system collected: "/" for this live host, or a
 	// mounted image's folder (volatile items are then skipped).
 	Root        string
@@ -83,6 +85,9 @@ type Progress struct {
 	// Warning: something that does not stop the collection (a TPM that
 	// does not answer).
 	Warning func(err error)
+	// RAM: the plan of the host's physical memory, before the bag is
+	// made, when the profile captures it (RAMPlan.Planned).
+	RAM func(p RAMPlan)
 }
 
 // Result is what a collection made.
@@ -235,6 +240,13 @@ func begin(opts Options, prog Progress) (*run, error) {
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
+	}
+	if ram := ramCollector(r.collectors); ram != nil {
+		p := planRAM(ram, &r.env, out, opts.Budget)
+		ram.Skip = p.Skip
+		if p.Planned && prog.RAM != nil {
+			prog.RAM(p)
+		}
 	}
 	r.tool = ToolIdentity(opts.Version, opts.Revision)
 	r.id = uuid.NewString()

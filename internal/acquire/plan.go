@@ -24,7 +24,7 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		if err != nil {
 			return nil, &OptionError{err}
 		}
-		cs, err = set.Build(opts.Profile, collect.NewNatives(collect.NativeOptions{MemoryPIDs: opts.MemoryPIDs}), env, exclude...)
+		cs, err = set.Build(opts.Profile, collect.NewNatives(nativeOptions(opts)), env, exclude...)
 		if err != nil {
 			return nil, &OptionError{err}
 		}
@@ -37,6 +37,15 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
 	}
 	return cs, nil
+}
+
+// nativeOptions returns the options the native collectors read.
+func nativeOptions(opts *Options) collect.NativeOptions {
+	n := collect.NativeOptions{MemoryPIDs: opts.MemoryPIDs}
+	if opts.NoRAM {
+		n.NoRAM = ReasonNoRAM
+	}
+	return n
 }
 
 // PathsCollector is the name of the collector of Options.Paths.
