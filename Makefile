@@ -45,6 +45,9 @@ vet:
 # missing and run as root (CI does the same in .ci/run).
 TEST_TOOLS := zstd:zstd openssl:openssl swtpm:swtpm swtpm_setup:swtpm-tools pdftotext:poppler-utils \
 	zbarimg:zbar-tools mactime:sleuthkit age:age hashdeep:hashdeep strace:strace
+# Issue 11: the QEMU memory test (internal/qemutest) boots Debian's kernel,
+# fetched once into $(HOME)/.cache/scelle-qemu by its kernel.sh.
+TEST_TOOLS += qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio debugfs:e2fsprogs
 deps:
 	@missing=; for tp in $(TEST_TOOLS); do command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
 	/usr/bin/python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
@@ -55,6 +58,7 @@ deps:
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 		else echo "warning: missing test tools:$$missing (tests that drive them will skip; run as root to install)"; fi; \
 	fi
+	@sh internal/qemutest/testdata/kernel.sh >/dev/null || echo "warning: no kernel for the QEMU memory test (it will skip, or fail as root)"
 
 test: deps vet build
 	@# Test files live under .testtmp, not /tmp: the live triage test
