@@ -729,6 +729,9 @@ func (w *Writer) SealFrom(write func(io.Writer) error, info BagInfo) (*Sealed, e
 	if err := w.stillThere(); err != nil {
 		return nil, w.fail(err)
 	}
+	// The journal is read back into the archive below, with nothing
+	// appended after it but the seal line: the level stays as it is.
+	w.fr.freeze()
 	tags := []manifestEntry{}
 	bagitSum := sha256.Sum256([]byte(bagitDeclaration))
 	tags = append(tags, manifestEntry{BagitFile, bagitSum})
