@@ -217,6 +217,12 @@ func isZero(b []byte) bool {
 
 func (f *framer) write(order <-chan *segment) {
 	defer f.wg.Done()
+	var clock *sleepClock
+	if f.adapt != nil {
+		if clock = newSleepClock(); clock != nil {
+			defer clock.close()
+		}
+	}
 	var last zstd.EncoderLevel = -1
 	for {
 		t0 := time.Now()
@@ -234,6 +240,10 @@ func (f *framer) write(order <-chan *segment) {
 			f.onLevel(s.level, f.out.n)
 		}
 		last = s.level
+		var busy0 time.Duration
+		if clock != nil {
+			busy0, _ = clock.busy()
+		}
 		if f.failed() == nil {
 			if _, err := f.out.Write(s.out); err != nil {
 				f.fail(err)
@@ -241,7 +251,15 @@ func (f *framer) write(order <-chan *segment) {
 		}
 		t3 := time.Now()
 		if f.adapt != nil && !f.frozen.Load() {
-			f.level.Store(int32(f.adapt.observe(int(f.level.Load()), t1.Sub(t0), t2.Sub(t1), t3.Sub(t2))))
+			// The medium's share of the write: the time the thread
+			// slept in it, not the time it ran or waited for a CPU.
+			writing := t3.Sub(t2)
+			if clock != nil {
+				if busy1, ok := clock.busy(); ok {
+					writing = max(0, writing-(busy1-busy0))
+				}
+			}
+			f.level.Store(int32(f.adapt.observe(int(f.level.Load()), t1.Sub(t0), t2.Sub(t1), writing)))
 		}
 		if s.last {
 			s.entry.end = f.out.n
