@@ -8,7 +8,7 @@
 // on a medium throttled to 100 MB/s (throttle.go), against the zstd -3
 // and zstd -1 pipelines.
 //
-//	go run ./internal/bench [-quick] [-corpus DIR] [-scelle BIN] [-n 3] [-json FILE]
+//	go run ./internal/bench [-quick] [-corpus DIR] [-scelle BIN] [-n 3] [-json FILE] [-only full,logs,throttled]
 //
 // The corpora (about 1 GiB each, or 64 MiB with -quick) are made once and
 // cached under -corpus, never in the repository. Nothing drops the page
@@ -43,6 +43,12 @@ type options struct {
 	corpus, scelle, json, work string
 	quick, keep, noGo          bool
 	n                          int
+	only                       string // comma-separated runs: full, logs, throttled
+}
+
+// runs reports whether run is one of -only's (all when empty).
+func (o options) runs(run string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), run)
 }
 
 func main() {
@@ -56,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the outputs")
 	flag.BoolVar(&o.noGo, "no-go-floors", false, "skip the Go-internal floors")
 	flag.IntVar(&o.n, "n", 3, "measured runs per command, after one warm-up run")
+	flag.StringVar(&o.only, "only", "", "run only these, comma-separated: full, logs, throttled (default all)")
 	flag.StringVar(&floor, "floor", "", "internal: run one Go floor on -floor-root and exit")
 	flag.StringVar(&floorRoot, "floor-root", "", "internal: the tree of -floor")
 	flag.Parse()
@@ -150,12 +157,15 @@ func runBench(o options) error {
 	}
 	logf("method: %s", method)
 	var last *corpus
-	for _, spec := range specs {
+	for i, spec := range specs {
 		c, err := ensureCorpus(o.corpus, spec, logf)
 		if err != nil {
 			return fmt.Errorf("corpus: %w", err)
 		}
 		last = c
+		if !o.runs([]string{"full", "logs"}[i]) {
+			continue
+		}
 		out := filepath.Join(work, spec.Name)
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return err
@@ -167,7 +177,9 @@ func runBench(o options) error {
 		rep.Runs = append(rep.Runs, r)
 		printRun(os.Stdout, rep, r)
 	}
-	if m, err := newMedium(work); err != nil {
+	if !o.runs("throttled") {
+		logf("throttled output: not measured (-only)")
+	} else if m, err := newMedium(work); err != nil {
 		logf("throttled output: not measured: %v", err)
 	} else {
 		logf("throttled medium: %s, %.0f MB/s measured (256 MiB written and synced)", m.Dir, m.Rate/1e6)
