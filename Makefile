@@ -3,7 +3,7 @@
 #   make            build bin/scelle (static, reproducible)
 #   make collect    build, then collect this machine into ./evidence
 #   make test       the whole test suite (vet, gofmt, race, fuzz seeds, CLI scripts)
-#   make bench      seal a >= 1 GiB corpus, compare with tar|zstd + sha256sum
+#   make bench      seal two 1 GiB corpora (and, as root, to a 100 MB/s medium), compare with tar|zstd + sha256sum
 #   make fuzz       run every fuzz target for FUZZTIME each
 #   make release    cross-compile every target into dist/
 #   make man        rewrite the man pages in docs/man from the commands

@@ -12,7 +12,9 @@
 // payload, in memory. Create starts a bag in a folder named with the
 // ".partial" suffix; Seal completes it and renames the folder; a Writer
 // that is never sealed leaves a folder whose journal still proves every
-// item it completed.
+// item it completed. With Options.Adaptive, the zstd level follows the
+// output's pace (lighter when the CPU is the limit, harder when the
+// medium is), and each change is a journal event line (LevelEvent).
 //
 // A BagReader (OpenBag) reads a bag's archive back, entry by entry, in one
 // pass, in memory that does not grow with the bag, and checks each entry

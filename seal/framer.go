@@ -3,6 +3,8 @@ package seal
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -17,12 +19,18 @@ const frameInput = 1 << 20
 // writer's memory: about inFlight+1 times 2 x frameInput.
 const inFlight = 6
 
+// adaptLevels are the levels an adaptive framer moves between, lightest
+// first: klauspost's SpeedFastest, SpeedDefault and SpeedBetterCompression
+// (about zstd -1, -3 and -7). SpeedBestCompression costs ten times the CPU
+// of SpeedDefault for a few per cent, more than any medium repays.
+var adaptLevels = []zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, zstd.SpeedBetterCompression}
+
 // framer cuts the tar stream into zstd frames, compresses them on every
 // core and writes them in order. Write, beginEntry and endEntry are for
 // one goroutine; the workers and the writing goroutine are its own.
 type framer struct {
-	enc    *zstd.Encoder // EncodeAll only, safe for concurrent use
-	out    *countWriter  // written by the writing goroutine only
+	encs   map[zstd.EncoderLevel]*zstd.Encoder // EncodeAll only, safe for concurrent use
+	out    *countWriter                        // written by the writing goroutine only
 	jobs   chan *segment
 	order  chan *segment
 	cur    *segment
@@ -31,7 +39,20 @@ type framer struct {
 	wg     sync.WaitGroup
 	busy   sync.WaitGroup // entries sent, not yet written
 	closed bool
-	bufs   sync.Pool
+	bufs   bufList
+	zeros  sync.Map // level -> the frame of frameInput zero bytes at that level
+
+	// level is the index in adaptLevels (adaptive) or the fixed level,
+	// read when a frame is cut, moved by the writing goroutine.
+	level atomic.Int32
+	adapt *adapter // nil: the level is fixed
+	// frozen stops the adapter: from sealing on, no level line may be
+	// added to the journal (its copy in the archive is read then).
+	frozen atomic.Bool
+	// onLevel, if set, runs in the writing goroutine before the first
+	// frame whose level differs from the frame before it (and before the
+	// first frame), with that frame's archive offset.
+	onLevel func(level zstd.EncoderLevel, offset int64)
 
 	mu  sync.Mutex
 	err error
@@ -41,6 +62,7 @@ type segment struct {
 	in, out     []byte
 	done        chan struct{}
 	entry       *entryDone
+	level       zstd.EncoderLevel
 	first, last bool
 }
 
@@ -53,15 +75,41 @@ type entryDone struct {
 	onWritten func(start, end int64)
 }
 
-func newFramer(out *countWriter, level zstd.EncoderLevel) (*framer, error) {
+// newFramer makes a framer writing to out at a fixed level, or, with
+// adaptive, at the level of adaptLevels that the output's pace calls for,
+// starting at level.
+func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*framer, error) {
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(true),
-		zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(frameInput))
-	if err != nil {
-		return nil, err
+	levels := []zstd.EncoderLevel{level}
+	if adaptive {
+		levels = adaptLevels
 	}
-	f := &framer{enc: enc, out: out, jobs: make(chan *segment, inFlight), order: make(chan *segment, inFlight)}
-	f.bufs.New = func() any { b := make([]byte, 0, frameInput); return &b }
+	// SpeedDefault is also the zero-heavy frames' encoder (see encode).
+	levels = append(levels, zstd.SpeedDefault)
+	f := &framer{encs: map[zstd.EncoderLevel]*zstd.Encoder{}, out: out,
+		jobs: make(chan *segment, inFlight), order: make(chan *segment, inFlight)}
+	for _, l := range levels {
+		if f.encs[l] != nil {
+			continue
+		}
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderCRC(true),
+			zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(frameInput))
+		if err != nil {
+			return nil, err
+		}
+		f.encs[l] = enc
+	}
+	f.level.Store(int32(level))
+	if adaptive {
+		f.adapt = &adapter{}
+		f.level.Store(0)
+		for i, l := range adaptLevels {
+			if l == level {
+				f.level.Store(int32(i))
+			}
+		}
+	}
+	f.bufs = make(bufList, 2*inFlight+2*workers+4)
 	for range workers {
 		f.wg.Add(1)
 		go f.compress(f.jobs)
@@ -71,26 +119,147 @@ func newFramer(out *countWriter, level zstd.EncoderLevel) (*framer, error) {
 	return f, nil
 }
 
+// bufList keeps the frames' buffers for the next frames. Not a
+// sync.Pool: the garbage collector empties a pool at every cycle, which
+// under the writer's heap limit is often, and each new megabyte costs
+// page faults (a fifth of the CPU time of sealing, measured with perf).
+type bufList chan []byte
+
+// get returns an empty buffer that holds at least frameInput bytes.
+func (l bufList) get() []byte {
+	select {
+	case b := <-l:
+		return b[:0]
+	default:
+		return make([]byte, 0, frameInput)
+	}
+}
+
+// put keeps b for a later get, unless enough are kept.
+func (l bufList) put(b []byte) {
+	if cap(b) < frameInput {
+		return
+	}
+	select {
+	case l <- b:
+	default:
+	}
+}
+
+// currentLevel is the level the next frame is cut at.
+func (f *framer) currentLevel() zstd.EncoderLevel {
+	if f.adapt == nil {
+		return zstd.EncoderLevel(f.level.Load())
+	}
+	return adaptLevels[f.level.Load()]
+}
+
 func (f *framer) compress(jobs <-chan *segment) {
 	defer f.wg.Done()
 	for s := range jobs {
-		out := f.bufs.Get().(*[]byte)
-		s.out = f.enc.EncodeAll(s.in, (*out)[:0])
+		s.out = f.encode(s.in, s.level, f.bufs.get())
 		close(s.done)
 	}
 }
 
+// encode compresses one frame at level into out. Two kinds of input take
+// a shorter way, measured on the benchmark corpora (docs/performance.md):
+// a frame of zero bytes only (RAM captures hold gigabytes of zero pages)
+// is the same frame every time, made once; a frame a quarter or more of
+// whose 4 KiB pages are zero goes to SpeedDefault, which runs over zeros
+// twenty times faster than SpeedFastest and makes them smaller.
+func (f *framer) encode(in []byte, level zstd.EncoderLevel, out []byte) []byte {
+	switch zeros := zeroPages(in); {
+	case len(in) == frameInput && zeros == frameInput/zeroPage:
+		if z, ok := f.zeros.Load(level); ok {
+			return append(out, z.([]byte)...)
+		}
+		z := f.encs[level].EncodeAll(in, nil)
+		f.zeros.Store(level, z)
+		return append(out, z...)
+	case level == zstd.SpeedFastest && zeros*4 >= len(in)/zeroPage && zeros > 0:
+		level = zstd.SpeedDefault
+	}
+	return f.encs[level].EncodeAll(in, out)
+}
+
+// zeroPage is the unit zeroPages counts in: a memory page.
+const zeroPage = 4096
+
+// zeroPages counts the whole zeroPage-sized, zeroPage-aligned runs of
+// zero bytes in b.
+func zeroPages(b []byte) int {
+	n := 0
+	for len(b) >= zeroPage {
+		if isZero(b[:zeroPage]) {
+			n++
+		}
+		b = b[zeroPage:]
+	}
+	return n
+}
+
+func isZero(b []byte) bool {
+	// Most pages that are not zero differ in their first bytes.
+	for len(b) >= 8 {
+		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func (f *framer) write(order <-chan *segment) {
 	defer f.wg.Done()
-	for s := range order {
+	var clock *sleepClock
+	if f.adapt != nil {
+		if clock = newSleepClock(); clock != nil {
+			defer clock.close()
+		}
+	}
+	var last zstd.EncoderLevel = -1
+	for {
+		t0 := time.Now()
+		s, ok := <-order
+		if !ok {
+			return
+		}
+		t1 := time.Now()
 		<-s.done
+		t2 := time.Now()
 		if s.first {
 			s.entry.start = f.out.n
+		}
+		if s.level != last && f.onLevel != nil && f.failed() == nil {
+			f.onLevel(s.level, f.out.n)
+		}
+		last = s.level
+		var busy0 time.Duration
+		if clock != nil {
+			busy0, _ = clock.busy()
 		}
 		if f.failed() == nil {
 			if _, err := f.out.Write(s.out); err != nil {
 				f.fail(err)
 			}
+		}
+		t3 := time.Now()
+		if f.adapt != nil && !f.frozen.Load() {
+			// The medium's share of the write: the time the thread
+			// slept in it, not the time it ran or waited for a CPU.
+			writing := t3.Sub(t2)
+			if clock != nil {
+				if busy1, ok := clock.busy(); ok {
+					writing = max(0, writing-(busy1-busy0))
+				}
+			}
+			f.level.Store(int32(f.adapt.observe(int(f.level.Load()), t1.Sub(t0), t2.Sub(t1), writing)))
 		}
 		if s.last {
 			s.entry.end = f.out.n
@@ -100,10 +269,53 @@ func (f *framer) write(order <-chan *segment) {
 			close(s.entry.done)
 			f.busy.Done()
 		}
-		in, out := s.in[:0], s.out[:0]
-		f.bufs.Put(&in)
-		f.bufs.Put(&out)
+		f.bufs.put(s.in)
+		f.bufs.put(s.out)
 	}
+}
+
+// adapter moves the level, as zstd --adapt does, from where the writing
+// goroutine spends its time: writing (the output medium is the limit:
+// compress harder, there is CPU to spare while the medium works) or
+// waiting for a frame to be compressed (the CPU is the limit: compress
+// lighter). Time spent waiting for the next frame to be cut (reading and
+// hashing the input) counts as neither.
+type adapter struct {
+	since                      time.Time
+	idle, compressing, writing time.Duration
+	frames                     int
+}
+
+// adaptWindow is the least time and adaptFrames the least frames over
+// which the adapter judges before it moves the level by one.
+const (
+	adaptWindow = 200 * time.Millisecond
+	adaptFrames = 8
+)
+
+// observe adds one frame's waits and returns the level index for the
+// frames cut from now on.
+func (a *adapter) observe(level int, idle, compressing, writing time.Duration) int {
+	if a.since.IsZero() {
+		a.since = time.Now()
+	}
+	a.idle += idle
+	a.compressing += compressing
+	a.writing += writing
+	a.frames++
+	span := time.Since(a.since)
+	if span < adaptWindow || a.frames < adaptFrames {
+		return level
+	}
+	w, c := a.writing.Seconds()/span.Seconds(), a.compressing.Seconds()/span.Seconds()
+	*a = adapter{since: time.Now()}
+	switch {
+	case w > 0.8 && c < 0.1 && level+1 < len(adaptLevels):
+		return level + 1 // the medium is the limit
+	case (c > 0.2 || w < 0.5) && level > 0:
+		return level - 1 // the CPU is, or the medium has room
+	}
+	return level
 }
 
 func (f *framer) fail(err error) {
@@ -127,15 +339,20 @@ func (f *framer) beginEntry() *entryDone {
 	return f.entry
 }
 
-// Write takes tar-stream bytes of the current entry.
+// Write takes tar-stream bytes of the current entry. Bytes already in
+// place, read into buffer's slice, are taken without a copy.
 func (f *framer) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if f.cur == nil {
-			f.cur = &segment{in: (*f.bufs.Get().(*[]byte))[:0], done: make(chan struct{})}
+			f.cur = f.newSegment()
 		}
 		k := min(len(p), frameInput-len(f.cur.in))
-		f.cur.in = append(f.cur.in, p[:k]...)
+		if free := f.cur.in[len(f.cur.in):cap(f.cur.in)]; len(free) > 0 && &free[0] == &p[0] {
+			f.cur.in = f.cur.in[:len(f.cur.in)+k]
+		} else {
+			f.cur.in = append(f.cur.in, p[:k]...)
+		}
 		p = p[k:]
 		if len(f.cur.in) == frameInput {
 			f.dispatch(false)
@@ -144,11 +361,29 @@ func (f *framer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// buffer returns the free room of the frame being filled (at most max
+// bytes): bytes read into it and then passed to Write, through the tar
+// writer, are not copied again.
+func (f *framer) buffer(max int) []byte {
+	if f.cur == nil {
+		f.cur = f.newSegment()
+	}
+	free := f.cur.in[len(f.cur.in):frameInput]
+	if len(free) > max {
+		free = free[:max]
+	}
+	return free
+}
+
+func (f *framer) newSegment() *segment {
+	return &segment{in: f.bufs.get(), done: make(chan struct{})}
+}
+
 // endEntry sends the entry's last frame and waits until every frame of
 // the entry is written; it returns the archive range they occupy.
 func (f *framer) endEntry() (start, end int64, err error) {
 	if f.cur == nil {
-		f.cur = &segment{in: (*f.bufs.Get().(*[]byte))[:0], done: make(chan struct{})}
+		f.cur = f.newSegment()
 	}
 	e := f.entry
 	f.dispatch(true)
@@ -161,7 +396,7 @@ func (f *framer) endEntry() (start, end int64, err error) {
 // hashed while this one is compressed.
 func (f *framer) finishEntry(onWritten func(start, end int64)) {
 	if f.cur == nil {
-		f.cur = &segment{in: (*f.bufs.Get().(*[]byte))[:0], done: make(chan struct{})}
+		f.cur = f.newSegment()
 	}
 	f.entry.onWritten = onWritten
 	f.dispatch(true)
@@ -170,6 +405,14 @@ func (f *framer) finishEntry(onWritten func(start, end int64)) {
 // idle waits until every entry sent is written (and journaled).
 func (f *framer) idle() { f.busy.Wait() }
 
+// freeze keeps the level of the frames sent so far for every frame from
+// now on, once they are written: the frames that follow add no level
+// line to the journal.
+func (f *framer) freeze() {
+	f.idle()
+	f.frozen.Store(true)
+}
+
 func (f *framer) dispatch(last bool) {
 	if last {
 		f.busy.Add(1)
@@ -177,6 +420,7 @@ func (f *framer) dispatch(last bool) {
 	s := f.cur
 	f.cur = nil
 	s.entry, s.first, s.last = f.entry, f.first, last
+	s.level = f.currentLevel()
 	f.first = false
 	f.order <- s
 	f.jobs <- s
@@ -191,5 +435,7 @@ func (f *framer) close() {
 	close(f.order)
 	close(f.jobs)
 	f.wg.Wait()
-	f.enc.Close()
+	for _, enc := range f.encs {
+		enc.Close()
+	}
 }

@@ -36,8 +36,15 @@ type Options struct {
 	Collection string
 	// Tool names the program writing the bag ("scelle v1.2.3").
 	Tool string
-	// Level is the zstd level; zero means zstd.SpeedDefault (about level 3).
+	// Level is the zstd level; zero means zstd.SpeedDefault (about level
+	// 3), or SpeedFastest with Adaptive.
 	Level zstd.EncoderLevel
+	// Adaptive moves the level while writing, starting at Level, between
+	// SpeedFastest, SpeedDefault and SpeedBetterCompression, from the pace
+	// of the output: harder when the output medium is the limit, lighter
+	// when the CPU is. Each change is a journal event line (LevelEvent)
+	// before the first frame it applies to.
+	Adaptive bool
 	// SyncInterval is the most time between two fsyncs of the archive and
 	// the journal; zero means 250 ms. Every Put writes its journal line at
 	// once (a killed process loses nothing); the sync bounds what a
@@ -135,6 +142,9 @@ type manifestEntry struct {
 func Create(dir string, opts Options) (*Writer, error) {
 	if opts.Level == 0 {
 		opts.Level = zstd.SpeedDefault
+		if opts.Adaptive {
+			opts.Level = zstd.SpeedFastest
+		}
 	}
 	if opts.SyncInterval == 0 {
 		opts.SyncInterval = 250 * time.Millisecond
@@ -188,8 +198,11 @@ func Create(dir string, opts Options) (*Writer, error) {
 	}
 	// out counts and hashes the plaintext archive, encrypted or not.
 	w.out = &countWriter{w: archiveOut, h: sha256.New()}
-	if w.fr, err = newFramer(w.out, opts.Level); err != nil {
+	if w.fr, err = newFramer(w.out, opts.Level, opts.Adaptive); err != nil {
 		return nil, err
+	}
+	if opts.Adaptive {
+		w.fr.onLevel = w.levelEvent
 	}
 	w.tw = tar.NewWriter(w.fr)
 	if err := w.appendJournal(JournalEntry{Type: JournalOpen, Collection: opts.Collection,
@@ -362,10 +375,9 @@ func (w *Writer) entryBody(res *Result, e Entry, r io.Reader, rerr *error) error
 	h := sha256.New()
 	remaining := e.Size
 	for remaining > 0 && *rerr == nil {
-		chunk := w.buf
-		if int64(len(chunk)) > remaining {
-			chunk = chunk[:remaining]
-		}
+		// Read straight into the frame being filled: the tar writer
+		// passes content through, and the framer takes it in place.
+		chunk := w.fr.buffer(int(min(remaining, frameInput)))
 		n, err := r.Read(chunk)
 		if n > 0 {
 			h.Write(chunk[:n])
@@ -548,6 +560,44 @@ func (w *Writer) Event(detail any) error {
 	return w.appendJournal(JournalEntry{Type: JournalEvent, Detail: b})
 }
 
+// LevelEvent is the detail of the journal event line an adaptive Writer
+// writes where the compression level changes (format.md section 3.4): the
+// frames from archive offset From on, up to the next such line, were cut
+// at Level. It changes nothing in what the bag proves.
+type LevelEvent struct {
+	Compression struct {
+		Level     string `json:"level"`      // klauspost/compress's name: fastest, default, better
+		ZstdLevel int    `json:"zstd_level"` // the zstd level it stands for
+		From      int64  `json:"from"`       // archive offset of the first frame at this level
+	} `json:"compression"`
+}
+
+// levelEvent records, from the writing goroutine, that the frames from
+// offset on are cut at level.
+func (w *Writer) levelEvent(level zstd.EncoderLevel, offset int64) {
+	var e LevelEvent
+	e.Compression.Level, e.Compression.ZstdLevel, e.Compression.From = level.String(), zstdLevel(level), offset
+	b, err := json.Marshal(e)
+	if err == nil {
+		// The clock, not opts.Now: Now is called from Put's goroutine only.
+		w.appendJournal(JournalEntry{Type: JournalEvent, Time: time.Now().UTC().Format(time.RFC3339Nano), Detail: b})
+	}
+}
+
+// zstdLevel is the zstd level a klauspost level stands for.
+func zstdLevel(l zstd.EncoderLevel) int {
+	switch l {
+	case zstd.SpeedFastest:
+		return 1
+	case zstd.SpeedDefault:
+		return 3
+	case zstd.SpeedBetterCompression:
+		return 7
+	default:
+		return 11
+	}
+}
+
 func (w *Writer) appendJournal(e JournalEntry) error {
 	w.jmu.Lock()
 	defer w.jmu.Unlock()
@@ -680,6 +730,9 @@ func (w *Writer) SealFrom(write func(io.Writer) error, info BagInfo) (*Sealed, e
 	if err := w.stillThere(); err != nil {
 		return nil, w.fail(err)
 	}
+	// The journal is read back into the archive below, with nothing
+	// appended after it but the seal line: the level stays as it is.
+	w.fr.freeze()
 	tags := []manifestEntry{}
 	bagitSum := sha256.Sum256([]byte(bagitDeclaration))
 	tags = append(tags, manifestEntry{BagitFile, bagitSum})

@@ -45,6 +45,7 @@ type collectOptions struct {
 	Recipients     []string
 	RecipientFiles []string
 	TPM            string
+	Level          int  // zstd level; 0: adapt to the output's pace (issue 16)
 	pathsOnly      bool // --path given without --profile: only those paths
 
 	reference *chain.Reference // from the prompt
@@ -111,6 +112,7 @@ last chunk, and the items in it are claimed but not proven.
 	f.StringVar(&opts.TPM, "tpm", "", "TPM to quote at start and sealing: a device (default /dev/tpmrm0) or swtpm:HOST:PORT")
 	f.StringArrayVar(&opts.Recipients, "recipient", nil, "encrypt the archive with age to this public key (age1...; repeatable)")
 	f.StringArrayVar(&opts.RecipientFiles, "recipients-file", nil, "encrypt the archive to the age public keys in FILE, one a line, # comments (repeatable)")
+	f.IntVar(&opts.Level, "level", 0, "zstd level 1-22 for the whole archive (0: adapt it to the output medium's pace)")
 	return c
 }
 
@@ -157,6 +159,10 @@ func acquireOptions(opts collectOptions) (acquire.Options, error) {
 		Root: opts.Root, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
 		TPM: opts.TPM, NoReadBack: opts.NoReport, Version: version, Revision: vcsRevision(), Argv: os.Args}
 	var err error
+	if opts.Level < 0 || opts.Level > 22 {
+		return a, &usageError{fmt.Errorf("--level %d: want a zstd level from 1 to 22, or 0 to adapt", opts.Level)}
+	}
+	a.Level = opts.Level
 	if a.People, err = peopleOf(opts); err != nil {
 		return a, err
 	}

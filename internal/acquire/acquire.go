@@ -16,6 +16,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/google/uuid"
+	"github.com/klauspost/compress/zstd"
 	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/chain"
@@ -67,6 +68,9 @@ type Options struct {
 	TPM string
 	// NoReadBack skips reading the bag back and writing its reports.
 	NoReadBack bool
+	// Level is the zstd level of the archive, 1 to 22; 0 moves it with
+	// the output's pace (seal.Options.Adaptive).
+	Level int
 	// Version and Revision name this program in the record; Argv is its
 	// command line.
 	Version, Revision string
@@ -256,6 +260,14 @@ func begin(opts Options, prog Progress) (*run, error) {
 	return r, nil
 }
 
+// level is the fixed zstd level of --level, or zero to adapt.
+func (r *run) level() zstd.EncoderLevel {
+	if r.opts.Level == 0 {
+		return 0
+	}
+	return zstd.EncoderLevelFromZstd(r.opts.Level)
+}
+
 // create makes the bag writer, begins the TPM session and writes the
 // acquired event.
 func (r *run) create() error {
@@ -263,7 +275,7 @@ func (r *run) create() error {
 	dir := filepath.Join(r.opts.Out, FolderName(r.opts.Case, r.host, r.started))
 	r.w, err = seal.Create(dir, seal.Options{Key: r.key, Collection: r.id, Tool: "scelle " + r.tool.Version,
 		BeforeSealLine: func(partial string, s *seal.Sealed) error { return r.beforeSealLine(partial, s) },
-		Recipients:     r.opts.Recipients})
+		Recipients:     r.opts.Recipients, Level: r.level(), Adaptive: r.opts.Level == 0})
 	if err != nil {
 		return err
 	}

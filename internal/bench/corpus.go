@@ -35,6 +35,11 @@ type corpusSpec struct {
 	BigText, BigBinary []int64
 	// MinSmall and MaxSmall bound the other files (log-uniform).
 	MinSmall, MaxSmall int64
+	// RandomOnly makes every binary file random (no ELF-like ones).
+	RandomOnly bool `json:",omitempty"`
+	// Mem are memory-image files: 4 KiB pages, most of them zero, the
+	// others text or random, as a RAM capture holds.
+	Mem []int64 `json:",omitempty"`
 }
 
 func fullSpec() corpusSpec {
@@ -44,6 +49,24 @@ func fullSpec() corpusSpec {
 		BigText:   []int64{200 * MiB, 64 * MiB, 24 * MiB, 16 * MiB},
 		BigBinary: []int64{128 * MiB, 48 * MiB, 16 * MiB},
 		MinSmall:  1 << 10, MaxSmall: 1 * MiB}
+}
+
+// logsSpec is the second corpus (issue 16): a few large, repetitive log
+// files, large random blobs and a memory image, with no small files.
+func logsSpec() corpusSpec {
+	const MiB = 1 << 20
+	return corpusSpec{Version: corpusVersion, Name: "logs", Seed: 0x10650,
+		Text: 672 * MiB, Binary: 224 * MiB,
+		BigText:    []int64{256 * MiB, 128 * MiB, 96 * MiB, 64 * MiB, 64 * MiB, 32 * MiB, 32 * MiB},
+		BigBinary:  []int64{128 * MiB, 64 * MiB, 32 * MiB},
+		RandomOnly: true, Mem: []int64{128 * MiB}}
+}
+
+func quickLogsSpec() corpusSpec {
+	const MiB = 1 << 20
+	return corpusSpec{Version: corpusVersion, Name: "logs-quick", Seed: 0x10650,
+		Text: 40 * MiB, Binary: 16 * MiB, BigText: []int64{24 * MiB, 16 * MiB}, BigBinary: []int64{16 * MiB},
+		RandomOnly: true, Mem: []int64{8 * MiB}}
 }
 
 func quickSpec() corpusSpec {
@@ -65,12 +88,13 @@ const (
 	kindAppJSON
 	kindRandom
 	kindELF
+	kindMem
 )
 
 func (k fileKind) text() bool { return k <= kindAppJSON }
 
 func (k fileKind) String() string {
-	return [...]string{"syslog", "auth", "nginx", "json", "random", "elf"}[k]
+	return [...]string{"syslog", "auth", "nginx", "json", "random", "elf", "mem"}[k]
 }
 
 // corpusFile is one file of the plan.
@@ -117,8 +141,15 @@ func plan(spec corpusSpec) []corpusFile {
 		text += n
 	}
 	for i, n := range spec.BigBinary {
-		add([]fileKind{kindRandom, kindELF}[i%2], n)
+		k := []fileKind{kindRandom, kindELF}[i%2]
+		if spec.RandomOnly {
+			k = kindRandom
+		}
+		add(k, n)
 		bin += n
+	}
+	for _, n := range spec.Mem {
+		add(kindMem, n)
 	}
 	logMin, logMax := math.Log(float64(spec.MinSmall)), math.Log(float64(spec.MaxSmall))
 	small := func() int64 {
@@ -166,6 +197,9 @@ func placeFile(rng *rand.Rand, kind fileKind, seq int) string {
 		dir = pick("var/lib/"+sub("store", 10)+"/blobs/"+sub("", 64), "srv/backup/"+sub("vol", 6), "home/"+pick("alice", "bob")+"/Downloads",
 			"var/cache/"+sub("pkg", 8)+"/"+sub("", 32))
 		name = fmt.Sprintf("blob-%d.%s", seq, pick("bin", "gz", "enc", "jpg", "zip"))
+	case kindMem:
+		dir, name = "var/crash", fmt.Sprintf("mem-%d.raw", seq)
+		return dir + "/" + name
 	case kindELF:
 		dir = pick("usr/bin", "usr/lib/x86_64-linux-gnu", "usr/lib/"+sub("pkg", 40), "opt/"+sub("app", 24)+"/bin",
 			"usr/libexec/"+sub("svc", 16))
@@ -288,6 +322,8 @@ func generate(w io.Writer, f corpusFile) error {
 		err = genRandom(lw, f.Seed)
 	case kindELF:
 		err = genELF(lw, f.Seed)
+	case kindMem:
+		err = genMem(lw, f.Seed)
 	default:
 		err = genText(lw, f.Kind, f.Seed)
 	}
@@ -333,6 +369,44 @@ func genRandom(w io.Writer, seed uint64) error {
 		src.Read(buf)
 		if _, err := w.Write(buf); err != nil {
 			return err
+		}
+	}
+}
+
+// genMem writes a memory image: runs of 4 KiB pages, 60 % of them zero,
+// the others text (page cache, heaps of strings) or random (keys,
+// compressed data), in runs as a RAM capture has them.
+func genMem(w io.Writer, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 5))
+	g := &textGen{rng: rng, t: corpusTime.Unix(), host: "web-01"}
+	var key [32]byte
+	putUint64(key[:], seed)
+	src := rand.NewChaCha8(key)
+	zero := make([]byte, 4096)
+	var text []byte
+	page := make([]byte, 4096)
+	for {
+		run := 1 + int(rng.ExpFloat64()*16)
+		r := rng.IntN(100)
+		for range run {
+			var p []byte
+			switch {
+			case r < 60:
+				p = zero
+			case r < 85:
+				for len(text) < 4096 {
+					g.t++
+					text = g.syslog(text)
+				}
+				p = page[:copy(page, text)]
+				text = text[:copy(text, text[4096:])]
+			default:
+				src.Read(page)
+				p = page
+			}
+			if _, err := w.Write(p); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -2,16 +2,21 @@
 
 // Command bench measures scelle's collect and verify against the standard
 // pipeline (tar | zstd, then sha256sum) and against the floors of its two
-// jobs (SHA-256 alone, zstd alone), on the same generated corpus.
+// jobs (SHA-256 alone, zstd alone), on two generated corpora: "full"
+// (many files of every size, logs and binaries) and "logs" (a few large
+// logs, random blobs and a memory image); then, as root, with the outputs
+// on a medium throttled to 100 MB/s (throttle.go), against the zstd -3
+// and zstd -1 pipelines.
 //
-//	go run ./internal/bench [-quick] [-corpus DIR] [-scelle BIN] [-n 3] [-json FILE]
+//	go run ./internal/bench [-quick] [-corpus DIR] [-scelle BIN] [-n 3] [-json FILE] [-only full,logs,throttled]
 //
-// The corpus (at least 1 GiB, or 64 MiB with -quick) is made once and
+// The corpora (about 1 GiB each, or 64 MiB with -quick) are made once and
 // cached under -corpus, never in the repository. Nothing drops the page
-// cache: every command reads a warm cache. Each command runs once to warm
-// up, then -n times; the table shows the run with the least wall time, and
-// the highest peak RSS of the measured runs (from the rusage wait4 returns
-// for the child). Outputs go to a temporary folder, removed at the end.
+// cache: every command reads a warm cache. Every command runs once to
+// warm up, then -n rounds run every command in turn; the table shows the
+// run with the median wall time, and the highest peak RSS of the measured
+// runs (from the rusage wait4 returns for the child). Outputs go to a
+// temporary folder, removed at the end.
 package main
 
 import (
@@ -38,6 +43,12 @@ type options struct {
 	corpus, scelle, json, work string
 	quick, keep, noGo          bool
 	n                          int
+	only                       string // comma-separated runs: full, logs, throttled
+}
+
+// runs reports whether run is one of -only's (all when empty).
+func (o options) runs(run string) bool {
+	return o.only == "" || slices.Contains(strings.Split(o.only, ","), run)
 }
 
 func main() {
@@ -51,6 +62,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the outputs")
 	flag.BoolVar(&o.noGo, "no-go-floors", false, "skip the Go-internal floors")
 	flag.IntVar(&o.n, "n", 3, "measured runs per command, after one warm-up run")
+	flag.StringVar(&o.only, "only", "", "run only these, comma-separated: full, logs, throttled (default all)")
 	flag.StringVar(&floor, "floor", "", "internal: run one Go floor on -floor-root and exit")
 	flag.StringVar(&floorRoot, "floor-root", "", "internal: the tree of -floor")
 	flag.Parse()
@@ -69,12 +81,21 @@ func main() {
 
 // report is what -json writes.
 type report struct {
-	Started time.Time   `json:"started"`
-	Machine machine     `json:"machine"`
+	Started time.Time    `json:"started"`
+	Machine machine      `json:"machine"`
+	Method  string       `json:"method"`
+	Runs    []*corpusRun `json:"runs"`
+}
+
+// corpusRun is the table of one corpus, or of the throttled output.
+type corpusRun struct {
+	Title   string      `json:"title"`
 	Corpus  corpusStamp `json:"corpus"`
-	Method  string      `json:"method"`
 	Benches []*bench    `json:"benches"`
 	Ratios  []ratio     `json:"ratios"`
+	// MediumRate is the throttled medium's measured write rate, bytes a
+	// second (throttled run only).
+	MediumRate float64 `json:"medium_rate,omitempty"`
 }
 
 type machine struct {
@@ -93,8 +114,8 @@ type ratio struct {
 	Met    *bool   `json:"met,omitempty"`
 }
 
-const method = "page cache warm (nothing dropped); each command run once to warm, then best wall time of N; " +
-	"CPU = user+sys of that run; peak RSS = highest wait4 MaxRSS of the N runs (largest single process for a pipeline); " +
+const method = "page cache warm (nothing dropped); every command run once to warm, then N rounds of every command in turn; " +
+	"wall = median of the N; CPU = user+sys of that run; peak RSS = highest wait4 MaxRSS of the N runs (largest single process for a pipeline); " +
 	"MB/s = corpus bytes (1e6) / wall; stall = share of wall time some task waited for a CPU (PSI), high means a busy machine"
 
 func runBench(o options) error {
@@ -115,15 +136,10 @@ func runBench(o options) error {
 			return fmt.Errorf("%s not found: the pipeline and floors need it", tool)
 		}
 	}
-	spec := fullSpec()
+	specs := []corpusSpec{fullSpec(), logsSpec()}
 	if o.quick {
-		spec = quickSpec()
+		specs = []corpusSpec{quickSpec(), quickLogsSpec()}
 	}
-	c, err := ensureCorpus(o.corpus, spec, logf)
-	if err != nil {
-		return fmt.Errorf("corpus: %w", err)
-	}
-	rep.Corpus = c.Stamp
 	work := o.work
 	if work == "" {
 		if work, err = os.MkdirTemp("", "scelle-bench-"); err != nil {
@@ -139,7 +155,57 @@ func runBench(o options) error {
 	if err != nil {
 		return err
 	}
+	logf("method: %s", method)
+	var last *corpus
+	for i, spec := range specs {
+		c, err := ensureCorpus(o.corpus, spec, logf)
+		if err != nil {
+			return fmt.Errorf("corpus: %w", err)
+		}
+		last = c
+		if !o.runs([]string{"full", "logs"}[i]) {
+			continue
+		}
+		out := filepath.Join(work, spec.Name)
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+		r, err := corpusBenches(o, scelle, self, c, out, logf)
+		if err != nil {
+			return err
+		}
+		rep.Runs = append(rep.Runs, r)
+		printRun(os.Stdout, rep, r)
+	}
+	if !o.runs("throttled") {
+		logf("throttled output: not measured (-only)")
+	} else if m, err := newMedium(work); err != nil {
+		logf("throttled output: not measured: %v", err)
+	} else {
+		logf("throttled medium: %s, %.0f MB/s measured (256 MiB written and synced)", m.Dir, m.Rate/1e6)
+		r, err := throttledBenches(o, scelle, last, m, work, logf)
+		m.close()
+		if err != nil {
+			return err
+		}
+		rep.Runs = append(rep.Runs, r)
+		printRun(os.Stdout, rep, r)
+	}
+	if o.json != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.json, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// corpusBenches measures scelle, the pipeline and the floors on c, with
+// their outputs in work.
+func corpusBenches(o options, scelle, self string, c *corpus, work string, logf func(string, ...any)) (*corpusRun, error) {
 	tree := c.Dir
 	bagOut := filepath.Join(work, "bags")
 	var bag string
@@ -205,30 +271,81 @@ func runBench(o options) error {
 		}
 	}
 	logf("measuring on %s: %d files, %.0f MiB; outputs in %s", tree, c.Stamp.Files, mib(c.Stamp.Bytes), work)
-	logf("method: %s", method)
-	for _, b := range benches {
-		if err := b.measure(o.n, logf); err != nil {
-			return err
+	// The bag of every round is verified, untimed, once verify has run.
+	checked := false
+	verify.after = func([]byte) error {
+		if checked {
+			return nil
 		}
-		if b == verify {
-			if err := checkVerify(scelle, bag, c.Stamp.Files); err != nil {
-				return err
+		checked = true
+		return checkVerify(scelle, bag, c.Stamp.Files)
+	}
+	if err := measureRounds(benches, o.n, logf); err != nil {
+		return nil, err
+	}
+	return &corpusRun{Title: "corpus " + c.Stamp.Spec.Name, Corpus: c.Stamp, Benches: benches, Ratios: ratios(benches)}, nil
+}
+
+// throttledBenches measures scelle and the zstd -1 and -3 pipelines
+// writing to the throttled medium m, on corpus c. Every command ends once
+// its output is synced: scelle fsyncs it, the pipelines run sync on it.
+func throttledBenches(o options, scelle string, c *corpus, m *medium, work string, logf func(string, ...any)) (*corpusRun, error) {
+	tree, q := c.Dir, shellQuote
+	var benches []*bench
+	for _, level := range []string{"", "1", "3"} {
+		bagOut := filepath.Join(m.Dir, "bags")
+		argv := []string{scelle, "collect", "--root", tree, "--path", "/**", "--out", bagOut, "--case", "bench", "--no-prompt", "--no-report"}
+		name := "scelle collect (adaptive)"
+		if level != "" {
+			argv = append(argv, "--level", level)
+			name = "scelle collect --level " + level
+		}
+		b := &bench{Name: name, Kind: "scelle", Argv: argv, before: func() error { return os.RemoveAll(bagOut) }}
+		b.after = func([]byte) error {
+			bag, err := onlyDir(bagOut)
+			if err == nil {
+				b.OutBytes, err = largestFile(bag)
 			}
-		}
-	}
-	rep.Benches = benches
-	rep.Ratios = ratios(benches)
-	printTable(os.Stdout, rep)
-	if o.json != "" {
-		b, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
+			if err == nil {
+				err = os.RemoveAll(bagOut)
+			}
 			return err
 		}
-		if err := os.WriteFile(o.json, append(b, '\n'), 0o644); err != nil {
+		benches = append(benches, b)
+	}
+	for _, level := range []string{"3", "1"} {
+		out := filepath.Join(m.Dir, "tree.tar.zst")
+		sums := filepath.Join(work, "sums")
+		b := &bench{Name: "pipeline zstd -" + level + "; sha256sum", Kind: "pipeline",
+			Argv: []string{"bash", "-c", "set -o pipefail; tar -cf - -C " + q(tree) + " . | zstd -" + level + " -T0 -q -f -o " + q(out) +
+				" && sync " + q(out) + " && find " + q(tree) + " -type f -print0 | xargs -0 sha256sum > " + q(sums)},
+			before: func() error { return removeAll(out, sums) }}
+		b.after = func([]byte) error {
+			fi, err := os.Stat(out)
+			if err == nil {
+				b.OutBytes = fi.Size()
+				err = os.Remove(out)
+			}
 			return err
 		}
+		benches = append(benches, b)
 	}
-	return nil
+	logf("measuring on %s with outputs on the throttled medium %s", tree, m.Dir)
+	if err := measureRounds(benches, o.n, logf); err != nil {
+		return nil, err
+	}
+	var rs []ratio
+	is := func(b bool) *bool { return &b }
+	sc, z3, z1 := benches[0], byName(benches, "pipeline zstd -3; sha256sum"), byName(benches, "pipeline zstd -1; sha256sum")
+	v := sc.Median.Wall / min(z3.Median.Wall, z1.Median.Wall)
+	rs = append(rs, ratio{Name: "scelle adaptive / best of zstd -1, -3 pipelines (wall)", Value: v, Target: "<= 1", Met: is(v <= 1)})
+	v = float64(sc.OutBytes) / float64(z3.OutBytes)
+	rs = append(rs, ratio{Name: "scelle adaptive archive / zstd -3 output (size)", Value: v, Target: "<= 1.05", Met: is(v <= 1.05)})
+	for _, b := range benches[1:3] {
+		rs = append(rs, ratio{Name: b.Name + " / adaptive (wall)", Value: b.Median.Wall / sc.Median.Wall})
+	}
+	return &corpusRun{Title: fmt.Sprintf("corpus %s, output to a medium throttled to %d MB/s (%.0f MB/s measured)",
+		c.Stamp.Spec.Name, throttleRate/1_000_000, m.Rate/1e6), Corpus: c.Stamp, Benches: benches, Ratios: rs, MediumRate: m.Rate}, nil
 }
 
 // checkVerify checks, once and untimed, that the bag verifies with one
@@ -279,25 +396,26 @@ func ratios(bs []*bench) []ratio {
 	pipe := byName(bs, "pipeline tar|zstd; sha256sum")
 	sha := byName(bs, "floor sha256sum")
 	zst := byName(bs, "floor tar|zstd -3 -T0 -o null")
-	if z2 := byName(bs, "floor tar|zstd -3 -T0 >null"); z2.Best.Wall < zst.Best.Wall {
+	if z2 := byName(bs, "floor tar|zstd -3 -T0 >null"); z2.Median.Wall < zst.Median.Wall {
 		zst = z2
 	}
-	cw := collect.Best.Wall
-	v := pipe.Best.Wall / cw
+	cw := collect.Median.Wall
+	v := pipe.Median.Wall / cw
 	add("pipeline / scelle collect (wall)", v, ">= 2", is(v >= 2))
-	floor := max(sha.Best.Wall, zst.Best.Wall)
+	floor := max(sha.Median.Wall, zst.Median.Wall)
 	v = cw / floor
 	add("scelle collect / max(sha256sum, tar|zstd) (wall)", v, "<= 1.3", is(v <= 1.3))
 	if gs, gz := byName(bs, "go sha"), byName(bs, "go zstd"); gs != nil && gz != nil {
-		v = cw / max(gs.Best.Wall, gz.Best.Wall)
+		v = cw / max(gs.Median.Wall, gz.Median.Wall)
 		add("scelle collect / max(go sha, go zstd) (wall)", v, "<= 1.3", is(v <= 1.3))
 		if g := byName(bs, "go sha+zstd"); g != nil {
-			add("scelle collect / go sha+zstd one pass (wall)", cw/g.Best.Wall, "", nil)
+			add("scelle collect / go sha+zstd one pass (wall)", cw/g.Median.Wall, "", nil)
 		}
 	}
-	add("scelle verify / scelle collect (wall)", verify.Best.Wall/cw, "", nil)
-	add("pipeline / scelle collect (CPU)", pipe.Best.CPU()/collect.Best.CPU(), "", nil)
-	add("scelle collect / max(sha256sum, tar|zstd) (CPU)", collect.Best.CPU()/max(sha.Best.CPU(), zst.Best.CPU()), "", nil)
+	v = verify.Median.Wall / cw
+	add("scelle verify / scelle collect (wall)", v, "<= 1", is(v <= 1))
+	add("pipeline / scelle collect (CPU)", pipe.Median.CPU()/collect.Median.CPU(), "", nil)
+	add("scelle collect / max(sha256sum, tar|zstd) (CPU)", collect.Median.CPU()/max(sha.Median.CPU(), zst.Median.CPU()), "", nil)
 	v = float64(collect.PeakRSS) / rssTarget
 	add("scelle collect peak RSS / 64 MiB", v, "<= 1", is(v <= 1))
 	v = float64(verify.PeakRSS) / rssTarget
@@ -308,44 +426,49 @@ func ratios(bs []*bench) []ratio {
 	return rs
 }
 
-func printTable(w io.Writer, rep *report) {
-	c := rep.Corpus
+func printRun(w io.Writer, rep *report, r *corpusRun) {
+	c := r.Corpus
 	fmt.Fprintf(w, "\nscelle bench  %s  %s, %d CPUs, %s, %s\n", rep.Started.Format(time.RFC3339), rep.Machine.CPU,
 		rep.Machine.CPUs, rep.Machine.Kernel, rep.Machine.Go)
-	fmt.Fprintf(w, "corpus %s: %d files, %.1f MiB (", c.Spec.Name, c.Files, mib(c.Bytes))
-	for i, k := range []string{"syslog", "auth", "nginx", "json", "random", "elf"} {
-		if i > 0 {
+	fmt.Fprintf(w, "%s: %d files, %.1f MiB (", r.Title, c.Files, mib(c.Bytes))
+	first := true
+	for _, k := range []string{"syslog", "auth", "nginx", "json", "random", "elf", "mem"} {
+		if c.ByKind[k] == 0 {
+			continue
+		}
+		if !first {
 			fmt.Fprint(w, ", ")
 		}
+		first = false
 		fmt.Fprintf(w, "%s %.0f", k, mib(c.ByKind[k]))
 	}
 	fmt.Fprintf(w, " MiB)\n%s\n\n", rep.Method)
 	fmt.Fprintf(w, "%-31s %8s %8s %9s %8s %9s %7s %7s\n", "name", "wall s", "CPU s", "RSS MiB", "MB/s", "out MiB", "ratio", "stall")
-	for _, b := range rep.Benches {
+	for _, b := range r.Benches {
 		out, ratio := "", ""
 		if b.OutBytes > 0 {
 			out = fmt.Sprintf("%.1f", mib(b.OutBytes))
 			ratio = fmt.Sprintf("%.2fx", float64(c.Bytes)/float64(b.OutBytes))
 		}
-		fmt.Fprintf(w, "%-31s %8.2f %8.2f %9.1f %8.0f %9s %7s %6.0f%%\n", b.Name, b.Best.Wall, b.Best.CPU(), mib(b.PeakRSS),
-			float64(c.Bytes)/1e6/b.Best.Wall, out, ratio, 100*b.Best.Stall)
+		fmt.Fprintf(w, "%-31s %8.2f %8.2f %9.1f %8.0f %9s %7s %6.0f%%\n", b.Name, b.Median.Wall, b.Median.CPU(), mib(b.PeakRSS),
+			float64(c.Bytes)/1e6/b.Median.Wall, out, ratio, 100*b.Median.Stall)
 	}
 	fmt.Fprintln(w)
-	for _, r := range rep.Ratios {
+	for _, ra := range r.Ratios {
 		verdict := ""
-		if r.Met != nil {
-			verdict = "target " + r.Target
-			if *r.Met {
+		if ra.Met != nil {
+			verdict = "target " + ra.Target
+			if *ra.Met {
 				verdict += "  met"
 			} else {
 				verdict += "  MISSED"
 			}
 		}
-		fmt.Fprintf(w, "%-50s %7.2f   %s\n", r.Name, r.Value, verdict)
+		fmt.Fprintf(w, "%-56s %7.2f   %s\n", ra.Name, ra.Value, verdict)
 	}
 	var stalls []float64
-	for _, b := range rep.Benches {
-		stalls = append(stalls, b.Best.Stall)
+	for _, b := range r.Benches {
+		stalls = append(stalls, b.Median.Stall)
 	}
 	slices.Sort(stalls)
 	if m := stalls[len(stalls)/2]; m > 0.2 {

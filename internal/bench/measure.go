@@ -4,9 +4,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,11 +33,11 @@ func (s sample) CPU() float64 { return s.User + s.Sys }
 
 // bench is one measured command.
 type bench struct {
-	Name string   `json:"name"`
-	Kind string   `json:"kind"` // scelle, pipeline, floor, go-floor
-	Argv []string `json:"argv"`
-	Runs []sample `json:"runs"` // the measured runs, after the warm-up
-	Best sample   `json:"best"` // the run with the least wall time
+	Name   string   `json:"name"`
+	Kind   string   `json:"kind"` // scelle, pipeline, floor, go-floor
+	Argv   []string `json:"argv"`
+	Runs   []sample `json:"runs"`   // the measured runs, after the warm-up
+	Median sample   `json:"median"` // the run with the median wall time
 	// PeakRSS is the highest MaxRSS of all measured runs. For a bash
 	// pipeline it is the largest single process, not their sum: that is
 	// what wait4 reports.
@@ -91,34 +93,48 @@ func cpuStall() time.Duration {
 	return time.Duration(us) * time.Microsecond
 }
 
-// measure runs b once to warm up, then n times, and keeps the best.
-func (b *bench) measure(n int, logf func(string, ...any)) error {
+// measureRounds runs every bench once to warm up, then n rounds of every
+// bench in turn, so that a busy spell of the machine falls on all of them
+// alike; each bench keeps its median run.
+func measureRounds(bs []*bench, n int, logf func(string, ...any)) error {
 	for i := 0; i <= n; i++ {
-		if b.before != nil {
-			if err := b.before(); err != nil {
-				return fmt.Errorf("%s: %w", b.Name, err)
+		for _, b := range bs {
+			if err := b.once(i, n, logf); err != nil {
+				return err
 			}
 		}
-		s, out, err := run(b.Argv)
-		if err != nil {
+	}
+	for _, b := range bs {
+		runs := slices.Clone(b.Runs)
+		slices.SortFunc(runs, func(x, y sample) int { return cmp.Compare(x.Wall, y.Wall) })
+		b.Median = runs[len(runs)/2]
+	}
+	return nil
+}
+
+// once runs b; round 0 is the warm-up.
+func (b *bench) once(round, n int, logf func(string, ...any)) error {
+	if b.before != nil {
+		if err := b.before(); err != nil {
 			return fmt.Errorf("%s: %w", b.Name, err)
 		}
-		if b.after != nil {
-			if err := b.after(out); err != nil {
-				return fmt.Errorf("%s: %w", b.Name, err)
-			}
-		}
-		what := "warm-up"
-		if i > 0 {
-			what = fmt.Sprintf("run %d/%d", i, n)
-			b.Runs = append(b.Runs, s)
-			if len(b.Runs) == 1 || s.Wall < b.Best.Wall {
-				b.Best = s
-			}
-			b.PeakRSS = max(b.PeakRSS, s.MaxRSS)
-		}
-		logf("  %-30s %-9s %6.2f s wall %6.2f s cpu %6.1f MiB  cpu stall %3.0f%%", b.Name, what, s.Wall, s.CPU(), mib(s.MaxRSS), 100*s.Stall)
 	}
+	s, out, err := run(b.Argv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", b.Name, err)
+	}
+	if b.after != nil {
+		if err := b.after(out); err != nil {
+			return fmt.Errorf("%s: %w", b.Name, err)
+		}
+	}
+	what := "warm-up"
+	if round > 0 {
+		what = fmt.Sprintf("run %d/%d", round, n)
+		b.Runs = append(b.Runs, s)
+		b.PeakRSS = max(b.PeakRSS, s.MaxRSS)
+	}
+	logf("  %-30s %-9s %6.2f s wall %6.2f s cpu %6.1f MiB  cpu stall %3.0f%%", b.Name, what, s.Wall, s.CPU(), mib(s.MaxRSS), 100*s.Stall)
 	return nil
 }
 

@@ -1,0 +1,223 @@
+package seal
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// slowWriter takes delay for every write, like a slow medium.
+type slowWriter struct {
+	bytes.Buffer
+	delay time.Duration
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(s.delay)
+	return s.Buffer.Write(p)
+}
+
+// framerOutput writes the entries through a framer and returns what it
+// wrote and the level changes it reported.
+func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive bool, entries [][]byte) (levels []zstd.EncoderLevel, offsets []int64) {
+	t.Helper()
+	cw := &countWriter{w: dst, h: sha256.New()}
+	f, err := newFramer(cw, level, adaptive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	f.onLevel = func(l zstd.EncoderLevel, off int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		levels, offsets = append(levels, l), append(offsets, off)
+	}
+	for _, e := range entries {
+		f.beginEntry()
+		for p := e; len(p) > 0; {
+			// Half the writes in place, half copied, as the tar writer's
+			// headers and the content read into buffer are.
+			b := f.buffer(len(p))
+			n := copy(b, p)
+			if len(p)%2 == 0 {
+				f.Write(b[:n])
+			} else {
+				f.Write(p[:n])
+			}
+			p = p[n:]
+		}
+		if _, _, err := f.endEntry(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.close()
+	return levels, offsets
+}
+
+func decodeAll(t *testing.T, b []byte) []byte {
+	t.Helper()
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	out, err := dec.DecodeAll(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestFramerZeroPages: frames of zero bytes, whole or in part (a RAM
+// capture), take the short ways and decode to what went in, with zstd's
+// own tool too.
+func TestFramerZeroPages(t *testing.T) {
+	text := benchText(3 << 20)
+	mixed := make([]byte, 3<<20)
+	for i := 0; i < len(mixed); i += 2 * zeroPage {
+		copy(mixed[i:i+zeroPage], text[i:])
+	}
+	entries := [][]byte{make([]byte, 5<<20+123), mixed, text[:100000], make([]byte, frameInput)}
+	var out bytes.Buffer
+	framerOutput(t, &out, zstd.SpeedFastest, false, entries)
+	want := bytes.Join(entries, nil)
+	if got := decodeAll(t, out.Bytes()); !bytes.Equal(got, want) {
+		t.Fatalf("decoded %d bytes differ from the %d written", len(got), len(want))
+	}
+	// 6 MiB of zeros take a few hundred bytes.
+	if out.Len() > 1<<20 {
+		t.Fatalf("archive of %d bytes for %d bytes, mostly zeros", out.Len(), len(want))
+	}
+	if _, err := exec.LookPath("zstd"); err != nil {
+		t.Skip("zstd not installed (make deps)")
+	}
+	cmd := exec.Command("zstd", "-dc")
+	cmd.Stdin = bytes.NewReader(out.Bytes())
+	got, err := cmd.Output()
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("zstd -dc: %v, %d bytes, equal %v", err, len(got), bytes.Equal(got, want))
+	}
+}
+
+// TestFramerAdapts: on a slow output the level rises, frame by frame
+// boundaries reported in archive order, and the archive decodes whole.
+func TestFramerAdapts(t *testing.T) {
+	one := benchText(frameInput)
+	var entries [][]byte
+	for range 32 {
+		entries = append(entries, one)
+	}
+	text := bytes.Join(entries, nil)
+	out := &slowWriter{delay: 40 * time.Millisecond}
+	levels, offsets := framerOutput(t, out, zstd.SpeedFastest, true, entries)
+	if got := decodeAll(t, out.Bytes()); !bytes.Equal(got, text) {
+		t.Fatal("decoded bytes differ from those written")
+	}
+	if len(levels) < 2 || levels[0] != zstd.SpeedFastest || offsets[0] != 0 {
+		t.Fatalf("level changes %v at %v: want fastest at 0, then higher", levels, offsets)
+	}
+	for i := 1; i < len(offsets); i++ {
+		if offsets[i] <= offsets[i-1] || offsets[i] > int64(out.Len()) {
+			t.Fatalf("level changes at %v: not increasing within the %d bytes", offsets, out.Len())
+		}
+	}
+	higher := false
+	for _, l := range levels {
+		higher = higher || l > zstd.SpeedFastest
+	}
+	if !higher {
+		t.Fatalf("levels %v on an output that takes 40 ms a frame: never above fastest", levels)
+	}
+	// Each range decodes on its own from its offset: ranges fall on frame
+	// boundaries.
+	t.Logf("levels %v at %v", levels, offsets)
+	for _, off := range offsets[1:] {
+		if got := decodeAll(t, out.Bytes()[off:]); !bytes.HasSuffix(text, got) {
+			t.Fatalf("the frames from offset %d do not decode to the end of the input", off)
+		}
+	}
+}
+
+func TestAdapterMoves(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	run := func(level int, idle, compressing, writing time.Duration) int {
+		a := &adapter{since: time.Now().Add(-2 * adaptWindow)}
+		for range adaptFrames - 1 {
+			a.observe(level, 0, 0, 0)
+		}
+		a.since = time.Now().Add(-(idle + compressing + writing))
+		return a.observe(level, idle, compressing, writing)
+	}
+	for _, tt := range []struct {
+		name                       string
+		level                      int
+		idle, compressing, writing time.Duration
+		want                       int
+	}{
+		{"medium is the limit", 0, ms(10), ms(5), ms(285), 1},
+		{"medium is the limit at the top", 2, ms(10), ms(5), ms(285), 2},
+		{"cpu is the limit", 2, ms(20), ms(200), ms(80), 1},
+		{"fast medium", 1, ms(250), ms(10), ms(40), 0},
+		{"fast medium at the bottom", 0, ms(250), ms(10), ms(40), 0},
+		{"balanced", 1, ms(30), ms(30), ms(240), 1},
+	} {
+		if got := run(tt.level, tt.idle, tt.compressing, tt.writing); got != tt.want {
+			t.Errorf("%s: level %d -> %d, want %d", tt.name, tt.level, got, tt.want)
+		}
+	}
+	// Not before a window and a few frames have passed.
+	a := &adapter{}
+	if got := a.observe(0, 0, 0, time.Second); got != 0 {
+		t.Errorf("moved after one frame: %d", got)
+	}
+}
+
+// TestAdaptiveBag: an adaptive Writer's level lines are event lines that
+// verify, and name the offset of a frame.
+func TestAdaptiveBag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bag")
+	w, err := Create(dir, Options{Collection: "test", Tool: "scelle test", Adaptive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := benchText(3 << 20)
+	if _, err := w.Put(context.Background(), Entry{Name: "log", Size: int64(len(text))}, bytes.NewReader(text)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Seal([]byte("{}\n"), BagInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Verify(dir)
+	if err != nil || !rep.OK() {
+		t.Fatalf("verify: %v %+v", err, rep.Failed())
+	}
+	j, err := os.ReadFile(filepath.Join(dir, JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events []LevelEvent
+	for _, line := range strings.Split(strings.TrimSpace(string(j)), "\n") {
+		e, err := ParseJournalLine([]byte(line), w.PublicKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var le LevelEvent
+		if e.Type == JournalEvent && json.Unmarshal(e.Detail, &le) == nil && le.Compression.Level != "" {
+			events = append(events, le)
+		}
+	}
+	if len(events) == 0 || events[0].Compression.From != 0 || events[0].Compression.Level != "fastest" || events[0].Compression.ZstdLevel != 1 {
+		t.Fatalf("level events %+v: want fastest from offset 0 first", events)
+	}
+}
