@@ -56,4 +56,3 @@ func ReadSmallFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
-
