@@ -195,7 +195,7 @@ func storedBefore(dir string, want *chain.Store) *chain.Store {
 // with its size and ETag.
 func (s *Store) holds(ctx context.Context, st *chain.Store) bool {
 	for _, o := range st.Objects {
-		info, err := s.core.StatObject(ctx, st.Bucket, o.Key, minio.StatObjectOptions{VersionID: o.VersionID})
+		info, err := s.core.StatObject(ctx, st.Bucket, o.Key, minio.StatObjectOptions{VersionID: versionParam(o.VersionID)})
 		if err != nil || info.Size != o.Size || info.ETag != o.ETag {
 			return false
 		}
@@ -217,6 +217,27 @@ func (p *pusher) sent(n int64) {
 		p.opts.Progress(p.res.Sent)
 	}
 	p.mu.Unlock()
+}
+
+// nullVersion is the version id S3 gives an object of a bucket without
+// versioning.
+const nullVersion = "null"
+
+func orNull(v string) string {
+	if v == "" {
+		return nullVersion
+	}
+	return v
+}
+
+// versionParam is the versionId to ask for: none for the null version
+// (some stores refuse versionId=null on a bucket without versioning,
+// which holds one version a key).
+func versionParam(v string) string {
+	if v == nullVersion {
+		return ""
+	}
+	return v
 }
 
 // putOptions are the headers of every object's first request.
@@ -260,9 +281,9 @@ func (p *pusher) putFile(ctx context.Context, dir, name string) (chain.StoredObj
 
 	// Already stored whole by a push that was cut short?
 	if info, err := p.s.core.StatObject(ctx, p.res.Store.Bucket, key, minio.StatObjectOptions{}); err == nil &&
-		info.Size == size && info.Metadata.Get("X-Amz-Meta-"+metaSHA256) == hexSum && info.VersionID != "" {
+		info.Size == size && info.Metadata.Get("X-Amz-Meta-"+metaSHA256) == hexSum && (info.VersionID != "" || p.res.Store.NoLock) {
 		p.res.Reused++
-		o.VersionID, o.ETag = info.VersionID, info.ETag
+		o.VersionID, o.ETag = orNull(info.VersionID), info.ETag
 		return o, p.s.retention(ctx, p.res.Store.Bucket, &o, p.opts)
 	}
 
@@ -285,8 +306,11 @@ func (p *pusher) putFile(ctx context.Context, dir, name string) (chain.StoredObj
 	}
 	p.res.Uploaded++
 	o.VersionID, o.ETag = up.VersionID, up.ETag
-	if o.VersionID == "" && !p.res.Store.NoLock {
-		return o, fmt.Errorf("%s: the store gave no version id: is versioning on?", key)
+	if o.VersionID == "" {
+		if !p.res.Store.NoLock {
+			return o, fmt.Errorf("%s: the store gave no version id: is versioning on?", key)
+		}
+		o.VersionID = nullVersion // a bucket without versioning
 	}
 	return o, p.s.retention(ctx, p.res.Store.Bucket, &o, p.opts)
 }
@@ -315,7 +339,7 @@ func (s *Store) retention(ctx context.Context, bucket string, o *chain.StoredObj
 // GetObjectRetention answer.
 func (s *Store) objectLock(ctx context.Context, bucket, key, version string) (Lock, error) {
 	l := Lock{Key: key, VersionID: version}
-	info, err := s.core.StatObject(ctx, bucket, key, minio.StatObjectOptions{VersionID: version})
+	info, err := s.core.StatObject(ctx, bucket, key, minio.StatObjectOptions{VersionID: versionParam(version)})
 	if err != nil {
 		return l, s.classify(err, bucket)
 	}

@@ -102,7 +102,7 @@ func (s *Store) Verify(ctx context.Context, loc Location, opts verdict.Options) 
 	missing := 0
 	for _, o := range stored.Store.Objects {
 		name := strings.TrimPrefix(o.Key, prefix)
-		info, err := s.core.StatObject(ctx, loc.Bucket, o.Key, minio.StatObjectOptions{VersionID: o.VersionID})
+		info, err := s.core.StatObject(ctx, loc.Bucket, o.Key, minio.StatObjectOptions{VersionID: versionParam(o.VersionID)})
 		switch code := minio.ToErrorResponse(err).Code; {
 		case err != nil && (code == "NoSuchKey" || code == "NoSuchVersion" || code == "MethodNotAllowed"):
 			missing++
@@ -287,7 +287,7 @@ func (s *Store) otherVersions(ctx context.Context, bucket, prefix string, st *ch
 		if o.Err != nil {
 			return nil, s.classify(o.Err, bucket)
 		}
-		if pinned[o.Key+"\x00"+o.VersionID] || (o.Key == prefix+custodyName && !o.IsDeleteMarker) {
+		if pinned[o.Key+"\x00"+orNull(o.VersionID)] || (o.Key == prefix+custodyName && !o.IsDeleteMarker) {
 			continue
 		}
 		out = append(out, Version{Key: o.Key, VersionID: o.VersionID, Time: o.LastModified.UTC(), Size: o.Size,

@@ -52,7 +52,7 @@ func (f *storeFS) Open(name string) (fs.File, error) {
 	if !ok {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	obj, _, _, err := f.s.core.GetObject(f.ctx, f.bucket, o.key, minio.GetObjectOptions{VersionID: o.version})
+	obj, _, _, err := f.s.core.GetObject(f.ctx, f.bucket, o.key, minio.GetObjectOptions{VersionID: versionParam(o.version)})
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: f.s.classify(err, f.bucket)}
 	}

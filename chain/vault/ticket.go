@@ -259,7 +259,7 @@ func ticketPut(ctx context.Context, client *http.Client, t *Ticket, sl *TicketSl
 		}
 		return chain.StoredObject{}, msg
 	}
-	return chain.StoredObject{Key: sl.Prefix + name, VersionID: resp.Header.Get("X-Amz-Version-Id"),
+	return chain.StoredObject{Key: sl.Prefix + name, VersionID: orNull(resp.Header.Get("X-Amz-Version-Id")),
 		ETag: strings.Trim(resp.Header.Get("ETag"), `"`), SHA256: hex.EncodeToString(h.Sum(nil)), Size: fi.Size()}, nil
 }
 
