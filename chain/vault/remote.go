@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -81,19 +82,9 @@ func (s *Store) Verify(ctx context.Context, loc Location, opts verdict.Options) 
 	if err != nil {
 		return nil, err
 	}
-	c, err := chain.ReadCustody(bytes.NewReader(custody))
+	stored, err := lastStored(custody, loc.Bucket, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("%s%s: %w", prefix, custodyName, err)
-	}
-	var stored *chain.CustodyEntry
-	for i := len(c.Entries) - 1; i >= 0; i-- {
-		if st := c.Entries[i].Store; st != nil && st.Bucket == loc.Bucket && st.Prefix == prefix {
-			stored = &c.Entries[i]
-			break
-		}
-	}
-	if stored == nil {
-		return nil, hint.Wrap(fmt.Errorf("%s: %w", loc, ErrNotStored), "scelle push records a stored event; scelle vault ls lists the bags of a prefix")
+		return nil, err
 	}
 	rv := &RemoteVerdict{Location: loc, Stored: stored}
 	fsys := &storeFS{ctx: ctx, s: s, bucket: loc.Bucket, objects: map[string]pinnedObject{}, custody: custody, at: at, sums: map[string][]byte{}}
@@ -175,6 +166,41 @@ func (s *Store) Verify(ctx context.Context, loc Location, opts verdict.Options) 
 	}
 	rv.Read = fsys.read
 	return rv, nil
+}
+
+// Open returns the stored bag at loc as an fs.FS of its files at the
+// versions its last stored event pinned (and its custody log), streamed
+// from the store as they are read. Nothing is checked: Verify does.
+func (s *Store) Open(ctx context.Context, loc Location) (fs.FS, error) {
+	prefix := loc.folder()
+	custody, at, err := s.readCustody(ctx, loc.Bucket, prefix+custodyName)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := lastStored(custody, loc.Bucket, prefix)
+	if err != nil {
+		return nil, err
+	}
+	fsys := &storeFS{ctx: ctx, s: s, bucket: loc.Bucket, objects: map[string]pinnedObject{}, custody: custody, at: at, sums: map[string][]byte{}}
+	for _, o := range stored.Store.Objects {
+		fsys.objects[strings.TrimPrefix(o.Key, prefix)] = pinnedObject{key: o.Key, version: o.VersionID, size: o.Size}
+	}
+	return fsys, nil
+}
+
+// lastStored returns the last stored event of a custody log for the
+// bucket and folder.
+func lastStored(custody []byte, bucket, prefix string) (*chain.CustodyEntry, error) {
+	c, err := chain.ReadCustody(bytes.NewReader(custody))
+	if err != nil {
+		return nil, fmt.Errorf("%s%s: %w", prefix, custodyName, err)
+	}
+	for i := len(c.Entries) - 1; i >= 0; i-- {
+		if st := c.Entries[i].Store; st != nil && st.Bucket == bucket && st.Prefix == prefix {
+			return &c.Entries[i], nil
+		}
+	}
+	return nil, hint.Wrap(fmt.Errorf("s3://%s/%s: %w", bucket, prefix, ErrNotStored), "scelle push records a stored event; scelle vault ls lists the bags of a prefix")
 }
 
 // hash reads a pinned object whole and returns its SHA-256.
