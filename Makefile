@@ -20,7 +20,7 @@ CASE     ?= triage
 EXAMINER ?= $(shell id -un 2>/dev/null)
 TARGETS  := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
 
-.PHONY: all build collect deps test vet bench fuzz release man clean
+.PHONY: all build collect deps deps-versitygw test vet bench fuzz release man clean
 
 all: build
 
@@ -59,6 +59,17 @@ deps:
 		else echo "warning: missing test tools:$$missing (tests that drive them will skip; run as root to install)"; fi; \
 	fi
 	@sh internal/qemutest/testdata/kernel.sh >/dev/null || echo "warning: no kernel for the QEMU memory test (it will skip, or fail as root)"
+
+# issue 14: versitygw, the S3 Object Lock server the vault tests start on
+# loopback; built once with go install, cached outside the repository.
+# awscli: a second S3 client in the vault tests and benchmark.
+TEST_TOOLS += aws:awscli
+VERSITYGW_VERSION ?= v1.8.0
+TOOLS_BIN ?= $(HOME)/.cache/scelle-tools
+deps: deps-versitygw
+deps-versitygw:
+	@test -x "$(TOOLS_BIN)/versitygw" || { echo "installing versitygw $(VERSITYGW_VERSION) into $(TOOLS_BIN) (a few minutes)"; \
+		GOBIN="$(TOOLS_BIN)" GOFLAGS=-buildvcs=false $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
 
 test: deps vet build
 	@# Test files live under .testtmp, not /tmp: the live triage test

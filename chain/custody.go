@@ -58,11 +58,12 @@ const (
 	EventVerified    = "verified"    // scelle verify was run; its verdict
 	EventTimestamped = "timestamped" // an RFC 3161 token was obtained for the root
 	EventNote        = "note"        // free text
+	EventStored      = "stored"      // the bag's files were stored in an S3 bucket (scelle push)
 )
 
 // CustodyEvents lists the events in the order a bag's life usually has them.
 var CustodyEvents = []string{EventAcquired, EventSealed, EventTransferred, EventReceived,
-	EventVerified, EventTimestamped, EventNote}
+	EventVerified, EventTimestamped, EventNote, EventStored}
 
 // Bounds on a custody log read back.
 const (
@@ -125,6 +126,37 @@ type CustodyEvent struct {
 
 	// note: the text (required).
 	Text string `json:"text,omitempty"`
+
+	// stored: where the bag's files were stored and each object's version
+	// (required).
+	Store *Store `json:"store,omitempty"`
+}
+
+// Store is where a stored event put the bag: an S3 bucket, the folder of
+// the bag in it, and each object written. The custody log itself is
+// uploaded after the event that names the others, so it is not listed.
+type Store struct {
+	Endpoint string `json:"endpoint"` // the S3 endpoint, as a URL
+	Bucket   string `json:"bucket"`
+	Prefix   string `json:"prefix"` // the bag's folder: each key is Prefix + a file name
+	// NoLock: the bucket has no Object Lock (push --no-lock); its objects
+	// can be deleted or replaced by whoever holds the right credentials.
+	NoLock  bool           `json:"no_lock,omitempty"`
+	Objects []StoredObject `json:"objects"`
+}
+
+// StoredObject is one object of a stored event, as the store reported it.
+type StoredObject struct {
+	Key       string `json:"key"`
+	VersionID string `json:"version_id"`
+	ETag      string `json:"etag"`
+	SHA256    string `json:"sha256"` // of the whole object, hex: the bag's own
+	Size      int64  `json:"size"`
+	// Retention is the Object Lock mode (COMPLIANCE or GOVERNANCE) and
+	// RetainUntil its date (RFC 3339, UTC); empty when none.
+	Retention   string `json:"retention,omitempty"`
+	RetainUntil string `json:"retain_until,omitempty"`
+	LegalHold   bool   `json:"legal_hold,omitempty"`
 }
 
 // CustodyEntry is one line of the custody log, its members in the order
@@ -200,9 +232,12 @@ type CustodyBag struct {
 // archive's .sha256; the collection id of the journal. Files that are
 // absent leave their fields empty. It checks nothing of the bag itself:
 // seal.Verify does.
-func ReadBag(dir string) (CustodyBag, error) {
+func ReadBag(dir string) (CustodyBag, error) { return ReadBagFS(fileio.DirFS(dir)) }
+
+// ReadBagFS is ReadBag on the output folder at the root of fsys.
+func ReadBagFS(fsys fs.FS) (CustodyBag, error) {
 	var b CustodyBag
-	if pem, err := os.ReadFile(filepath.Join(dir, seal.PubFile)); err == nil {
+	if pem, err := fs.ReadFile(fsys, seal.PubFile); err == nil {
 		if b.Key, err = seal.ParsePublicKeyPEM(pem); err != nil {
 			return b, fmt.Errorf("%s: %w", seal.PubFile, err)
 		}
@@ -210,7 +245,7 @@ func ReadBag(dir string) (CustodyBag, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return b, err
 	}
-	if f, err := os.Open(filepath.Join(dir, seal.JournalFile)); err == nil {
+	if f, err := fsys.Open(seal.JournalFile); err == nil {
 		line, rerr := seal.ReadLine(bufio.NewReader(f), seal.MaxJournalLine)
 		f.Close()
 		if rerr == nil {
@@ -227,12 +262,12 @@ func ReadBag(dir string) (CustodyBag, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return b, err
 	}
-	if r, err := os.ReadFile(filepath.Join(dir, seal.RootFile)); err == nil {
+	if r, err := fs.ReadFile(fsys, seal.RootFile); err == nil {
 		b.Root = strings.TrimSpace(string(r))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return b, err
 	}
-	if s, err := os.ReadFile(filepath.Join(dir, seal.ArchiveSumFile)); err == nil {
+	if s, err := fs.ReadFile(fsys, seal.ArchiveSumFile); err == nil {
 		b.ArchiveSHA256, _, _ = strings.Cut(string(s), " ")
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return b, err
@@ -342,12 +377,16 @@ func CheckCustody(r io.Reader, bag CustodyBag) (*CustodyCheck, error) {
 
 // CheckCustodyDir checks dir's custody log against the bag in dir. An
 // absent log is an error that wraps fs.ErrNotExist.
-func CheckCustodyDir(dir string) (*CustodyCheck, error) {
-	bag, err := ReadBag(dir)
+func CheckCustodyDir(dir string) (*CustodyCheck, error) { return CheckCustodyFS(fileio.DirFS(dir)) }
+
+// CheckCustodyFS is CheckCustodyDir on the output folder at the root of
+// fsys.
+func CheckCustodyFS(fsys fs.FS) (*CustodyCheck, error) {
+	bag, err := ReadBagFS(fsys)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(dir, CustodyFile))
+	f, err := fsys.Open(CustodyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -590,6 +629,7 @@ var eventFields = map[string]struct{ required, allowed []string }{
 	EventVerified:    {[]string{"verdict"}, []string{"root", "failed", "tool"}},
 	EventTimestamped: {[]string{"tsa", "token_file", "token_sha256"}, []string{"root"}},
 	EventNote:        {[]string{"text"}, []string{"root"}},
+	EventStored:      {[]string{"store"}, []string{"root"}},
 }
 
 // Validate checks that ev names a known event, has its required fields and
@@ -628,6 +668,7 @@ func (ev *CustodyEvent) Validate() error {
 	add("token_file", ev.TokenFile != "")
 	add("token_sha256", ev.TokenSHA256 != "")
 	add("text", ev.Text != "")
+	add("store", ev.Store != nil)
 	for _, r := range spec.required {
 		if !slices.Contains(set, r) {
 			return fmt.Errorf("%s event without %s", ev.Event, r)
@@ -645,6 +686,21 @@ func (ev *CustodyEvent) Validate() error {
 	}
 	if ev.Actor != nil && *ev.Actor == (Person{}) {
 		return errors.New("empty actor")
+	}
+	if ev.Store != nil {
+		return ev.Store.validate()
+	}
+	return nil
+}
+
+func (s *Store) validate() error {
+	if s.Endpoint == "" || s.Bucket == "" || len(s.Objects) == 0 {
+		return errors.New("stored event without endpoint, bucket or objects")
+	}
+	for _, o := range s.Objects {
+		if o.Key == "" || !strings.HasPrefix(o.Key, s.Prefix) || !IsSHA256Hex(o.SHA256) || o.Size < 0 {
+			return fmt.Errorf("stored object %q: key outside the prefix, or no SHA-256", o.Key)
+		}
 	}
 	return nil
 }

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -166,9 +166,9 @@ type ReadSummary struct {
 // the journal and the manifest; after Close, no entry can be read.
 type BagReader struct {
 	opts ReadOptions
-	dir  string // the output folder; "" for an archive file read alone
+	dir  folder // the output folder; none() for an archive file read alone
 
-	f      *os.File  // the archive file
+	f      fs.File   // the archive file
 	cipher hash.Hash // the ciphertext's SHA-256, when read through age
 	plain  hash.Hash // the plaintext archive's SHA-256
 	src    io.Reader // the plaintext, through plain; nil when age refused it
@@ -279,23 +279,42 @@ func OpenBag(path string, opts ReadOptions) (*BagReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &BagReader{opts: opts, s: newScan(!opts.Items), buf: make([]byte, 1<<20)}
-	archive, encrypted := path, strings.HasSuffix(path, ".age")
 	if fi.IsDir() {
-		r.dir = path
-		archive, encrypted = filepath.Join(path, ArchiveFile), false
-		if regular(filepath.Join(path, EncryptedArchiveFile)) && (len(opts.Identities) > 0 || !regular(archive)) {
-			archive, encrypted = filepath.Join(path, EncryptedArchiveFile), true
-		}
+		return openBag(localFolder(path), opts)
+	}
+	r := &BagReader{opts: opts, s: newScan(!opts.Items), buf: make([]byte, 1<<20)}
+	if strings.HasSuffix(path, ".age") && len(opts.Identities) == 0 {
+		return nil, ErrEncrypted
+	}
+	if r.f, err = os.Open(path); err != nil {
+		return nil, err
+	}
+	return r.start(strings.HasSuffix(path, ".age"))
+}
+
+// OpenBagFS is OpenBag on the output folder at the root of fsys (a bag
+// read from elsewhere, such as an S3 store); name is what findings call
+// it.
+func OpenBagFS(fsys fs.FS, name string, opts ReadOptions) (*BagReader, error) {
+	return openBag(folder{path: name, fsys: fsys}, opts)
+}
+
+// openBag opens the bag of an output folder.
+func openBag(dir folder, opts ReadOptions) (*BagReader, error) {
+	r := &BagReader{opts: opts, s: newScan(!opts.Items), buf: make([]byte, 1<<20), dir: dir}
+	archive, encrypted := ArchiveFile, false
+	if dir.regular(EncryptedArchiveFile) && (len(opts.Identities) > 0 || !dir.regular(archive)) {
+		archive, encrypted = EncryptedArchiveFile, true
 	}
 	if encrypted && len(opts.Identities) == 0 {
 		return nil, ErrEncrypted
 	}
-	if r.f, err = os.Open(archive); err != nil {
+	var err error
+	if r.f, err = dir.open(archive); err != nil {
 		return nil, err
 	}
-	if r.dir != "" && !opts.IgnoreJournal {
-		r.j, err = startJournal(filepath.Join(r.dir, JournalFile), opts.Key)
+	if !opts.IgnoreJournal {
+		r.j, err = startJournal(dir, JournalFile, opts.Key)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			// Every bag of format 1 has one, from its start
@@ -308,11 +327,17 @@ func OpenBag(path string, opts ReadOptions) (*BagReader, error) {
 			return nil, err
 		}
 	}
+	return r.start(encrypted)
+}
+
+// start reads the archive's first bytes.
+func (r *BagReader) start(encrypted bool) (*BagReader, error) {
+	var err error
 	var src io.Reader = r.f
 	if encrypted {
 		// Decrypted as it is read, the ciphertext hashed on the way.
 		r.cipher = sha256.New()
-		if src, err = NewDecryptReader(io.TeeReader(r.f, r.cipher), opts.Identities...); err != nil {
+		if src, err = NewDecryptReader(io.TeeReader(r.f, r.cipher), r.opts.Identities...); err != nil {
 			if err = r.refused(err); err != nil {
 				r.Close()
 				return nil, err
@@ -345,8 +370,8 @@ func (r *BagReader) refused(err error) error {
 	copy(sum[:], r.cipher.Sum(nil))
 	r.s.ageSum = &sum
 	if errors.Is(err, ErrWrongIdentity) {
-		b, rerr := readSmall(filepath.Join(r.dir, EncryptedArchiveSumFile))
-		if r.dir == "" || rerr != nil || string(b) == hex.EncodeToString(sum[:])+"  "+EncryptedArchiveFile+"\n" {
+		b, rerr := r.dir.readSmall(EncryptedArchiveSumFile)
+		if r.dir.none() || rerr != nil || string(b) == hex.EncodeToString(sum[:])+"  "+EncryptedArchiveFile+"\n" {
 			return err
 		}
 		err = &DecryptError{Err: fmt.Errorf("the header does not open with the identities given (%w)", err)}
@@ -354,11 +379,6 @@ func (r *BagReader) refused(err error) error {
 	r.cipher = nil // hashed whole
 	r.s.err, r.s.decErr, r.stopErr = err, err, err
 	return nil
-}
-
-func regular(path string) bool {
-	fi, err := os.Lstat(path)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 func newScan(lean bool) *archiveScan {
@@ -643,9 +663,9 @@ func (r *BagReader) finish() {
 		var sum [32]byte
 		copy(sum[:], r.cipher.Sum(nil))
 		s.ageSum = &sum
-	case s.ageSum == nil && r.dir != "" && regular(filepath.Join(r.dir, EncryptedArchiveFile)):
+	case s.ageSum == nil && !r.dir.none() && r.dir.regular(EncryptedArchiveFile):
 		// Decrypted beside the ciphertext (age -d -o evidence.tar.zst).
-		sum, err := hashFile(filepath.Join(r.dir, EncryptedArchiveFile))
+		sum, err := r.dir.hashFile(EncryptedArchiveFile)
 		if err != nil {
 			r.fatal = err
 			break
@@ -674,8 +694,8 @@ func (r *BagReader) checkEnd() {
 	tm, tmKept := s.tags[TagManifestFile]
 	_, tmSeen := s.tagSums[TagManifestFile]
 	rootFile, rootErr := []byte(nil), os.ErrNotExist
-	if r.dir != "" {
-		rootFile, rootErr = readSmall(filepath.Join(r.dir, RootFile))
+	if !r.dir.none() {
+		rootFile, rootErr = r.dir.readSmall(RootFile)
 	}
 	sealed := tmSeen || !errors.Is(rootErr, os.ErrNotExist) || r.sealedFolder()
 	if sealed {
@@ -716,7 +736,7 @@ func (r *BagReader) checkEnd() {
 	default:
 		rootOK = s.last == TagManifestFile
 	}
-	if r.dir != "" {
+	if !r.dir.none() {
 		r.checkSignature(tm, tmKept, rootOK)
 		if sealed {
 			r.checkSealFiles()
@@ -829,7 +849,7 @@ func (r *BagReader) checkTagManifest(tm []byte) {
 // writes: root.txt, root.sig, root.pub.pem, the archive's .sha256, or a
 // journal whose last line that holds is its seal line.
 func (r *BagReader) sealedFolder() bool {
-	if r.dir == "" {
+	if r.dir.none() {
 		return false
 	}
 	if r.j != nil {
@@ -838,7 +858,7 @@ func (r *BagReader) sealedFolder() bool {
 		}
 	}
 	for _, n := range []string{RootFile, SigFile, PubFile, ArchiveSumFile, EncryptedArchiveSumFile} {
-		if _, err := os.Lstat(filepath.Join(r.dir, n)); err == nil {
+		if _, err := r.dir.lstat(n); err == nil {
 			return true
 		}
 	}
@@ -853,7 +873,7 @@ func (r *BagReader) checkSealFiles() {
 		names = append(names, EncryptedArchiveSumFile)
 	}
 	for _, n := range names {
-		if !regular(filepath.Join(r.dir, n)) {
+		if !r.dir.regular(n) {
 			r.find(&MismatchError{Path: n, Detail: "missing from a sealed bag, or not a regular file"})
 		}
 	}
@@ -866,7 +886,7 @@ func (r *BagReader) checkSealFiles() {
 // entry and hashes to root.txt; the summary then says Signed when the
 // signature holds.
 func (r *BagReader) checkSignature(tm []byte, tmKept, rootOK bool) {
-	b, err := readSmall(filepath.Join(r.dir, PubFile))
+	b, err := r.dir.readSmall(PubFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return
 	}
@@ -883,7 +903,7 @@ func (r *BagReader) checkSignature(tm []byte, tmKept, rootOK bool) {
 			r.sum.Key, KeyFingerprint(r.opts.Key))})
 		return
 	}
-	sig, err := readSmall(filepath.Join(r.dir, SigFile))
+	sig, err := r.dir.readSmall(SigFile)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
@@ -901,7 +921,7 @@ func (r *BagReader) checkSignature(tm []byte, tmKept, rootOK bool) {
 // checkSumFile checks that the file sumName beside the archive is exactly
 // "<hex sum>  <name>" and a line feed, when there is one.
 func (r *BagReader) checkSumFile(name, sumName string, sum [32]byte) {
-	b, err := readSmall(filepath.Join(r.dir, sumName))
+	b, err := r.dir.readSmall(sumName)
 	want := hex.EncodeToString(sum[:])
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -984,8 +1004,8 @@ type journalFeed struct {
 	jc    *JournalCheck // set once items is closed
 }
 
-func startJournal(path string, key ed25519.PublicKey) (*journalFeed, error) {
-	f, err := os.Open(path)
+func startJournal(dir folder, name string, key ed25519.PublicKey) (*journalFeed, error) {
+	f, err := dir.open(name)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func TestDamagedFrameProvesTheRest(t *testing.T) {
 				w.sync()
 				dir += PartialSuffix
 			}
-			jc, err := checkJournalFile(filepath.Join(dir, JournalFile), nil, true)
+			jc, err := checkJournalFile(localFolder(dir), JournalFile, nil, true)
 			if err != nil || jc.Err != nil {
 				t.Fatal(err, jc.Err)
 			}

@@ -221,7 +221,7 @@ func TestEncryptedKilled(t *testing.T) {
 	}
 	w.fr.idle() // as a killed process would leave it: every item sent is written
 	partial := dir + PartialSuffix
-	jc, err := checkJournalFile(filepath.Join(partial, JournalFile), nil, true)
+	jc, err := checkJournalFile(localFolder(partial), JournalFile, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

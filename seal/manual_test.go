@@ -122,7 +122,7 @@ func TestTruncatedWithStandardTools(t *testing.T) {
 		sums = append(sums, fmt.Sprintf("%x", res.SHA256))
 	}
 	w.Abort("test")
-	jc, err := checkJournalFile(filepath.Join(dir+PartialSuffix, JournalFile), nil, true)
+	jc, err := checkJournalFile(localFolder(dir+PartialSuffix), JournalFile, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func TestTruncate(t *testing.T) {
 		for _, it := range rep.Items {
 			proven[it.Path] = it.Proven
 		}
-		jc, _ := checkJournalFile(filepath.Join(pdir, JournalFile), nil, true)
+		jc, _ := checkJournalFile(localFolder(pdir), JournalFile, nil, true)
 		for _, e := range jc.Entries {
 			if e.Type == JournalItem && *e.End <= int64(cut) && !proven[e.Path] {
 				t.Fatalf("cut at %d: %s (frame ends %d) not proven", cut, e.Path, *e.End)

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -174,7 +174,6 @@ func Verify(dir string) (*Report, error) { return VerifyWith(dir, VerifyOptions{
 // unless the ciphertext differs from the one sealed (then the report
 // says so).
 func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
-	rep := &Report{Dir: dir}
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, err
@@ -182,10 +181,21 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", dir)
 	}
-	present := func(name string) bool {
-		fi, err := os.Lstat(filepath.Join(dir, name))
-		return err == nil && fi.Mode().IsRegular()
-	}
+	return verifyFolder(localFolder(dir), opts)
+}
+
+// VerifyFS is VerifyWith on the output folder at the root of fsys (the
+// files of a bag read from elsewhere, such as an S3 store: nothing is
+// written anywhere); name is what the report calls it. Each file is read
+// as VerifyWith reads it; the archive, once or twice (once more when a
+// check fails, to say which entries differ).
+func VerifyFS(fsys fs.FS, name string, opts VerifyOptions) (*Report, error) {
+	return verifyFolder(folder{path: name, fsys: fsys}, opts)
+}
+
+func verifyFolder(dir folder, opts VerifyOptions) (*Report, error) {
+	rep := &Report{Dir: dir.path}
+	present := dir.regular
 	archiveName, layout := ArchiveFile, []string{ArchiveFile, ArchiveSumFile, RecordFile, RootFile, SigFile, PubFile, JournalFile}
 	if present(EncryptedArchiveFile) {
 		rep.Encrypted, archiveName = true, EncryptedArchiveFile
@@ -210,7 +220,7 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 
 	var pub ed25519.PublicKey
 	if rep.Sealed {
-		b, err := readSmall(filepath.Join(dir, PubFile))
+		b, err := dir.readSmall(PubFile)
 		if err == nil {
 			pub, err = ParsePublicKeyPEM(b)
 		}
@@ -254,8 +264,8 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 	}
 	// The plaintext archive on disk, whose items can be read from their
 	// own frames; empty when it is decrypted as it is read.
-	plain := filepath.Join(dir, ArchiveFile)
-	if rep.Encrypted && len(opts.Identities) > 0 {
+	plain := dir.local(ArchiveFile)
+	if rep.Encrypted && len(opts.Identities) > 0 || dir.fsys != nil {
 		plain = ""
 	}
 	switch {
@@ -283,15 +293,15 @@ func VerifyWith(dir string, opts VerifyOptions) (*Report, error) {
 // as it goes (scan is nil when the archive is encrypted and cannot be
 // decrypted: ageSum is then the ciphertext's SHA-256). Lean: keep nothing
 // per entry or line.
-func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
+func examine(dir folder, encrypted, decrypted bool, ids []age.Identity, pub ed25519.PublicKey, lean bool) (scan *archiveScan, jc *JournalCheck, ageSum [32]byte, err error) {
 	if encrypted && len(ids) == 0 && !decrypted {
 		var jerr error
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			jc, jerr = checkJournalFile(filepath.Join(dir, JournalFile), pub, false)
+			jc, jerr = checkJournalFile(dir, JournalFile, pub, false)
 		}()
-		ageSum, err = hashFile(filepath.Join(dir, EncryptedArchiveFile))
+		ageSum, err = dir.hashFile(EncryptedArchiveFile)
 		<-done
 		if err == nil {
 			err = jerr
@@ -301,7 +311,7 @@ func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25
 	// The journal's lines are not kept (about 1 KB each): the checks that
 	// need them read them again (journalItems). The reader's own findings
 	// are not used: the checks below say more, in the report's words.
-	br, err := OpenBag(dir, ReadOptions{Identities: ids, Key: pub, Items: !lean})
+	br, err := openBag(dir, ReadOptions{Identities: ids, Key: pub, Items: !lean})
 	if err != nil {
 		return nil, nil, ageSum, err
 	}
@@ -320,8 +330,8 @@ func examine(dir string, encrypted, decrypted bool, ids []age.Identity, pub ed25
 
 // checkJournalFile checks the journal at path; keep: keep its lines (the
 // verifier's passes do not: they read the file again where they need them).
-func checkJournalFile(path string, pub ed25519.PublicKey, keep bool) (*JournalCheck, error) {
-	f, err := os.Open(path)
+func checkJournalFile(dir folder, name string, pub ed25519.PublicKey, keep bool) (*JournalCheck, error) {
+	f, err := dir.open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -329,13 +339,13 @@ func checkJournalFile(path string, pub ed25519.PublicKey, keep bool) (*JournalCh
 	return checkJournal(f, pub, keep, nil)
 }
 
-func checkArchiveHash(rep *Report, dir string, s *archiveScan) {
+func checkArchiveHash(rep *Report, dir folder, s *archiveScan) {
 	checkSumFile(rep, dir, CheckArchiveHash, ArchiveFile, ArchiveSumFile, s.sum)
 }
 
 // checkAgeHash checks evidence.tar.zst.age.sha256 against sum, the
 // ciphertext's SHA-256 (nil: not encrypted, nothing to check).
-func checkAgeHash(rep *Report, dir string, sum *[32]byte) {
+func checkAgeHash(rep *Report, dir folder, sum *[32]byte) {
 	if sum != nil {
 		checkSumFile(rep, dir, CheckAgeHash, EncryptedArchiveFile, EncryptedArchiveSumFile, *sum)
 	}
@@ -343,8 +353,8 @@ func checkAgeHash(rep *Report, dir string, sum *[32]byte) {
 
 // checkSumFile makes the check named check: the file sumName beside the
 // archive is exactly "<hex sum>  <name>" and a line feed.
-func checkSumFile(rep *Report, dir, check, name, sumName string, sum [32]byte) {
-	sumFile, err := readSmall(filepath.Join(dir, sumName))
+func checkSumFile(rep *Report, dir folder, check, name, sumName string, sum [32]byte) {
+	sumFile, err := dir.readSmall(sumName)
 	want := hex.EncodeToString(sum[:])
 	switch {
 	case err != nil:
@@ -356,7 +366,7 @@ func checkSumFile(rep *Report, dir, check, name, sumName string, sum [32]byte) {
 	}
 }
 
-func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub ed25519.PublicKey) {
+func verifySealed(rep *Report, dir folder, s *archiveScan, jc *JournalCheck, pub ed25519.PublicKey) {
 	checkArchiveHash(rep, dir, s)
 	checkAgeHash(rep, dir, s.ageSum)
 	first, last, n := s.first, s.last, s.nEntries
@@ -482,14 +492,14 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 	rootSum := sha256.Sum256(tm)
 	root := hex.EncodeToString(rootSum[:])
 	rep.Root = root
-	rootFile, err := readSmall(filepath.Join(dir, RootFile))
+	rootFile, err := dir.readSmall(RootFile)
 	if err != nil || string(rootFile) != root+"\n" {
 		rep.add(CheckRoot, false, RootFile, "the tag manifest's SHA-256 is %s; %s says %q", root, RootFile, strings.TrimSpace(string(rootFile)))
 	} else {
 		rep.add(CheckRoot, true, RootFile, "%s", root)
 	}
 	if pub != nil {
-		sig, err := readSmall(filepath.Join(dir, SigFile))
+		sig, err := dir.readSmall(SigFile)
 		switch {
 		case err != nil:
 			rep.add(CheckSignature, false, SigFile, "%v", err)
@@ -501,7 +511,7 @@ func verifySealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, pub
 	}
 
 	// The record beside the bag is the one inside.
-	rec, err := hashFile(filepath.Join(dir, RecordFile))
+	rec, err := dir.hashFile(RecordFile)
 	if want, ok := s.tagSums[BagRecordFile]; err != nil || !ok || rec != want {
 		rep.add(CheckRecord, false, RecordFile, "differs from %s in the bag", BagRecordFile)
 	} else {
@@ -528,7 +538,7 @@ func checkOxum(rep *Report, s *archiveScan, octets int64, count int) {
 	}
 }
 
-func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalCheck, root string) {
+func verifyJournalSealed(rep *Report, dir folder, s *archiveScan, jc *JournalCheck, root string) {
 	if jc.Err != nil {
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Err.Line), "%v", jc.Err.Err)
 		return
@@ -542,7 +552,7 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 		rep.add(CheckJournalChain, false, JournalFile, "does not end with a seal line")
 		return
 	}
-	sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
+	sumFile, _ := dir.readSmall(ArchiveSumFile)
 	if last.Root != root || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  ") {
 		rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "seal line does not name this root and archive")
 		return
@@ -603,7 +613,7 @@ func verifyJournalSealed(rep *Report, dir string, s *archiveScan, jc *JournalChe
 // gives, when the archive can be read there (plain, the plaintext
 // archive's path; empty: it cannot): damage in one frame costs the items
 // in that frame, not every item after it.
-func proveByJournal(rep *Report, dir string, s *archiveScan, jc *JournalCheck, plain string) {
+func proveByJournal(rep *Report, dir folder, s *archiveScan, jc *JournalCheck, plain string) {
 	var f *os.File
 	if s.err != nil && plain != "" {
 		f, _ = os.Open(plain)
@@ -719,11 +729,11 @@ func proveFrames(f *os.File, e *JournalEntry) string {
 // journal that hold (jc, which keeps none of them: the file is read
 // again, its signatures checked again, up to the same line). The error
 // says the file could not be read again as it was.
-func journalItems(dir string, jc *JournalCheck, fn func(line int, e *JournalEntry)) error {
+func journalItems(dir folder, jc *JournalCheck, fn func(line int, e *JournalEntry)) error {
 	if jc.Count == 0 {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(dir, JournalFile))
+	f, err := dir.open(JournalFile)
 	if err != nil {
 		return fmt.Errorf("read again: %w", err)
 	}
@@ -807,7 +817,7 @@ func (i ignoreErrors) Write(p []byte) (int, error) {
 // sealedCiphertext checks the seal line's archive_age_sha256 against
 // evidence.tar.zst.age.sha256: present and equal for an encrypted bag,
 // absent otherwise. It returns what is wrong, or "".
-func sealedCiphertext(dir string, last *JournalEntry, encrypted bool) string {
+func sealedCiphertext(dir folder, last *JournalEntry, encrypted bool) string {
 	switch {
 	case !encrypted && last.ArchiveAgeSHA256 != "":
 		return "the seal line names an encrypted archive (" + EncryptedArchiveFile + "), which is not in the folder"
@@ -816,7 +826,7 @@ func sealedCiphertext(dir string, last *JournalEntry, encrypted bool) string {
 	case last.ArchiveAgeSHA256 == "":
 		return "the seal line names no encrypted archive, but the folder holds " + EncryptedArchiveFile
 	}
-	sumFile, _ := readSmall(filepath.Join(dir, EncryptedArchiveSumFile))
+	sumFile, _ := dir.readSmall(EncryptedArchiveSumFile)
 	if !strings.HasPrefix(string(sumFile), last.ArchiveAgeSHA256+"  ") {
 		return "seal line does not name this encrypted archive (" + EncryptedArchiveSumFile + ")"
 	}
@@ -828,7 +838,7 @@ func sealedCiphertext(dir string, last *JournalEntry, encrypted bool) string {
 // key, sealing this ciphertext, this plaintext hash and this root), and
 // the form of the files beside the archive. The contents, the manifests
 // and the signature over the tag manifest need the plaintext.
-func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck, pub ed25519.PublicKey, complete bool) {
+func verifyCiphertext(rep *Report, dir folder, ageSum [32]byte, jc *JournalCheck, pub ed25519.PublicKey, complete bool) {
 	if jc.Key != nil {
 		rep.Key = KeyFingerprint(jc.Key)
 	}
@@ -844,7 +854,7 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 	}
 	checkAgeHash(rep, dir, &ageSum)
 	last := jc.Last()
-	rootFile, rerr := readSmall(filepath.Join(dir, RootFile))
+	rootFile, rerr := dir.readSmall(RootFile)
 	root := strings.TrimSuffix(string(rootFile), "\n")
 	if rerr != nil || len(rootFile) != 65 || !isHex(root) {
 		rep.add(CheckRoot, false, RootFile, "not 64 hex digits and a line feed")
@@ -855,7 +865,7 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 		rep.add(CheckRoot, true, RootFile, "%s, as the signed seal line says (the tag manifest is encrypted: not recomputed)", root)
 	}
 	if pub != nil {
-		sig, err := readSmall(filepath.Join(dir, SigFile))
+		sig, err := dir.readSmall(SigFile)
 		switch {
 		case err != nil:
 			rep.add(CheckSignature, false, SigFile, "%v", err)
@@ -873,7 +883,7 @@ func verifyCiphertext(rep *Report, dir string, ageSum [32]byte, jc *JournalCheck
 	case last == nil || last.Type != JournalSeal:
 		rep.add(CheckJournalChain, false, JournalFile, "does not end with a seal line")
 	default:
-		sumFile, _ := readSmall(filepath.Join(dir, ArchiveSumFile))
+		sumFile, _ := dir.readSmall(ArchiveSumFile)
 		if len(sumFile) != 64+2+len(ArchiveFile)+1 || !strings.HasPrefix(string(sumFile), last.ArchiveSHA256+"  "+ArchiveFile+"\n") {
 			rep.add(CheckJournalChain, false, fmt.Sprintf("%s line %d", JournalFile, jc.Count), "seal line does not name the plaintext archive of %s", ArchiveSumFile)
 		} else if msg := sealedCiphertext(dir, last, true); msg != "" {

@@ -285,6 +285,7 @@ var eventLabels = map[string]bi{
 	chain.EventVerified:    {"Vérification", "Verified"},
 	chain.EventTimestamped: {"Horodatage", "Timestamped"},
 	chain.EventNote:        {"Note", "Note"},
+	chain.EventStored:      {"Dépôt au coffre S3", "Stored in S3"},
 }
 
 func verdictOf(r *Report) *rvVerdict {
@@ -1017,6 +1018,16 @@ func eventDetails(e *chain.CustodyEvent) string {
 	addf(bi{"Jeton", "Token"}, e.TokenFile)
 	addf(bi{"SHA-256 du jeton", "Token SHA-256"}, abbrev(e.TokenSHA256))
 	addf(bi{"Texte", "Text"}, e.Text)
+	if st := e.Store; st != nil {
+		addf(bi{"Coffre", "Store"}, st.Endpoint+" s3://"+st.Bucket+"/"+st.Prefix)
+		addf(bi{"Objets", "Objects"}, strconv.Itoa(len(st.Objects)))
+		if len(st.Objects) > 0 && st.Objects[0].RetainUntil != "" {
+			addf(bi{"Conservation", "Retention"}, st.Objects[0].Retention+" "+st.Objects[0].RetainUntil)
+		}
+		if st.NoLock {
+			addf(bi{"Verrou", "Lock"}, "aucun / none")
+		}
+	}
 	return orDash(strings.Join(lines, "\n"))
 }
 

@@ -2,8 +2,6 @@ package verdict
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/scelle/scelle/chain"
@@ -39,13 +37,13 @@ func (d *RecordDigest) Add(it *evidence.Item) {
 // compared through a digest of its (path, SHA-256) pairs; only when they
 // differ is it read whole, with the bag's entries, to say which items
 // differ. It returns the digest, nil when the record does not read.
-func checkRecord(rep *seal.Report, dir string, d *RecordDigest) *RecordDigest {
+func checkRecord(rep *seal.Report, dir bagDir, d *RecordDigest) *RecordDigest {
 	fail := func(detail string) {
 		rep.Checks = append(rep.Checks, seal.Check{Name: CheckRecordItems, Where: seal.RecordFile, Detail: detail})
 	}
 	if d == nil {
 		d = &RecordDigest{}
-		f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+		f, err := dir.fsys.Open(seal.RecordFile)
 		if err != nil {
 			fail(err.Error())
 			return nil
@@ -75,13 +73,13 @@ func checkRecord(rep *seal.Report, dir string, d *RecordDigest) *RecordDigest {
 
 // recordMismatches lists the items in which the record and the bag in dir
 // differ, holding both in memory.
-func recordMismatches(dir string) string {
+func recordMismatches(dir bagDir) string {
 	const unknown = "the record's stored items and the manifest differ"
-	full, err := seal.VerifyWith(dir, seal.VerifyOptions{Items: true})
+	full, err := dir.verify(seal.VerifyOptions{Items: true})
 	if err != nil {
 		return fmt.Sprintf("%s (%v)", unknown, err)
 	}
-	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+	f, err := dir.fsys.Open(seal.RecordFile)
 	if err != nil {
 		return fmt.Sprintf("%s (%v)", unknown, err)
 	}

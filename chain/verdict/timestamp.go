@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,16 +24,16 @@ import (
 // A timestamped event of the custody log (events: the lines that hold)
 // that names the file must give its SHA-256, and one that names a file
 // that is not there fails.
-func checkTimestamps(rep *seal.Report, dir string, now time.Time, events []chain.CustodyEntry) {
-	ns, err := timestamp.List(dir)
+func checkTimestamps(rep *seal.Report, dir bagDir, now time.Time, events []chain.CustodyEntry) {
+	ns, err := timestamp.ListFS(dir.fsys)
 	if err != nil {
-		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, Where: dir, Detail: err.Error()})
+		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, Where: dir.name, Detail: err.Error()})
 		return
 	}
 	for _, n := range ns {
-		ok, detail := CheckTimestamp(dir, n, rep.Root, now)
+		ok, detail := checkTimestamp(dir.fsys, n, rep.Root, now)
 		if ok {
-			ok, detail = custodyNames(events, timestamp.File(n), filepath.Join(dir, timestamp.File(n)), detail)
+			ok, detail = custodyNames(events, timestamp.File(n), dir.fsys, detail)
 		}
 		rep.Checks = append(rep.Checks, seal.Check{Name: CheckTimestampToken, OK: ok, Where: timestamp.File(n), Detail: detail})
 	}
@@ -44,16 +42,12 @@ func checkTimestamps(rep *seal.Report, dir string, now time.Time, events []chain
 
 // checkTokensPresent fails a timestamped event whose token file is not
 // there: a token removed, or never copied with the bag.
-func checkTokensPresent(rep *seal.Report, dir string, events []chain.CustodyEntry) {
+func checkTokensPresent(rep *seal.Report, dir bagDir, events []chain.CustodyEntry) {
 	for _, e := range events {
 		if e.Event != chain.EventTimestamped {
 			continue
 		}
-		path := e.TokenFile
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dir, filepath.FromSlash(path))
-		}
-		_, err := os.Stat(path)
+		_, err := fs.Stat(dir.fsys, e.TokenFile)
 		if err == nil {
 			continue
 		}
@@ -68,13 +62,13 @@ func checkTokensPresent(rep *seal.Report, dir string, events []chain.CustodyEntr
 
 // custodyNames checks the token file against the timestamped events of
 // the custody log that name it.
-func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool, string) {
+func custodyNames(events []chain.CustodyEntry, name string, fsys fs.FS, detail string) (bool, string) {
 	var lines []string
 	for _, e := range events {
 		if e.Event != chain.EventTimestamped || e.TokenFile != name {
 			continue
 		}
-		b, err := fileio.ReadSmall(path, timestamp.MaxResponse)
+		b, err := fileio.ReadSmallFS(fsys, name, timestamp.MaxResponse)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -93,17 +87,21 @@ func custodyNames(events []chain.CustodyEntry, name, path, detail string) (bool,
 // CheckTimestamp checks token n beside the bag in dir against the root
 // rootHex, offline, at time now (see checkTimestamps).
 func CheckTimestamp(dir string, n int, rootHex string, now time.Time) (ok bool, detail string) {
+	return checkTimestamp(fileio.DirFS(dir), n, rootHex, now)
+}
+
+func checkTimestamp(fsys fs.FS, n int, rootHex string, now time.Time) (ok bool, detail string) {
 	name, caName := timestamp.File(n), timestamp.CAFile(n)
 	root, err := hex.DecodeString(rootHex)
 	if err != nil || len(root) != sha256.Size {
 		return false, name + ": not checked: the bag has no root fingerprint to check it against"
 	}
-	token, err := fileio.ReadSmall(filepath.Join(dir, name), timestamp.MaxResponse)
+	token, err := fileio.ReadSmallFS(fsys, name, timestamp.MaxResponse)
 	if err != nil {
 		return false, err.Error()
 	}
 	var pool *x509.CertPool
-	switch pem, err := os.ReadFile(filepath.Join(dir, caName)); {
+	switch pem, err := fs.ReadFile(fsys, caName); {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return false, err.Error()

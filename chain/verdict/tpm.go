@@ -3,8 +3,6 @@ package verdict
 import (
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/seal"
@@ -16,7 +14,7 @@ import (
 // a TPM. A bag whose record and folder hold no TPM evidence gets none.
 // rec is the record's members when the caller has read them already (a
 // record of a million items is not read twice); nil: they are read here.
-func checkTPM(rep *seal.Report, dir string, rec *chain.Record) {
+func checkTPM(rep *seal.Report, dir bagDir, rec *chain.Record) {
 	if rep.Root == "" {
 		return // no sealed root to bind
 	}
@@ -24,8 +22,8 @@ func checkTPM(rep *seal.Report, dir string, rec *chain.Record) {
 	bag.Root = rep.Root
 	var err error
 	if rec == nil {
-		var f *os.File
-		if f, err = os.Open(filepath.Join(dir, seal.RecordFile)); err == nil {
+		var f fs.File
+		if f, err = dir.fsys.Open(seal.RecordFile); err == nil {
 			rec, err = chain.ScanRecord(f, nil)
 			f.Close()
 		}
@@ -36,11 +34,11 @@ func checkTPM(rep *seal.Report, dir string, rec *chain.Record) {
 	if err != nil {
 		// The record checks say what is wrong with it; say here only
 		// that the TPM evidence cannot be checked without it.
-		if _, serr := os.Stat(filepath.Join(dir, tpm.File)); !errors.Is(serr, fs.ErrNotExist) {
+		if _, serr := fs.Stat(dir.fsys, tpm.File); !errors.Is(serr, fs.ErrNotExist) {
 			rep.Checks = append(rep.Checks, seal.Check{Name: tpm.CheckStart, Where: seal.RecordFile,
 				Detail: "cannot check the TPM evidence without the record: " + err.Error()})
 		}
 		return
 	}
-	rep.Checks = append(rep.Checks, tpm.CheckBeside(dir, bag)...)
+	rep.Checks = append(rep.Checks, tpm.CheckBesideFS(dir.fsys, bag)...)
 }

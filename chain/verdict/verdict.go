@@ -2,11 +2,13 @@ package verdict
 
 import (
 	"errors"
+	"io/fs"
 	"time"
 
 	"filippo.io/age"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/seal"
 )
@@ -101,11 +103,36 @@ type Options struct {
 
 // Check makes every check of the output folder dir.
 func Check(dir string, opts Options) (*Verdict, error) {
+	return check(bagDir{fileio.DirFS(dir), dir}, opts)
+}
+
+// CheckFS is Check on the output folder at the root of fsys (a bag read
+// from elsewhere, such as an S3 store, with nothing written anywhere);
+// name is what the verdict calls it.
+func CheckFS(fsys fs.FS, name string, opts Options) (*Verdict, error) {
+	return check(bagDir{fsys, name}, opts)
+}
+
+// bagDir is the output folder being checked: its files, and its name.
+type bagDir struct {
+	fsys fs.FS
+	name string
+}
+
+// verify runs seal's checks on the folder.
+func (d bagDir) verify(opts seal.VerifyOptions) (*seal.Report, error) {
+	if local, ok := d.fsys.(fileio.DirFS); ok {
+		return seal.VerifyWith(string(local), opts)
+	}
+	return seal.VerifyFS(d.fsys, d.name, opts)
+}
+
+func check(dir bagDir, opts Options) (*Verdict, error) {
 	anchors, err := parseGiven(&opts)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := seal.VerifyWith(dir, seal.VerifyOptions{Identities: opts.Identities, Items: opts.Items})
+	rep, err := dir.verify(seal.VerifyOptions{Identities: opts.Identities, Items: opts.Items})
 	if errors.Is(err, seal.ErrWrongIdentity) {
 		err = hint.Wrap(err, "--identity must hold the private key of one of the bag's age recipients")
 	}
@@ -124,7 +151,7 @@ func Check(dir string, opts Options) (*Verdict, error) {
 			rec = d.Record
 		}
 	}
-	custody, cerr := chain.CheckCustodyDir(dir)
+	custody, cerr := chain.CheckCustodyFS(dir.fsys)
 	var events []chain.CustodyEntry // the lines that hold
 	if cerr == nil {
 		events = custody.Entries

@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"filippo.io/age"
 	sha256 "github.com/minio/sha256-simd"
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/chain/vault"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
@@ -16,14 +20,17 @@ import (
 func newLsCmd() *cobra.Command {
 	var long bool
 	var identities []string
+	var store storeFlags
 	c := &cobra.Command{
-		Use:   "ls BAGDIR",
+		Use:   "ls BAGDIR | s3://BUCKET/PREFIX/BAG",
 		Short: "List the entries of a bag's archive",
 		Long: `List the entries of a bag's archive, read from the archive itself: size and
 path, and with --long the SHA-256 computed from the content and the zstd
 frame each entry starts in. An encrypted archive (evidence.tar.zst.age) is
 decrypted with --identity as it is read; frames and offsets are those of the
-plaintext archive.
+plaintext archive. A bag in an S3 store (scelle push) is read in place, at
+the version its custody log's last stored event pinned, streamed: nothing is
+written to disk (--endpoint and the AWS variables say how to reach it).
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
@@ -32,11 +39,15 @@ plaintext archive.
 			if err != nil {
 				return err
 			}
+			if vault.IsURL(args[0]) {
+				return runLsStored(cmd.Context(), store, args[0], ids, long, cmd.OutOrStdout())
+			}
 			return runLs(args[0], ids, long, cmd.OutOrStdout())
 		},
 	}
 	c.Flags().BoolVarP(&long, "long", "l", false, "also print each entry's SHA-256 and frame")
 	addIdentityFlag(c, &identities)
+	addStoreFlags(c, &store)
 	return c
 }
 
@@ -46,6 +57,52 @@ func runLs(bag string, ids []age.Identity, long bool, stdout io.Writer) error {
 		return err
 	}
 	defer closeAr()
+	return listArchive(ar, long, stdout)
+}
+
+// runLsStored is scelle ls s3://BUCKET/PREFIX/BAG.
+func runLsStored(ctx context.Context, store storeFlags, arg string, ids []age.Identity, long bool, stdout io.Writer) error {
+	loc, err := vault.ParseURL(arg)
+	if err != nil {
+		return &usageError{err}
+	}
+	st, err := store.connect()
+	if err != nil {
+		return err
+	}
+	fsys, err := st.Open(ctx, loc)
+	if err != nil {
+		return err
+	}
+	var r io.Reader
+	f, err := fsys.Open(seal.ArchiveFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		if f, err = fsys.Open(seal.EncryptedArchiveFile); err == nil {
+			if len(ids) == 0 {
+				f.Close()
+				return seal.ErrEncrypted
+			}
+			if r, err = seal.NewDecryptReader(f, ids...); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	} else {
+		r = f
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ar, err := seal.NewArchiveReader(r)
+	if err != nil {
+		return err
+	}
+	defer ar.Close()
+	return listArchive(ar, long, stdout)
+}
+
+func listArchive(ar *seal.ArchiveReader, long bool, stdout io.Writer) error {
 	buf := make([]byte, 1<<20)
 	for {
 		e, err := ar.Next()

@@ -8,12 +8,14 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/scelle/scelle/chain/vault"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
 type verifyOptions struct {
+	Store      storeFlags // for an s3:// bag
 	JSON       bool
 	Identities []string // age identity files, for an encrypted archive
 	Anchors    anchorFlags
@@ -22,7 +24,7 @@ type verifyOptions struct {
 func newVerifyCmd() *cobra.Command {
 	var opts verifyOptions
 	c := &cobra.Command{
-		Use:   "verify BAGDIR",
+		Use:   "verify BAGDIR | s3://BUCKET/PREFIX/BAG",
 		Short: "Verify a bag: archive hash, payload, manifests, root, signature, record, journal, custody",
 		Long: `Verify the output folder of a collection without extracting it: the archive's
 SHA-256, every payload file against the manifest, the tag manifest, the root
@@ -44,15 +46,29 @@ the verdict is "ENCRYPTED: integrity of the ciphertext verified; contents not
 verified", with exit code 3: nothing failed, but the contents were not
 verified. A changed byte still gives 4.
 
+A bag stored by scelle push is verified in place as s3://BUCKET/PREFIX/BAG:
+its custody log is read from the store, and each object is streamed at the
+version its last stored event pinned through the same checks (nothing is
+written to disk), and compared with the event (size, ETag, SHA-256). The
+Object Lock each version still has is shown, and every other version and
+delete marker of the bag's keys is named with its version id and time (a
+later version does not change the pinned one, which the verdict checks).
+A pinned version that is missing or differs gives 4. ` + "`--endpoint`" + ` and the
+AWS variables say how to reach the store (scelle push --help).
+
 ` + anchorsHelp + `
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if vault.IsURL(args[0]) {
+				return runVerifyStored(cmd.Context(), opts, args[0], cmd.OutOrStdout())
+			}
 			return runVerify(opts, args[0], cmd.OutOrStdout())
 		},
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	addStoreFlags(c, &opts.Store)
 	addIdentityFlag(c, &opts.Identities)
 	addAnchorFlags(c, &opts.Anchors)
 	return c

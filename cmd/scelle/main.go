@@ -136,7 +136,7 @@ bag with a chain-of-custody record.
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newCollectCmd(), newProfilesCmd(), newVerifyCmd(), newReportCmd(), newLsCmd(), newExtractCmd(), newExportCmd(), newKeyCmd(), newCustodyCmd(), newTimestampCmd(), newVersionCmd(), newManCmd())
+	root.AddCommand(newCollectCmd(), newProfilesCmd(), newVerifyCmd(), newReportCmd(), newLsCmd(), newExtractCmd(), newExportCmd(), newKeyCmd(), newCustodyCmd(), newTimestampCmd(), newPushCmd(), newVaultCmd(), newVersionCmd(), newManCmd())
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
@@ -605,8 +606,11 @@ func fileNumber(name, suffix string) int {
 }
 
 // List returns the numbers of the token files in dir, in order.
-func List(dir string) ([]int, error) {
-	entries, err := os.ReadDir(dir)
+func List(dir string) ([]int, error) { return ListFS(fileio.DirFS(dir)) }
+
+// ListFS is List on the output folder at the root of fsys.
+func ListFS(fsys fs.FS) ([]int, error) {
+	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -113,8 +112,11 @@ func WriteBeside(dir string, start, end *Evidence, root string) error {
 
 // ReadBeside reads dir's tpm.json. Its error wraps fs.ErrNotExist when
 // there is none.
-func ReadBeside(dir string) (*Beside, error) {
-	f, err := os.Open(filepath.Join(dir, File))
+func ReadBeside(dir string) (*Beside, error) { return ReadBesideFS(fileio.DirFS(dir)) }
+
+// ReadBesideFS is ReadBeside on the output folder at the root of fsys.
+func ReadBesideFS(fsys fs.FS) (*Beside, error) {
+	f, err := fsys.Open(File)
 	if err != nil {
 		return nil, err
 	}
@@ -153,14 +155,17 @@ type Bag struct {
 // TPM evidence at all, and one passing "tpm" check when tpm.json records
 // that there was no TPM. Any other missing part fails: a bag that had a
 // TPM at one end and not the other cannot prove what TPM evidence proves.
-func CheckBeside(dir string, bag Bag) []seal.Check {
+func CheckBeside(dir string, bag Bag) []seal.Check { return CheckBesideFS(fileio.DirFS(dir), bag) }
+
+// CheckBesideFS is CheckBeside on the output folder at the root of fsys.
+func CheckBesideFS(fsys fs.FS, bag Bag) []seal.Check {
 	var out []seal.Check
 	add := func(name string, ok bool, where, detail string, args ...any) {
 		out = append(out, seal.Check{Name: name, OK: ok, Where: where, Detail: fmt.Sprintf(detail, args...)})
 	}
 	const recWhere = seal.RecordFile + " extra." + RecordKey
 
-	file, ferr := ReadBeside(dir)
+	file, ferr := ReadBesideFS(fsys)
 	if errors.Is(ferr, fs.ErrNotExist) {
 		file, ferr = nil, nil
 		if bag.Start == nil {
