@@ -1,8 +1,6 @@
 package ntfs
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,17 +37,6 @@ func run(t testing.TB, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-// pattern returns n bytes that differ from one call to the next.
-func pattern(n int, seed byte) []byte {
-	b := make([]byte, n)
-	x := uint32(seed) + 1
-	for i := range b {
-		x = x*1664525 + 1013904223
-		b[i] = byte(x >> 24)
-	}
-	return b
 }
 
 // makeVolume makes an NTFS file system image of mib MiB labelled label
@@ -103,7 +90,3 @@ func makeVolume(t testing.TB, img string, mib int, label string, files map[strin
 		}
 	}
 }
-
-func sum(b []byte) [32]byte { return sha256.Sum256(b) }
-
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
