@@ -59,19 +59,20 @@ type WindowsVolume struct {
 	// Name names the volume in sources and bag names: the drive ("C:")
 	// on a live host, "partitionN" (the partition table's entry N) or
 	// "volume" (an image without a partition table) in an image.
-	Name string
+	Name string `json:"name"`
 	// Device is what is read raw: the image's or block device's path, or
 	// the volume's device (\\.\C:) on a live host.
-	Device string
+	Device string `json:"device"`
 	// Offset and Size locate the volume in Device (Size 0: to its end).
-	Offset, Size int64
+	Offset int64 `json:"offset"`
+	Size   int64 `json:"size"`
 	// Drive is the folder a live host mounts the volume on (`C:\`):
 	// files are opened through the operating system first there, and read
 	// raw only when it holds them locked. Empty in an image.
-	Drive string
+	Drive string `json:"drive,omitempty"`
 	// Serial and Label are the volume's serial number and label.
-	Serial uint64
-	Label  string
+	Serial uint64 `json:"serial"`
+	Label  string `json:"label"`
 }
 
 // WindowsImageEnv returns the Env of a collection of the NTFS volumes

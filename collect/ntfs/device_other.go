@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/scelle/scelle/collect"
 )
 
 // deviceFile is an open image or block device.
@@ -53,3 +55,6 @@ func openOS(string) (io.ReadCloser, int64, error) { return nil, 0, errNoOS }
 // locked reports whether err from openOS means the file is held by the
 // system, so that it is read raw instead.
 func locked(err error) bool { return errors.Is(err, errNoOS) }
+
+// LiveVolumes lists the NTFS volumes of a live Windows host: none here.
+func LiveVolumes() []collect.WindowsVolume { return nil }

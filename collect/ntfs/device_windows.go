@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/scelle/scelle/collect"
 )
 
 // deviceFile is an open image, block device or raw volume.
@@ -141,4 +143,38 @@ func openOS(p string) (io.ReadCloser, int64, error) {
 func locked(err error) bool {
 	return errors.Is(err, windows.ERROR_SHARING_VIOLATION) || errors.Is(err, windows.ERROR_LOCK_VIOLATION) ||
 		errors.Is(err, windows.ERROR_ACCESS_DENIED)
+}
+
+// LiveVolumes lists the fixed NTFS volumes of this Windows host, by
+// drive letter: C: is read as \\.\C:, and its files opened under C:\
+// first.
+func LiveVolumes() []collect.WindowsVolume {
+	var out []collect.WindowsVolume
+	mask, err := windows.GetLogicalDrives()
+	if err != nil {
+		return nil
+	}
+	for i := 0; i < 26; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		letter := string(rune('A' + i))
+		root := letter + `:\`
+		rp, _ := windows.UTF16PtrFromString(root)
+		if windows.GetDriveType(rp) != windows.DRIVE_FIXED {
+			continue
+		}
+		var serial, maxLen, flags uint32
+		label := make([]uint16, windows.MAX_PATH+1)
+		fsName := make([]uint16, windows.MAX_PATH+1)
+		if windows.GetVolumeInformation(rp, &label[0], uint32(len(label)), &serial, &maxLen, &flags, &fsName[0], uint32(len(fsName))) != nil {
+			continue
+		}
+		if windows.UTF16ToString(fsName) != "NTFS" {
+			continue
+		}
+		out = append(out, collect.WindowsVolume{Name: letter + ":", Device: `\\.\` + letter + ":", Drive: root,
+			Serial: uint64(serial), Label: windows.UTF16ToString(label)})
+	}
+	return out
 }
