@@ -45,6 +45,8 @@ vet:
 # missing and run as root (CI does the same in .ci/run).
 TEST_TOOLS := zstd:zstd openssl:openssl swtpm:swtpm swtpm_setup:swtpm-tools pdftotext:poppler-utils \
 	zbarimg:zbar-tools mactime:sleuthkit age:age hashdeep:hashdeep strace:strace
+# NTFS images and what reads them (issue 12)
+TEST_TOOLS += mkntfs:ntfs-3g sfdisk:fdisk sgdisk:gdisk regfinfo:libregf-utils fsntfsinfo:libfsntfs-utils
 deps:
 	@missing=; for tp in $(TEST_TOOLS); do command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
 	/usr/bin/python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
