@@ -230,6 +230,10 @@ func (w *walker) take(ctx context.Context, e Entry, p []string, stream string, d
 		return nil
 	}
 	in, err := w.v.Stat(ctx, e.Ref)
+	if err == nil && (!in.InUse || (e.Seq != 0 && in.Seq != e.Seq)) {
+		err = fmt.Errorf("%w: the folder's index names MFT record %d, sequence %d, which is free or reused (sequence %d)",
+			ErrCorrupt, e.Ref, e.Seq, in.Seq)
+	}
 	if err != nil {
 		w.matched++
 		w.s.Fail(Source(w.vol, p), collect.KindFile, err)
@@ -364,8 +368,12 @@ func streamSuffix(stream string) string {
 	return ":" + stream
 }
 
+// metafiles are the NTFS metafiles of the root folder.
+var metafiles = map[string]bool{"$mft": true, "$mftmirr": true, "$logfile": true, "$volume": true, "$attrdef": true,
+	"$bitmap": true, "$boot": true, "$badclus": true, "$secure": true, "$upcase": true, "$extend": true}
+
 // metafile reports whether p names an NTFS metafile ($MFT, $Extend\...),
 // which the operating system never opens: they are read raw at once.
 func metafile(p []string) bool {
-	return len(p) > 0 && strings.HasPrefix(p[0], "$")
+	return len(p) > 0 && metafiles[strings.ToLower(p[0])]
 }
