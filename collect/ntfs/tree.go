@@ -298,15 +298,18 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 		max = 0
 	}
 	if w.vol.Drive != "" && !metafile(p) {
-		if r, size, err := openOS(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream)); err == nil {
+		r, size, err := openOS(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream))
+		if err == nil {
 			defer r.Close()
 			ff.ReadVia, ff.Stat = evidence.ReadViaOS, in.Stat(stream, size)
 			ff.Size = capped(&ff, size, max)
 			w.s.PutFile(ctx, ff, io.LimitReader(r, ff.Size))
 			return
-		} else if !locked(err) {
-			w.s.Fail(src, collect.KindFile, err)
-			return
+		}
+		if !locked(err) {
+			// The volume's index holds a file that Windows does not open
+			// (hidden by a driver, or gone since): read raw, and say so.
+			ff.Remark = fmt.Sprintf("read raw: Windows refused to open it (%v)", err)
 		}
 	}
 	f, err := w.v.OpenStream(ctx, in.Ref, stream)
