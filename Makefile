@@ -48,6 +48,9 @@ TEST_TOOLS := zstd:zstd openssl:openssl swtpm:swtpm swtpm_setup:swtpm-tools pdft
 # Issue 11: the QEMU memory test (internal/qemutest) boots Debian's kernel,
 # fetched once into $(HOME)/.cache/scelle-qemu by its kernel.sh.
 TEST_TOOLS += qemu-system-x86_64:qemu-system-x86 busybox:busybox-static cpio:cpio debugfs:e2fsprogs
+
+# NTFS images and what reads them (issue 12)
+TEST_TOOLS += mkntfs:ntfs-3g sfdisk:fdisk sgdisk:gdisk regfinfo:libregf-utils fsntfsinfo:libfsntfs-utils
 deps:
 	@missing=; for tp in $(TEST_TOOLS); do command -v $${tp%%:*} >/dev/null || missing="$$missing $${tp#*:}"; done; \
 	/usr/bin/python3 -c 'import rdflib' 2>/dev/null || missing="$$missing python3-rdflib"; \
