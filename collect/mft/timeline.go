@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"strconv"
 	"time"
@@ -90,8 +89,8 @@ type timelineWriter struct {
 	prefix string
 	body   *bufio.Writer
 	jsonl  *bufio.Writer
-	enc    *json.Encoder
 	line   bytes.Buffer
+	js     []byte
 }
 
 func newTimelineWriter(prefix string, body, jsonl io.Writer) *timelineWriter {
@@ -101,8 +100,6 @@ func newTimelineWriter(prefix string, body, jsonl io.Writer) *timelineWriter {
 	}
 	if jsonl != nil {
 		t.jsonl = bufio.NewWriterSize(jsonl, 64<<10)
-		t.enc = json.NewEncoder(t.jsonl)
-		t.enc.SetEscapeHTML(false)
 	}
 	return t
 }
@@ -119,8 +116,9 @@ func (t *timelineWriter) flush() error {
 }
 
 func (t *timelineWriter) write(e *Entry) error {
-	if t.enc != nil {
-		if err := t.enc.Encode(NewTimelineEntry(e)); err != nil {
+	if t.jsonl != nil {
+		t.js = appendJSON(t.js[:0], NewTimelineEntry(e))
+		if _, err := t.jsonl.Write(t.js); err != nil {
 			return err
 		}
 	}
@@ -238,21 +236,21 @@ func (t *timelineWriter) bodyLine(name, deleted string, entry uint64, typ int, i
 	bodyfmt.EscapeName(b, name)
 	b.WriteString(deleted)
 	b.WriteByte('|')
-	b.WriteString(strconv.FormatUint(entry, 10))
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), entry, 10))
 	b.WriteByte('-')
-	b.WriteString(strconv.Itoa(typ))
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(typ), 10))
 	b.WriteByte('-')
-	b.WriteString(strconv.Itoa(int(id)))
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(id), 10))
 	b.WriteByte('|')
 	b.WriteString(bodyfmt.Mode(mode))
 	b.WriteString("|0|0|")
-	b.WriteString(strconv.FormatInt(size, 10))
-	for _, v := range []time.Time{tm.Accessed, tm.Modified, tm.Changed, tm.Created} {
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), size, 10))
+	for _, v := range [4]time.Time{tm.Accessed, tm.Modified, tm.Changed, tm.Created} {
 		b.WriteByte('|')
 		if v.IsZero() {
 			b.WriteByte('0')
 		} else {
-			b.WriteString(strconv.FormatInt(v.Unix(), 10))
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), v.Unix(), 10))
 		}
 	}
 	b.WriteByte('\n')
