@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/safeopen"
 )
 
@@ -39,6 +40,45 @@ type Env struct {
 	// Linux locates the kernel interfaces of a Linux host. Collectors
 	// for other OSes ignore it.
 	Linux LinuxPaths
+	// Windows lists the NTFS volumes of a Windows host or disk image.
+	// Collectors for other OSes ignore it.
+	Windows WindowsPaths
+}
+
+// WindowsPaths are where the collectors of a Windows host or image find
+// its volumes.
+type WindowsPaths struct {
+	// Image is the disk image, partition image or block device collected
+	// (read only); "" for a live host.
+	Image   string
+	Volumes []WindowsVolume
+}
+
+// WindowsVolume is one NTFS volume to collect files from.
+type WindowsVolume struct {
+	// Name names the volume in sources and bag names: the drive ("C:")
+	// on a live host, "partitionN" (the partition table's entry N) or
+	// "volume" (an image without a partition table) in an image.
+	Name string `json:"name"`
+	// Device is what is read raw: the image's or block device's path, or
+	// the volume's device (\\.\C:) on a live host.
+	Device string `json:"device"`
+	// Offset and Size locate the volume in Device (Size 0: to its end).
+	Offset int64 `json:"offset"`
+	Size   int64 `json:"size"`
+	// Drive is the folder a live host mounts the volume on (`C:\`):
+	// files are opened through the operating system first there, and read
+	// raw only when it holds them locked. Empty in an image.
+	Drive string `json:"drive,omitempty"`
+	// Serial and Label are the volume's serial number and label.
+	Serial uint64 `json:"serial"`
+	Label  string `json:"label"`
+}
+
+// WindowsImageEnv returns the Env of a collection of the NTFS volumes
+// of a disk image (dead-box): OS windows, not live, Root the image.
+func WindowsImageEnv(image string, vols []WindowsVolume) Env {
+	return Env{Root: image, OS: "windows", Windows: WindowsPaths{Image: image, Volumes: vols}}
 }
 
 // LinuxPaths are where the collectors of a Linux host find the kernel's
@@ -324,6 +364,45 @@ func (s *Session) copyFile(ctx context.Context, name, p string, maxSize int64,
 	case o.Before.Changed(o.After):
 		o.Status, o.Reason = Partial, "changed while read (see stat_before and stat_after)"
 	}
+	return o
+}
+
+// ForeignFile is a file read by other means than Env.Root's file
+// system (a raw NTFS volume), for PutFile.
+type ForeignFile struct {
+	// Name is the item's name in the bag; Source its Windows path.
+	Name, Source string
+	// Stat is the file's metadata (nil if unknown); Size the bytes the
+	// reader yields.
+	Stat *FileStat
+	Size int64
+	// ReadVia is how it was read (evidence.ReadViaOS, ReadViaRawNTFS).
+	ReadVia string
+	// Extents, when set, are the ranges of the source the reader yields
+	// (a sparse stream's allocated extents).
+	Extents []evidence.Extent
+	// Note, when set, makes a whole copy partial with this reason (a
+	// size cap, a sparse stream's holes left out).
+	Note string
+}
+
+// PutFile stores f.Size bytes of r as f.Name and records the outcome, a
+// file item with f's stat.
+func (s *Session) PutFile(ctx context.Context, f ForeignFile, r io.Reader) Outcome {
+	o := s.newOutcome(f.Source, KindFile)
+	o.Before, o.ReadVia, o.Extents = f.Stat, f.ReadVia, f.Extents
+	rctx, cancel := s.itemContext(ctx)
+	defer cancel()
+	m := Meta{Name: f.Name, Size: f.Size, Mode: 0o444}
+	if f.Stat != nil {
+		m.ModTime, m.Mode = f.Stat.Mtime, modeOf(f.Stat)
+	}
+	st, err := s.put(rctx, m, NewContextReader(rctx, r))
+	s.finish(&o, st, err)
+	if o.Status == Collected && f.Note != "" {
+		o.Status, o.Reason = Partial, f.Note
+	}
+	s.Record(o)
 	return o
 }
 

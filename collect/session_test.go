@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"reflect"
 	"runtime"
 	"testing"
 )
@@ -16,7 +17,7 @@ func TestLinuxEnv(t *testing.T) {
 		t.Errorf("LinuxEnv(/mnt/image) = %+v", image)
 	}
 	host := HostEnv("/")
-	if host.TargetOS() != runtime.GOOS || !host.Live || (runtime.GOOS == "linux" && host != live) {
+	if host.TargetOS() != runtime.GOOS || !host.Live || (runtime.GOOS == "linux" && !reflect.DeepEqual(host, live)) {
 		t.Errorf("HostEnv(/) = %+v", host)
 	}
 	if got := (&Env{}).TargetOS(); got != runtime.GOOS {

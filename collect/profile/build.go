@@ -15,6 +15,7 @@ import (
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/bodyfile"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/ntfs"
 	"github.com/scelle/scelle/internal/safeopen"
 )
 
@@ -32,6 +33,10 @@ import (
 //
 // exclude holds absolute host paths (the output folder) that no item
 // collects or walks.
+//
+// On a Windows host or image (env.TargetOS() is windows), file items
+// become *ntfs.Tree, whose patterns are taken on each of env's NTFS
+// volumes; "~/" is not expanded there (user profiles are /Users/*).
 //
 // The host collected runs env.TargetOS(). Build refuses a profile that
 // is not for that OS. An item of the profile that is not for it is built
@@ -59,7 +64,11 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 	if !slices.Contains(p.OS, target) {
 		return nil, fmt.Errorf("profile %s is for %s; the host collected runs %s", p.Name, strings.Join(p.OS, ", "), target)
 	}
-	homes, homesErr := Homes(env)
+	var homes []string
+	var homesErr error
+	if target != "windows" {
+		homes, homesErr = Homes(env)
+	}
 	var excl []string
 	for _, x := range exclude {
 		x = path.Clean("/" + x)
@@ -90,6 +99,8 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 				return nil, fmt.Errorf("profile %s: native collector %q calls itself %q", p.Name, it.Native, c.Name())
 			}
 			out = append(out, c)
+		case target == "windows":
+			out = append(out, windowsTree(it, p.Name))
 		default:
 			t := &files.Tree{ID: it.Name, Vol: it.Class, MaxFiles: it.MaxFiles}
 			perUser := false
@@ -147,6 +158,21 @@ func (s *Set) Build(profile string, natives map[string]collect.Collector, env *c
 		}
 	}
 	return out, nil
+}
+
+// windowsTree is the collector of a file item on a Windows host or
+// image: its patterns are taken on each NTFS volume, raw where the
+// system holds a file locked.
+func windowsTree(it *Item, profile string) *ntfs.Tree {
+	t := &ntfs.Tree{ID: it.Name, Vol: it.Class, MaxFiles: it.MaxFiles,
+		Patterns: slices.Clone(it.Paths), Exclude: slices.Clone(it.Exclude)}
+	if size, set := it.MaxFileSize(profile); set {
+		t.MaxFileSize = size
+		if size == 0 {
+			t.MaxFileSize = -1 // no cap
+		}
+	}
+	return t
 }
 
 // notForOS stands for an item that is not for the OS of the host

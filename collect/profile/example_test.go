@@ -13,9 +13,10 @@ func ExampleSet_Profiles() {
 		return
 	}
 	for _, p := range s.Profiles() {
-		fmt.Println(p.Name, p.Bodyfile[0])
+		fmt.Println(p.Name, p.OS, len(p.Items) > 0)
 	}
 	// Output:
-	// full /
-	// triage /tmp
+	// full [linux] true
+	// triage [linux] true
+	// windows-triage [windows] true
 }

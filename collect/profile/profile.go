@@ -23,8 +23,22 @@ import (
 	_ "github.com/scelle/scelle/collect/natives" // registers the native collectors
 )
 
-// DefaultProfile is the profile a collection uses when none is named.
+// DefaultProfile is the profile a collection of a Linux host uses when
+// none is named; DefaultFor gives each OS's.
 const DefaultProfile = "triage"
+
+// WindowsProfile is the default profile of a Windows host and of an
+// NTFS image.
+const WindowsProfile = "windows-triage"
+
+// DefaultFor returns the profile a collection of a host running goos
+// uses when none is named.
+func DefaultFor(goos string) string {
+	if goos == "windows" {
+		return WindowsProfile
+	}
+	return DefaultProfile
+}
 
 // DefaultOS is the OS of a profile or file item without an os key: every
 // definition written before the key existed was written for Linux hosts.

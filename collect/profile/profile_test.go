@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/scelle/scelle/collect/bodyfile"
 	"github.com/scelle/scelle/collect/collecttest"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/ntfs"
 )
 
 // stub stands for a native collector.
@@ -49,28 +51,42 @@ func TestLoadEmbedded(t *testing.T) {
 	var names []string
 	for _, p := range s.Profiles() {
 		names = append(names, p.Name)
-		if p.Description == "" || len(p.Bodyfile) == 0 {
+		linux := strings.Join(p.OS, " ") == "linux"
+		if p.Description == "" || (linux && len(p.Bodyfile) == 0) {
 			t.Errorf("profile %s: no description or bodyfile roots", p.Name)
 		}
-		if strings.Join(p.OS, " ") != "linux" {
+		if !linux && strings.Join(p.OS, " ") != "windows" {
 			t.Errorf("profile %s: os %q", p.Name, p.OS)
 		}
-		// Every native collector is in every embedded profile.
+		// Every native collector of the profile's OS is in every embedded
+		// profile.
 		in := map[string]bool{}
 		for _, it := range p.Items {
 			in[it.Native] = true
 		}
-		for _, n := range append(nativeNames(), "bodyfile.fs") {
+		var want []string
+		for _, n := range collect.Natives() {
+			if slices.Contains(n.OS, p.OS[0]) {
+				want = append(want, n.Name)
+			}
+		}
+		if linux {
+			want = append(want, "bodyfile.fs")
+		}
+		for _, n := range want {
 			if !in[n] {
 				t.Errorf("profile %s lacks native %s", p.Name, n)
 			}
 		}
 	}
-	if strings.Join(names, " ") != "full triage" {
+	if strings.Join(names, " ") != "full triage windows-triage" {
 		t.Errorf("profiles = %q", names)
 	}
-	if _, ok := s.profiles[DefaultProfile]; !ok {
-		t.Errorf("default profile %q not defined", DefaultProfile)
+	for _, os := range []string{"linux", "windows"} {
+		p, ok := s.profiles[DefaultFor(os)]
+		if !ok || !slices.Contains(p.OS, os) {
+			t.Errorf("default profile %q for %s not defined, or not for %s", DefaultFor(os), os, os)
+		}
 	}
 }
 
@@ -228,7 +244,7 @@ func TestBuild(t *testing.T) {
 	root := t.TempDir()
 	mkfile(t, root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
 	env := &collect.Env{Root: root}
-	if _, err := s.Build("nope", stubs(), env); err == nil || err.Error() != `unknown profile "nope" (known: full, triage)` {
+	if _, err := s.Build("nope", stubs(), env); err == nil || err.Error() != `unknown profile "nope" (known: full, triage, windows-triage)` {
 		t.Errorf("unknown profile: %v", err)
 	}
 	partial := stubs()
@@ -676,5 +692,37 @@ func TestBuildMemory(t *testing.T) {
 		if got != c.want {
 			t.Errorf("memory of %v: proc.memory built: %v", c.pids, got)
 		}
+	}
+}
+
+func TestBuildWindows(t *testing.T) {
+	s, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := collect.WindowsImageEnv("/dev/null", nil)
+	if _, err := s.Build("triage", stubs(), &env); err == nil || !strings.Contains(err.Error(), "the host collected runs windows") {
+		t.Errorf("triage on a Windows image: %v", err)
+	}
+	cs, err := s.Build(WindowsProfile, stubs(), &env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trees := 0
+	for _, c := range cs {
+		tr, ok := c.(*ntfs.Tree)
+		if !ok {
+			continue
+		}
+		trees++
+		if len(tr.Patterns) == 0 || tr.Class() != collect.ClassDisk {
+			t.Errorf("%s: %+v", tr.Name(), tr)
+		}
+		if tr.Name() == "windows.ntfs.mft" && (tr.MaxFileSize != -1 || tr.Patterns[0] != "/$MFT") {
+			t.Errorf("windows.ntfs.mft: %+v", tr)
+		}
+	}
+	if trees < 10 {
+		t.Errorf("%d NTFS trees in %s", trees, WindowsProfile)
 	}
 }

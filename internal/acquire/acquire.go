@@ -22,6 +22,8 @@ import (
 	"github.com/scelle/scelle/chain/report"
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/netstat"
+	"github.com/scelle/scelle/collect/ntfs"
+	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/hint"
@@ -52,7 +54,11 @@ type Options struct {
 	MemoryPIDs  []int
 	// Root is the file system collected: "/" for this live host, or a
 	// mounted image's folder (volatile items are then skipped).
-	Root        string
+	Root string
+	// Image, when set, is a disk image, partition image or block device
+	// holding NTFS volumes: they are collected raw (read only, never
+	// mounted), as a Windows host, and Root is not used.
+	Image       string
 	MaxFileSize int64
 	ItemTimeout time.Duration
 	// Timeout bounds one collector.
@@ -198,13 +204,32 @@ func begin(opts Options, prog Progress) (*run, error) {
 		r.opts.People = &chain.People{}
 	}
 	var err error
-	if r.root, err = filepath.Abs(opts.Root); err != nil {
-		return nil, &OptionError{err}
+	var layout *ntfs.Layout
+	if opts.Image != "" {
+		if r.root, err = filepath.Abs(opts.Image); err != nil {
+			return nil, &OptionError{err}
+		}
+		// Read before anything is made: a missing, unreadable or non-NTFS
+		// image leaves no folder behind.
+		if layout, err = ntfs.ImageLayout(context.Background(), r.root); err != nil {
+			return nil, &OptionError{hint.Wrap(err, "--image takes a raw disk image, a raw partition image or a block device holding NTFS (E01 and VHDX images must be converted to raw first)")}
+		}
+		r.env = collect.WindowsImageEnv(r.root, layout.Volumes)
+	} else {
+		if r.root, err = filepath.Abs(opts.Root); err != nil {
+			return nil, &OptionError{err}
+		}
+		if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
+			return nil, &OptionError{fmt.Errorf("--root %s: not a folder", opts.Root)}
+		}
+		r.env = collect.HostEnv(r.root)
+		if runtime.GOOS == "windows" {
+			r.env.Windows.Volumes = ntfs.LiveVolumes()
+		}
 	}
-	if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
-		return nil, &OptionError{fmt.Errorf("--root %s: not a folder", opts.Root)}
+	if r.opts.Profile == "" {
+		r.opts.Profile = profile.DefaultFor(r.env.TargetOS())
 	}
-	r.env = collect.HostEnv(r.root)
 	r.env.MaxFileSize, r.env.ItemTimeout = opts.MaxFileSize, opts.ItemTimeout
 	r.live = r.env.Live
 	if r.key = opts.Key; r.key == nil {
@@ -214,13 +239,20 @@ func begin(opts Options, prog Progress) (*run, error) {
 			return nil, err
 		}
 	}
-	r.ident = system.Identify(&r.env)
+	if layout == nil {
+		r.ident = system.Identify(&r.env)
+	}
 	r.clock = system.Clock(&r.env)
 	if r.live {
 		r.ifs, r.ifsErr = netstat.Interfaces(&r.env)
 		r.connected = netstat.Connected(&r.env, r.ifs)
 	}
-	if r.host = r.ident.Hostname; r.host == "" {
+	switch {
+	case r.ident.Hostname != "":
+		r.host = r.ident.Hostname
+	case layout != nil:
+		r.host = filepath.Base(r.root) // the image's name stands for the host's
+	default:
 		r.host = hostName(&r.env)
 	}
 	out, err := filepath.Abs(opts.Out)
@@ -232,6 +264,9 @@ func begin(opts Options, prog Progress) (*run, error) {
 	// folder and prints no key fingerprint.
 	if r.collectors, err = plan(&r.opts, &r.env, out, r.root); err != nil {
 		return nil, err
+	}
+	if layout != nil {
+		r.collectors = append(r.collectors, ntfs.LayoutCollector{Layout: layout})
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)

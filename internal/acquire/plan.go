@@ -7,6 +7,7 @@ import (
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/files"
+	"github.com/scelle/scelle/collect/ntfs"
 	"github.com/scelle/scelle/collect/profile"
 )
 
@@ -34,7 +35,12 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		for _, e := range exclude {
 			ex = append(ex, e, e+"/**")
 		}
-		cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
+		if opts.Image != "" {
+			// Patterns on the image's NTFS volumes, from each one's root.
+			cs = append(cs, &ntfs.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths})
+		} else {
+			cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
+		}
 	}
 	return cs, nil
 }

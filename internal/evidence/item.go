@@ -33,12 +33,32 @@ type Item struct {
 	// LinkTarget is a symbolic link's target, recorded, never followed.
 	LinkTarget string `json:"link_target,omitempty"`
 	NoATime    bool   `json:"noatime,omitempty"`
+	// ReadVia says how a Windows file was read: ReadViaOS (the operating
+	// system's file API) or ReadViaRawNTFS (parsing the NTFS volume);
+	// empty for other items.
+	ReadVia string `json:"read_via,omitempty"`
+	// Extents, when present, are the ranges of the source stream that
+	// were stored, one after the other: the allocated extents of a sparse
+	// NTFS stream, whose other bytes read as zeros.
+	Extents []Extent `json:"extents,omitempty"`
 	// Before and After are the file's stat before and after it was read.
 	Before  *Stat     `json:"stat_before,omitempty"`
 	After   *Stat     `json:"stat_after,omitempty"`
 	Started time.Time `json:"started"`
 	Ended   time.Time `json:"ended"`
 }
+
+// Extent is a range of bytes of a source stream.
+type Extent struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// How a Windows file was read (Item.ReadVia).
+const (
+	ReadViaOS      = "os"
+	ReadViaRawNTFS = "raw-ntfs"
+)
 
 // Item kinds.
 const (
