@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/mft"
 	_ "github.com/scelle/scelle/collect/natives"
 	"github.com/scelle/scelle/collect/netstat"
 	"github.com/scelle/scelle/collect/proc"
@@ -36,6 +37,7 @@ func TestRegistered(t *testing.T) {
 		"netstat": netstat.Collectors(),
 		"system":  system.Collectors(),
 		"users":   users.Collectors(),
+		"mft":     mft.Collectors(),
 	}
 	for family, cs := range families {
 		for _, c := range cs {
