@@ -25,6 +25,7 @@ type collectOptions struct {
 	Key            string
 	Paths          []string
 	Root           string
+	Image          string
 	MaxFileSize    int64
 	ItemTimeout    time.Duration
 	Timeout        time.Duration
@@ -60,6 +61,12 @@ func newCollectCmd() *cobra.Command {
 renamed once sealed). Nothing is written outside that folder and no program of
 the host is run.
 
+With --image, the NTFS volumes of a raw disk image (MBR or GPT), a raw
+partition image or a block device are collected as a Windows host's disk,
+read raw and read only: the image is never mounted or written. The profile
+is then windows-triage unless --profile names another Windows profile, and
+--path patterns are taken on each volume from its root.
+
 With --recipient or --recipients-file, the archive is encrypted with age to
 each recipient (the experts' public keys, age1...) and written as
 evidence.tar.zst.age; no plaintext of it touches the disk. The journal,
@@ -73,6 +80,9 @@ last chunk, and the items in it are claimed but not proven.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.pathsOnly = len(opts.Paths) > 0 && !cmd.Flags().Changed("profile")
+			if opts.Image != "" && cmd.Flags().Changed("root") {
+				return &usageError{err: errors.New("--image and --root: give one or the other")}
+			}
 			if !opts.NoPrompt && (opts.Case == "" || opts.Examiner == "") && stdinIsTerminal() {
 				if err := askMissing(os.Stdin, cmd.ErrOrStderr(), &opts); err != nil {
 					return err
@@ -86,11 +96,12 @@ last chunk, and the items in it are claimed but not proven.
 	f.StringVar(&opts.Examiner, "examiner", "", "name of the person collecting")
 	f.StringVarP(&opts.Out, "out", "o", "evidence", "folder to write the bag folder in")
 	f.StringVar(&opts.Key, "key", "", "sign with this Ed25519 private key (PEM) instead of a key made for this collection")
-	f.StringVar(&opts.Profile, "profile", profile.DefaultProfile, "collection profile (see 'scelle profiles')")
+	f.StringVar(&opts.Profile, "profile", "", "collection profile (see 'scelle profiles'; default "+profile.DefaultProfile+", "+profile.WindowsProfile+" on Windows and with --image)")
 	f.StringVar(&opts.Definitions, "definitions", "", "load definition files from this folder too (same names replace embedded ones)")
 	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders); alone, only these are collected")
 	f.IntSliceVar(&opts.MemoryPIDs, "memory", nil, "also store the readable memory of these processes (size-capped)")
 	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
+	f.StringVar(&opts.Image, "image", "", "collect the NTFS volumes of this raw disk image, partition image or block device as a Windows host (read only, never mounted)")
 	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
 	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
 	f.DurationVar(&opts.Timeout, "collector-timeout", 10*time.Minute, "time allowed to one collector")
@@ -148,7 +159,7 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 func acquireOptions(opts collectOptions) (acquire.Options, error) {
 	a := acquire.Options{Case: opts.Case, Examiner: opts.Examiner, Out: opts.Out, Profile: opts.Profile,
 		Definitions: opts.Definitions, PathsOnly: opts.pathsOnly, Paths: opts.Paths, MemoryPIDs: opts.MemoryPIDs,
-		Root: opts.Root, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
+		Root: opts.Root, Image: opts.Image, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
 		TPM: opts.TPM, NoReadBack: opts.NoReport, Version: version, Revision: vcsRevision(), Argv: os.Args}
 	var err error
 	if a.People, err = peopleOf(opts); err != nil {

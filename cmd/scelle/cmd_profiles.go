@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -41,8 +42,11 @@ func runProfiles(defs string, verbose bool, w io.Writer) error {
 	}
 	for _, p := range set.Profiles() {
 		def := ""
-		if p.Name == profile.DefaultProfile {
+		switch p.Name {
+		case profile.DefaultFor(runtime.GOOS):
 			def = " (default)"
+		case profile.WindowsProfile:
+			def = " (default with --image)"
 		}
 		fmt.Fprintf(w, "%s%s: %s\n", visible.String(p.Name), def, visible.String(p.Description))
 		fmt.Fprintf(w, "  os: %s\n", show(p.OS))

@@ -67,7 +67,7 @@ var (
 
 // baseImage is a small NTFS image with the test files, made once.
 func baseImage(t testing.TB) []byte {
-	need(t, "mkntfs", "ntfs-3g", "fusermount")
+	need(t, "mkntfs", "ntfs-3g", "umount")
 	baseOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ntfs-base")
 		if err != nil {

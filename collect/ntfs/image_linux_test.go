@@ -57,7 +57,7 @@ func makeVolume(t testing.TB, img string, mib int, label string, files map[strin
 	mnt := t.TempDir()
 	run(t, "ntfs-3g", "-o", "streams_interface=xattr", img, mnt)
 	defer func() {
-		run(t, "fusermount", "-u", mnt)
+		run(t, "umount", mnt)
 	}()
 	for p, b := range files {
 		name, stream, _ := strings.Cut(p, ":")

@@ -24,7 +24,7 @@ func testFiles() (map[string][]byte, map[string]int64) {
 }
 
 func openTestVolume(t *testing.T) (*Volume, map[string][]byte) {
-	need(t, "mkntfs", "ntfs-3g", "fusermount")
+	need(t, "mkntfs", "ntfs-3g", "umount")
 	img := filepath.Join(t.TempDir(), "vol.img")
 	files, sparse := testFiles()
 	makeVolume(t, img, 16, "TESTVOL", files, sparse)
