@@ -87,6 +87,27 @@ func BenchmarkTimeline(b *testing.B) {
 	}
 }
 
+// BenchmarkWalk measures parsing alone (records, attribute lists,
+// paths) over 100,000 entries, without writing the outputs.
+func BenchmarkWalk(b *testing.B) {
+	const n = 100000
+	mft := benchMFT(n)
+	b.SetBytes(int64(len(mft)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, cpuOK := cpuSeconds()
+	for i := 0; i < b.N; i++ {
+		st, err := Walk(context.Background(), bytes.NewReader(mft), int64(len(mft)), Options{PathCache: 1024}, func(*Entry) error { return nil })
+		if err != nil || st.Entries != n {
+			b.Fatalf("%+v %v", st, err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	if cpu1, ok := cpuSeconds(); ok && cpuOK && cpu1 > cpu0 {
+		b.ReportMetric(float64(n)*float64(b.N)/(cpu1-cpu0), "entries/cpu-s")
+	}
+}
+
 // TestTimelineBoundedMemory walks 100,000 entries with a small path
 // cache and checks that the heap in use stays far below the size of
 // $MFT (memory bounded by the cache and a chunk, not by the entries).

@@ -403,6 +403,17 @@ func FuzzWalk(f *testing.F) {
 	})
 }
 
+// TestAppendTime: the timeline's own time formatting is time.Format's
+// with TimeLayout, over the range of NTFS times.
+func TestAppendTime(t *testing.T) {
+	for _, tm := range []time.Time{filetime(1), t0, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 999999900, time.UTC),
+		filetime(2650467743999999999), time.Date(2024, 2, 29, 12, 34, 56, 700, time.UTC)} {
+		if got, want := timeString(tm), tm.UTC().Format(TimeLayout); got != want {
+			t.Errorf("%s, want %s", got, want)
+		}
+	}
+}
+
 // TestAppendJSON: the timeline's own JSON encoding is encoding/json's,
 // on entries with every field set and hostile strings.
 func TestAppendJSON(t *testing.T) {
@@ -425,4 +436,21 @@ func TestAppendJSON(t *testing.T) {
 			t.Errorf("appendJSON:\n%s\nencoding/json:\n%s", got, want.String())
 		}
 	}
+}
+
+// FuzzAppendString: the timeline's JSON strings are encoding/json's for
+// any bytes (names come from hostile records).
+func FuzzAppendString(f *testing.F) {
+	f.Add("\\Users\\a\"b\x00\x1f\u2028é\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(appendString(nil, s)) + "\n"; got != want.String() {
+			t.Fatalf("%q: %s, encoding/json %s", s, got, want.String())
+		}
+	})
 }

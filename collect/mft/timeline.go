@@ -143,6 +143,9 @@ func NewTimelineEntry(e *Entry) *TimelineEntry {
 	}
 	te.Sequence, te.InUse, te.Deleted, te.Dir = rec.Sequence, rec.InUse, !rec.InUse, rec.Dir
 	te.LinkCount, te.LSN = rec.LinkCount, rec.LSN
+	if rec.ListNonResident && te.Error == "" {
+		te.Error = "attribute list not resident: the names and streams of its extension records are not read"
+	}
 	if rec.HasSI {
 		te.SI = macb(rec.SI)
 		te.Attributes = "0x" + strconv.FormatUint(uint64(rec.Attributes), 16)
@@ -175,7 +178,8 @@ func timeString(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format(TimeLayout)
+	var b [28]byte
+	return string(appendTime(b[:0], t.UTC()))
 }
 
 func namespaceName(ns uint8) string {
@@ -201,12 +205,15 @@ func (t *timelineWriter) bodyLines(e *Entry) {
 	if !rec.InUse {
 		deleted = " (deleted)"
 	}
-	mode := uint32(0o100777)
+	mode := modes[0]
 	if rec.Dir {
-		mode = 0o040777
+		mode = modes[2]
 	}
 	if rec.Attributes&0x1 != 0 { // FILE_ATTRIBUTE_READONLY
-		mode &^= 0o222
+		mode = modes[1]
+		if rec.Dir {
+			mode = modes[3]
+		}
 	}
 	var size int64
 	var dataID uint16
@@ -218,22 +225,32 @@ func (t *timelineWriter) bodyLines(e *Entry) {
 		size = n.Size
 	}
 	if rec.HasSI {
-		t.bodyLine(name, deleted, rec.Entry, 128, dataID, mode, size, rec.SI)
+		t.bodyLine(name, "", "", deleted, rec.Entry, 128, dataID, mode, size, rec.SI)
 	}
 	if hasName {
-		t.bodyLine(name+" ($FILE_NAME)", deleted, rec.Entry, 48, n.ID, mode, size, n.Times)
+		t.bodyLine(name, " ($FILE_NAME)", "", deleted, rec.Entry, 48, n.ID, mode, size, n.Times)
 	}
 	for _, s := range rec.Streams {
 		if s.Name != "" && rec.HasSI {
-			t.bodyLine(name+":"+s.Name, deleted, rec.Entry, 128, s.ID, mode, s.Size, rec.SI)
+			t.bodyLine(name, ":", s.Name, deleted, rec.Entry, 128, s.ID, mode, s.Size, rec.SI)
 		}
 	}
 }
 
-func (t *timelineWriter) bodyLine(name, deleted string, entry uint64, typ int, id uint16, mode uint32, size int64, tm Times) {
+// modes are the bodyfile modes of a file, a read-only file, a folder and
+// a read-only folder.
+var modes = [4]string{bodyfmt.Mode(0o100777), bodyfmt.Mode(0o100555), bodyfmt.Mode(0o040777), bodyfmt.Mode(0o040555)}
+
+// bodyLine writes one line for name, then sep and sub (both escaped),
+// then deleted.
+func (t *timelineWriter) bodyLine(name, sep, sub, deleted string, entry uint64, typ int, id uint16, mode string, size int64, tm Times) {
 	b := &t.line
 	b.WriteString("0|")
 	bodyfmt.EscapeName(b, name)
+	if sep != "" {
+		bodyfmt.EscapeName(b, sep)
+		bodyfmt.EscapeName(b, sub)
+	}
 	b.WriteString(deleted)
 	b.WriteByte('|')
 	b.Write(strconv.AppendUint(b.AvailableBuffer(), entry, 10))
@@ -242,7 +259,7 @@ func (t *timelineWriter) bodyLine(name, deleted string, entry uint64, typ int, i
 	b.WriteByte('-')
 	b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(id), 10))
 	b.WriteByte('|')
-	b.WriteString(bodyfmt.Mode(mode))
+	b.WriteString(mode)
 	b.WriteString("|0|0|")
 	b.Write(strconv.AppendInt(b.AvailableBuffer(), size, 10))
 	for _, v := range [4]time.Time{tm.Accessed, tm.Modified, tm.Changed, tm.Created} {
