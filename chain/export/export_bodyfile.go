@@ -21,7 +21,9 @@ import (
 // item's original host path and the metadata read before the file was
 // read; then the bodyfile chunks the collection stored under
 // parsed/bodyfile/ (<base>.000.body, <base>.001.body ...), as stored, in
-// archive order, which is their number order. MD5 is always 0. Names are
+// archive order, which is their number order: those of collect/bodyfile's
+// walks and the $MFT timelines of NTFS volumes (ntfs.timeline,
+// mft-VOLUME.NNN.body, names starting with "VOLUME:"). MD5 is always 0. Names are
 // escaped as package collect/bodyfile escapes them ('%', '|' and the '>'
 // of "->" as %HH, control bytes as \ooo, '\' as \\), so that the two
 // parts read alike; times are whole seconds since 1970 UTC, crtime 0 when

@@ -23,7 +23,7 @@ import (
 // sealed) and collector (the scelle collector that stored it), so that
 // each event can be traced back to the sealed bytes. data_type names the
 // kind of event (scelle:collection, scelle:file:stat, scelle:process,
-// scelle:login, scelle:dmesg, scelle:custody); other fields are given
+// scelle:login, scelle:dmesg, scelle:ntfs:mft, scelle:custody); other fields are given
 // where they apply.
 //
 // Events, in this order: the collection's start, the operator's
@@ -31,7 +31,10 @@ import (
 // every record item with a stat_before, then, as the archive is read,
 // process start times (live/proc/processes.jsonl), login records (the
 // parsed wtmp, btmp and utmp files), kernel messages with a time
-// (live/system/dmesg.jsonl), then the collection's end and every custody
+// (live/system/dmesg.jsonl), the $STANDARD_INFORMATION and $FILE_NAME
+// times of every entry of an NTFS volume's $MFT timeline
+// (parsed/ntfs/VOLUME/mft-timeline.NNN.jsonl, with mft_entry,
+// mft_sequence, ntfs_attribute and deleted), then the collection's end and every custody
 // event. Timesketch sorts by time; the order only makes the file
 // reproducible.
 
@@ -80,6 +83,11 @@ type timelineEvent struct {
 	Line           int    `json:"line,omitempty"`
 	Actor          string `json:"actor,omitempty"`
 	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	// NTFS $MFT timeline events (scelle:ntfs:mft).
+	MFTEntry    *uint64 `json:"mft_entry,omitempty"`
+	MFTSequence *uint16 `json:"mft_sequence,omitempty"`
+	Attribute   string  `json:"ntfs_attribute,omitempty"`
+	Deleted     *bool   `json:"deleted,omitempty"`
 }
 
 // timelineTime is the datetime layout: ISO 8601 in UTC, to the
@@ -88,6 +96,8 @@ const timelineTime = "2006-01-02T15:04:05.000000Z07:00"
 
 var (
 	wtmpFile = regexp.MustCompile(`^data/parsed/users/(wtmp|btmp)[^/]*\.jsonl$`)
+	// mftFile matches the JSON Lines chunks of collect/mft's ntfs.timeline.
+	mftFile = regexp.MustCompile(`^data/parsed/ntfs/[^/]+/mft-timeline\.[0-9]{3,}\.jsonl$`)
 )
 
 const (
@@ -174,7 +184,7 @@ func (x *jsonlExport) item(b *exportBag, it *evidence.Item) error {
 }
 
 func (x *jsonlExport) wants(p string) bool {
-	return p == processesFile || p == dmesgFile || p == utmpFile || wtmpFile.MatchString(p)
+	return p == processesFile || p == dmesgFile || p == utmpFile || wtmpFile.MatchString(p) || mftFile.MatchString(p)
 }
 
 func (x *jsonlExport) entry(b *exportBag, p string, s storedItem, r io.Reader) error {
@@ -184,6 +194,8 @@ func (x *jsonlExport) entry(b *exportBag, p string, s storedItem, r io.Reader) e
 		parse = func(n int, line []byte) error { return x.process(b, p, s, n, line) }
 	case p == dmesgFile:
 		parse = func(n int, line []byte) error { return x.dmesg(b, p, s, n, line) }
+	case mftFile.MatchString(p):
+		parse = func(n int, line []byte) error { return x.mft(b, p, s, n, line) }
 	default:
 		parse = func(n int, line []byte) error { return x.login(b, p, s, n, line) }
 	}
@@ -323,6 +335,70 @@ func (x *jsonlExport) dmesg(b *exportBag, p string, s storedItem, n int, line []
 		TimestampDesc: descKernel, Source: s.source, Path: p, SHA256: s.sha256, Collector: s.collector,
 		DataType: "scelle:dmesg", Level: dr.Level, Line: n}
 	return x.emit(b, dr.Time, e)
+}
+
+// mftRecord is the part of an ntfs.timeline line the timeline uses
+// (collect/mft TimelineEntry).
+type mftRecord struct {
+	Entry    uint64 `json:"entry"`
+	Sequence uint16 `json:"sequence"`
+	InUse    bool   `json:"in_use"`
+	Dir      bool   `json:"dir"`
+	Path     string `json:"path"`
+	Size     int64  `json:"size"`
+	SI, FN   *struct {
+		Modified, Accessed, Changed, Created string
+	}
+}
+
+// mft emits the $STANDARD_INFORMATION and $FILE_NAME times of one $MFT
+// entry: up to eight events. The volume is the item's source without its
+// "\$MFT" ("C:", "partition2").
+func (x *jsonlExport) mft(b *exportBag, p string, s storedItem, n int, line []byte) error {
+	var mr mftRecord
+	if err := json.Unmarshal(line, &mr); err != nil {
+		b.warn("%s line %d: %v; left out", p, n, err)
+		return nil
+	}
+	if mr.Path == "" {
+		return nil // an entry without a name (its error is in the line)
+	}
+	name := strings.TrimSuffix(s.source, `\$MFT`) + mr.Path
+	detail := fmt.Sprintf("MFT entry %d-%d, %d bytes", mr.Entry, mr.Sequence, mr.Size)
+	deleted := !mr.InUse
+	if deleted {
+		detail += ", deleted"
+	}
+	for _, a := range []struct {
+		attr  string
+		times *struct{ Modified, Accessed, Changed, Created string }
+	}{{"$STANDARD_INFORMATION", mr.SI}, {"$FILE_NAME", mr.FN}} {
+		if a.times == nil {
+			continue
+		}
+		for _, t := range []struct{ at, desc, verb string }{
+			{a.times.Modified, descMtime, "content modified"},
+			{a.times.Accessed, descAtime, "last accessed"},
+			{a.times.Changed, descCtime, "MFT entry changed"},
+			{a.times.Created, descBtime, "created"},
+		} {
+			if t.at == "" {
+				continue
+			}
+			at, err := time.Parse(time.RFC3339Nano, t.at)
+			if err != nil {
+				b.warn("%s line %d: %s time %q: %v; left out", p, n, a.attr, t.at, err)
+				continue
+			}
+			e := timelineEvent{Message: fmt.Sprintf("%s: %s (%s) [%s]", name, t.verb, a.attr, detail), TimestampDesc: t.desc,
+				Source: s.source, Path: p, SHA256: s.sha256, Collector: s.collector, DataType: "scelle:ntfs:mft", Line: n,
+				MFTEntry: &mr.Entry, MFTSequence: &mr.Sequence, Attribute: a.attr, Deleted: &deleted}
+			if err := x.emit(b, at, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (x *jsonlExport) end(b *exportBag) error {

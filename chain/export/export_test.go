@@ -98,6 +98,13 @@ func buildExportBag(parent string, extra int64) (string, error) {
 		{name: "parsed/bodyfile/triage.000.body", collector: "bodyfile.fs", source: "/tmp", kind: "generated", class: "temp",
 			data: "0|/dev/shm/.x/kworkerd|5001|r/rrwxr-xr-x|1000|1000|8|1795358287|1795358287|1795358287|1795358287\n" +
 				"0|/tmp|2|d/drwxrwxrwt|0|0|4096|1795362000|1795361000|1795361000|0\n"},
+		{name: "parsed/ntfs/C/mft-timeline.000.jsonl", collector: "ntfs.timeline", source: `C:\$MFT`, kind: "generated", class: "disk",
+			data: `{"entry":185,"sequence":3,"in_use":false,"deleted":true,"dir":false,"path":"\\Users\\alice\\Desktop\\deleted-secret.txt","name":"deleted-secret.txt","size":59,"allocated":0,"link_count":0,"lsn":0,` +
+				`"si":{"modified":"2026-11-21T10:00:00.1234567Z","accessed":"","changed":"2026-11-21T10:00:01.0000000Z","created":"2026-11-20T09:00:00.0000000Z"},` +
+				`"fn":{"modified":"2026-11-20T09:00:00.0000000Z","accessed":"2026-11-20T09:00:00.0000000Z","changed":"2026-11-20T09:00:00.0000000Z","created":"2026-11-20T09:00:00.0000000Z"}}` + "\n" +
+				`{"entry":16,"sequence":0,"in_use":false,"deleted":true,"dir":false,"size":0,"allocated":0,"link_count":0,"lsn":0,"error":"entry 16: bad fixup"}` + "\n"},
+		{name: "parsed/bodyfile/mft-C.000.body", collector: "ntfs.timeline", source: `C:\$MFT`, kind: "generated", class: "disk",
+			data: "0|C:/Users/alice/Desktop/deleted-secret.txt (deleted)|185-128-2|r/rrwxrwxrwx|0|0|59|0|1795255200|1795255201|1795165200\n"},
 		{name: "parsed/bodyfile/triage.suid.000.jsonl", collector: "bodyfile.fs", source: "/tmp", kind: "generated", class: "temp",
 			data: `{"path":"/usr/bin/sudo"}` + "\n"},
 		{name: "fs/etc/passwd", collector: "files.etc", source: "/etc/passwd", kind: "file", class: "disk",
@@ -282,6 +289,21 @@ func TestExportJSONL(t *testing.T) {
 	find(descBoot, "2026-11-12T14:29:50.123456Z", "wtmp: system boot reboot on ~ (kernel 6.1.0-26-amd64)")
 	find(descFailed, "2026-11-22T13:50:00.000000Z", "btmp: failed login admin on ssh:notty from 198.51.100.7")
 	find(descKernel, "2026-11-22T14:29:58.000131Z", "kernel: kworkerd: module verification failed")
+	m := find(descMtime, "2026-11-21T10:00:00.123456Z", `C:\Users\alice\Desktop\deleted-secret.txt: content modified ($STANDARD_INFORMATION) [MFT entry 185-3, 59 bytes, deleted]`)
+	if m["mft_entry"] != float64(185) || m["mft_sequence"] != float64(3) || m["deleted"] != true || m["ntfs_attribute"] != "$STANDARD_INFORMATION" ||
+		m["data_type"] != "scelle:ntfs:mft" || m["source"] != `C:\$MFT` || m["path"] != "data/parsed/ntfs/C/mft-timeline.000.jsonl" || m["line"] != float64(1) {
+		t.Errorf("$MFT event: %v", m)
+	}
+	find(descBtime, "2026-11-20T09:00:00.000000Z", `deleted-secret.txt: created ($FILE_NAME)`)
+	mftEvents := 0
+	for _, e := range events {
+		if e["data_type"] == "scelle:ntfs:mft" {
+			mftEvents++
+		}
+	}
+	if mftEvents != 7 { // 3 $STANDARD_INFORMATION times (one is unset), 4 $FILE_NAME times; none for the line without a path
+		t.Errorf("%d $MFT events, want 7", mftEvents)
+	}
 	c := find(descCustody, "2026-11-23T14:30:00.000000Z", "custody transferred by Jeanne Martin (CERT Exemple): from Jeanne Martin, to Laboratoire Expertise Numérique")
 	if c["source"] != chain.CustodyFile || c["custody_event"] != chain.EventTransferred || c["line"] != float64(3) {
 		t.Errorf("custody event: %v", c)
@@ -311,7 +333,8 @@ func TestExportBodyfile(t *testing.T) {
 		"0|/etc/localtime -> /usr/share/zoneinfo/Europe/Paris|688|l/lrwxrwxrwx|1000|1000|27|1778318930|1778311730|1778315330|0\n" +
 		"0|/var/log/wtmp|130|r/rrw-rw-r--|1000|1000|8|1795361400|1795354200|1795357800|0\n" +
 		"0|/dev/shm/.x/kworkerd|5001|r/rrwxr-xr-x|1000|1000|8|1795358287|1795358287|1795358287|1795358287\n" +
-		"0|/tmp|2|d/drwxrwxrwt|0|0|4096|1795362000|1795361000|1795361000|0\n"
+		"0|/tmp|2|d/drwxrwxrwt|0|0|4096|1795362000|1795361000|1795361000|0\n" +
+		"0|C:/Users/alice/Desktop/deleted-secret.txt (deleted)|185-128-2|r/rrwxrwxrwx|0|0|59|0|1795255200|1795255201|1795165200\n"
 	lines := func(s string) map[string]bool {
 		m := map[string]bool{}
 		for _, l := range strings.SplitAfter(s, "\n") {
@@ -330,10 +353,11 @@ func TestExportBodyfile(t *testing.T) {
 			t.Errorf("missing line %q in\n%s", l, out)
 		}
 	}
-	// The record's lines come first, then the stored chunk, as stored.
+	// The record's lines come first, then the stored chunks, as stored.
 	if !bytes.HasSuffix(out, []byte("0|/dev/shm/.x/kworkerd|5001|r/rrwxr-xr-x|1000|1000|8|1795358287|1795358287|1795358287|1795358287\n"+
-		"0|/tmp|2|d/drwxrwxrwt|0|0|4096|1795362000|1795361000|1795361000|0\n")) {
-		t.Errorf("the stored chunk is not last, as stored:\n%s", out)
+		"0|/tmp|2|d/drwxrwxrwt|0|0|4096|1795362000|1795361000|1795361000|0\n"+
+		"0|C:/Users/alice/Desktop/deleted-secret.txt (deleted)|185-128-2|r/rrwxrwxrwx|0|0|59|0|1795255200|1795255201|1795165200\n")) {
+		t.Errorf("the stored chunks are not last, as stored:\n%s", out)
 	}
 
 	// The real mactime makes a timeline of it.
@@ -359,6 +383,7 @@ func TestExportBodyfile(t *testing.T) {
 		`2026-11-22T14:38:07Z,8,macb,r/rrwxr-xr-x,1000,1000,5001,"/dev/shm/.x/kworkerd"`,
 		`"/tmp/a|b\012c%d->e"`,
 		`"/etc/localtime -> /usr/share/zoneinfo/Europe/Paris"`,
+		`2026-11-21T10:00:00Z,59,m...,r/rrwxrwxrwx,0,0,185-128-2,"C:/Users/alice/Desktop/deleted-secret.txt (deleted)"`,
 	} {
 		if !bytes.Contains(tl, []byte(want)) {
 			t.Errorf("mactime timeline lacks %s:\n%s", want, tl)
@@ -409,9 +434,9 @@ func TestExportCaseUCO(t *testing.T) {
 		ids[id] = true
 		types[n["@type"].(string)]++
 	}
-	// 4 custody actions + the collection; 9 stored payload files + tool
+	// 4 custody actions + the collection; 11 stored payload files + tool
 	// executable + bag + tag manifest; 4 custody records + 1.
-	if types["case-investigation:InvestigativeAction"] != 5 || types["uco-observable:File"] != 12 ||
+	if types["case-investigation:InvestigativeAction"] != 5 || types["uco-observable:File"] != 14 ||
 		types["case-investigation:ProvenanceRecord"] != 5 || types["uco-identity:Person"] != 3 {
 		t.Errorf("node types: %v", types)
 	}
@@ -460,7 +485,7 @@ for r in g.query(P + """SELECT (COUNT(?f) AS ?n) WHERE { ?a uco-core:name ?name 
 		"action 2026-11-22T14:30:00+00:00 Jeanne Martin\n", // the collection and the acquired event
 		"action 2026-11-24T14:30:00+00:00 Dr Paul Leroy\n",
 		"action 2026-11-22T14:35:00+00:00 Jeanne Martin\n", // sealed
-		"results 10\n", // the bag and the 9 payload files
+		"results 12\n", // the bag and the 11 payload files
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("SPARQL: no %q in\n%s", want, text)
@@ -610,7 +635,7 @@ func ExampleWrite() {
 	fmt.Printf("%d archive entries checked, %d bodyfile lines\n", stats.Entries, stats.Records)
 	fmt.Print(strings.SplitAfter(body.String(), "\n")[0])
 	// Output:
-	// 15 archive entries checked, 6 bodyfile lines
+	// 17 archive entries checked, 7 bodyfile lines
 	// 0|/var/log/wtmp|130|r/rrw-rw-r--|1000|1000|8|1795361400|1795354200|1795357800|0
 }
 

@@ -134,6 +134,7 @@ var reasonRules = []textRule{
 	{"no folders to walk", reasonAbsent},
 	{"no bpf file system mounted*", reasonAbsent},
 	{"no user address space*", reasonAbsent},
+	{"no NTFS volume to collect from", reasonAbsent},
 	// Deliberately not read: special files are never opened, links not
 	// followed, mounts and loops not entered, a parse not made.
 	{"*: recorded, never opened", reasonByDesign},

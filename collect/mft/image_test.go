@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,7 @@ func readRawMFT(img *ntfstest.Image) ([]byte, error) {
 	cluster := int64(binary.LittleEndian.Uint16(boot[0x0b:])) * int64(boot[0x0d])
 	// The runs of $DATA: the first "Runlist:" after "Dumping attribute $DATA".
 	var mft []byte
+	size := int64(-1)
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	state := 0
 	for sc.Scan() {
@@ -77,17 +79,22 @@ func readRawMFT(img *ntfstest.Image) ([]byte, error) {
 		switch {
 		case state == 0 && strings.HasPrefix(line, "Dumping attribute $DATA"):
 			state = 1
+		case state == 1 && strings.HasPrefix(strings.TrimSpace(line), "Data size:"):
+			size, _ = strconv.ParseInt(strings.Fields(line)[2], 10, 64)
 		case state == 1 && strings.Contains(line, "Runlist:"):
 			state = 2
 		case state == 2:
 			fs := strings.Fields(line)
-			if len(fs) != 3 {
-				return mft, nil
+			lcn, n := int64(-1), int64(-1)
+			if len(fs) == 3 {
+				lcn, _ = strconv.ParseInt(fs[1], 0, 64)
+				n, _ = strconv.ParseInt(fs[2], 0, 64)
 			}
-			lcn, err1 := strconv.ParseInt(fs[1], 0, 64)
-			n, err2 := strconv.ParseInt(fs[2], 0, 64)
-			if err1 != nil || err2 != nil {
-				return mft, nil
+			if lcn < 0 || n < 0 {
+				if size < 0 || size > int64(len(mft)) {
+					return nil, fmt.Errorf("ntfsinfo: $MFT of %d bytes in runs of %d", size, len(mft))
+				}
+				return mft[:size], nil
 			}
 			b := make([]byte, n*cluster)
 			if _, err := f.ReadAt(b, img.PartitionOffset+lcn*cluster); err != nil {
@@ -96,7 +103,7 @@ func readRawMFT(img *ntfstest.Image) ([]byte, error) {
 			mft = append(mft, b...)
 		}
 	}
-	return mft, nil
+	return nil, fmt.Errorf("ntfsinfo: no runs of $MFT's $DATA:\n%s", out)
 }
 
 // timeline runs Timeline over mft and returns the JSON Lines, decoded,

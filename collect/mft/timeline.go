@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"strconv"
 	"time"
@@ -90,8 +89,8 @@ type timelineWriter struct {
 	prefix string
 	body   *bufio.Writer
 	jsonl  *bufio.Writer
-	enc    *json.Encoder
 	line   bytes.Buffer
+	js     []byte
 }
 
 func newTimelineWriter(prefix string, body, jsonl io.Writer) *timelineWriter {
@@ -101,8 +100,6 @@ func newTimelineWriter(prefix string, body, jsonl io.Writer) *timelineWriter {
 	}
 	if jsonl != nil {
 		t.jsonl = bufio.NewWriterSize(jsonl, 64<<10)
-		t.enc = json.NewEncoder(t.jsonl)
-		t.enc.SetEscapeHTML(false)
 	}
 	return t
 }
@@ -119,8 +116,9 @@ func (t *timelineWriter) flush() error {
 }
 
 func (t *timelineWriter) write(e *Entry) error {
-	if t.enc != nil {
-		if err := t.enc.Encode(NewTimelineEntry(e)); err != nil {
+	if t.jsonl != nil {
+		t.js = appendJSON(t.js[:0], NewTimelineEntry(e))
+		if _, err := t.jsonl.Write(t.js); err != nil {
 			return err
 		}
 	}
@@ -145,6 +143,9 @@ func NewTimelineEntry(e *Entry) *TimelineEntry {
 	}
 	te.Sequence, te.InUse, te.Deleted, te.Dir = rec.Sequence, rec.InUse, !rec.InUse, rec.Dir
 	te.LinkCount, te.LSN = rec.LinkCount, rec.LSN
+	if rec.ListNonResident && te.Error == "" {
+		te.Error = "attribute list not resident: the names and streams of its extension records are not read"
+	}
 	if rec.HasSI {
 		te.SI = macb(rec.SI)
 		te.Attributes = "0x" + strconv.FormatUint(uint64(rec.Attributes), 16)
@@ -177,7 +178,8 @@ func timeString(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.Format(TimeLayout)
+	var b [28]byte
+	return string(appendTime(b[:0], t.UTC()))
 }
 
 func namespaceName(ns uint8) string {
@@ -203,12 +205,15 @@ func (t *timelineWriter) bodyLines(e *Entry) {
 	if !rec.InUse {
 		deleted = " (deleted)"
 	}
-	mode := uint32(0o100777)
+	mode := modes[0]
 	if rec.Dir {
-		mode = 0o040777
+		mode = modes[2]
 	}
 	if rec.Attributes&0x1 != 0 { // FILE_ATTRIBUTE_READONLY
-		mode &^= 0o222
+		mode = modes[1]
+		if rec.Dir {
+			mode = modes[3]
+		}
 	}
 	var size int64
 	var dataID uint16
@@ -220,39 +225,49 @@ func (t *timelineWriter) bodyLines(e *Entry) {
 		size = n.Size
 	}
 	if rec.HasSI {
-		t.bodyLine(name, deleted, rec.Entry, 128, dataID, mode, size, rec.SI)
+		t.bodyLine(name, "", "", deleted, rec.Entry, 128, dataID, mode, size, rec.SI)
 	}
 	if hasName {
-		t.bodyLine(name+" ($FILE_NAME)", deleted, rec.Entry, 48, n.ID, mode, size, n.Times)
+		t.bodyLine(name, " ($FILE_NAME)", "", deleted, rec.Entry, 48, n.ID, mode, size, n.Times)
 	}
 	for _, s := range rec.Streams {
 		if s.Name != "" && rec.HasSI {
-			t.bodyLine(name+":"+s.Name, deleted, rec.Entry, 128, s.ID, mode, s.Size, rec.SI)
+			t.bodyLine(name, ":", s.Name, deleted, rec.Entry, 128, s.ID, mode, s.Size, rec.SI)
 		}
 	}
 }
 
-func (t *timelineWriter) bodyLine(name, deleted string, entry uint64, typ int, id uint16, mode uint32, size int64, tm Times) {
+// modes are the bodyfile modes of a file, a read-only file, a folder and
+// a read-only folder.
+var modes = [4]string{bodyfmt.Mode(0o100777), bodyfmt.Mode(0o100555), bodyfmt.Mode(0o040777), bodyfmt.Mode(0o040555)}
+
+// bodyLine writes one line for name, then sep and sub (both escaped),
+// then deleted.
+func (t *timelineWriter) bodyLine(name, sep, sub, deleted string, entry uint64, typ int, id uint16, mode string, size int64, tm Times) {
 	b := &t.line
 	b.WriteString("0|")
 	bodyfmt.EscapeName(b, name)
+	if sep != "" {
+		bodyfmt.EscapeName(b, sep)
+		bodyfmt.EscapeName(b, sub)
+	}
 	b.WriteString(deleted)
 	b.WriteByte('|')
-	b.WriteString(strconv.FormatUint(entry, 10))
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), entry, 10))
 	b.WriteByte('-')
-	b.WriteString(strconv.Itoa(typ))
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(typ), 10))
 	b.WriteByte('-')
-	b.WriteString(strconv.Itoa(int(id)))
+	b.Write(strconv.AppendUint(b.AvailableBuffer(), uint64(id), 10))
 	b.WriteByte('|')
-	b.WriteString(bodyfmt.Mode(mode))
+	b.WriteString(mode)
 	b.WriteString("|0|0|")
-	b.WriteString(strconv.FormatInt(size, 10))
-	for _, v := range []time.Time{tm.Accessed, tm.Modified, tm.Changed, tm.Created} {
+	b.Write(strconv.AppendInt(b.AvailableBuffer(), size, 10))
+	for _, v := range [4]time.Time{tm.Accessed, tm.Modified, tm.Changed, tm.Created} {
 		b.WriteByte('|')
 		if v.IsZero() {
 			b.WriteByte('0')
 		} else {
-			b.WriteString(strconv.FormatInt(v.Unix(), 10))
+			b.Write(strconv.AppendInt(b.AvailableBuffer(), v.Unix(), 10))
 		}
 	}
 	b.WriteByte('\n')

@@ -28,6 +28,9 @@ type Options struct {
 	// read again from $MFT (random access), so the bound costs time, not
 	// correctness.
 	PathCache int
+	// Tee, when set, receives every byte of $MFT as the walk reads it in
+	// order, once (to hash the stream the timeline was made from).
+	Tee io.Writer
 }
 
 // Entry is what a walk yields for one record of $MFT that is not an
@@ -97,6 +100,7 @@ type walker struct {
 	recSize int
 	count   uint64
 	paths   pathCache
+	tee     io.Writer
 	scratch []byte
 	stats   Stats
 }
@@ -121,7 +125,7 @@ func newWalker(r io.ReaderAt, size int64, opts Options) (*walker, error) {
 		n = 16384
 	}
 	return &walker{r: r, size: size, recSize: rs, count: uint64(size / int64(rs)),
-		paths: newPathCache(n), scratch: make([]byte, rs)}, nil
+		paths: newPathCache(n), tee: opts.Tee, scratch: make([]byte, rs)}, nil
 }
 
 func (w *walker) walk(ctx context.Context, fn func(*Entry) error) (Stats, error) {
@@ -135,6 +139,11 @@ func (w *walker) walk(ctx context.Context, fn func(*Entry) error) (Stats, error)
 		chunk := buf[:int(n)*w.recSize]
 		if _, err := w.r.ReadAt(chunk, int64(first)*int64(w.recSize)); err != nil && !(err == io.EOF && len(chunk) > 0) {
 			return w.stats, fmt.Errorf("mft: read records %d-%d: %w", first, first+n-1, err)
+		}
+		if w.tee != nil {
+			if _, err := w.tee.Write(chunk); err != nil {
+				return w.stats, err
+			}
 		}
 		for i := uint64(0); i < n; i++ {
 			e := w.entry(first+i, chunk[int(i)*w.recSize:int(i+1)*w.recSize])

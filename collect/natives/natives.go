@@ -2,6 +2,7 @@ package natives
 
 import (
 	_ "github.com/scelle/scelle/collect/memory"  // memory.*
+	_ "github.com/scelle/scelle/collect/mft"     // ntfs.timeline
 	_ "github.com/scelle/scelle/collect/netstat" // net.*
 	_ "github.com/scelle/scelle/collect/proc"    // proc.*
 	_ "github.com/scelle/scelle/collect/system"  // system.*

@@ -6,6 +6,7 @@ import (
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/memory"
+	"github.com/scelle/scelle/collect/mft"
 	_ "github.com/scelle/scelle/collect/natives"
 	"github.com/scelle/scelle/collect/netstat"
 	"github.com/scelle/scelle/collect/proc"
@@ -38,6 +39,7 @@ func TestRegistered(t *testing.T) {
 		"system":  system.Collectors(),
 		"users":   users.Collectors(),
 		"memory":  memory.Collectors(),
+		"mft":     mft.Collectors(),
 	}
 	for family, cs := range families {
 		for _, c := range cs {

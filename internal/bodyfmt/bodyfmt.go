@@ -57,6 +57,10 @@ func Mode(m uint32) string {
 // \ooo and '\' as \\, which mactime shows as they are (it drops lines whose
 // decoded name holds a newline).
 func EscapeName(buf *bytes.Buffer, s string) {
+	if !needsEscape(s) {
+		buf.WriteString(s)
+		return
+	}
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -75,4 +79,17 @@ func EscapeName(buf *bytes.Buffer, s string) {
 			buf.WriteByte(c)
 		}
 	}
+}
+
+// needsEscape says whether EscapeName changes s.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' || c == '|' || c == '\\' || c < 0x20 || c == 0x7f:
+			return true
+		case c == '>' && i > 0 && s[i-1] == '-':
+			return true
+		}
+	}
+	return false
 }
