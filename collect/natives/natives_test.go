@@ -10,6 +10,7 @@ import (
 	"github.com/scelle/scelle/collect/proc"
 	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/collect/users"
+	"github.com/scelle/scelle/collect/winlive"
 )
 
 // TestRegistered checks that each native the registry lists makes a
@@ -36,6 +37,7 @@ func TestRegistered(t *testing.T) {
 		"netstat": netstat.Collectors(),
 		"system":  system.Collectors(),
 		"users":   users.Collectors(),
+		"winlive": winlive.Collectors(),
 	}
 	for family, cs := range families {
 		for _, c := range cs {

@@ -13,9 +13,10 @@ func ExampleSet_Profiles() {
 		return
 	}
 	for _, p := range s.Profiles() {
-		fmt.Println(p.Name, p.Bodyfile[0])
+		fmt.Println(p.Name, p.OS, p.Bodyfile[:min(1, len(p.Bodyfile))])
 	}
 	// Output:
-	// full /
-	// triage /tmp
+	// full [linux] [/]
+	// triage [linux] [/tmp]
+	// windows-triage [windows] []
 }

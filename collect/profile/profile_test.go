@@ -49,24 +49,38 @@ func TestLoadEmbedded(t *testing.T) {
 	var names []string
 	for _, p := range s.Profiles() {
 		names = append(names, p.Name)
-		if p.Description == "" || len(p.Bodyfile) == 0 {
+		goos := "linux"
+		if strings.HasPrefix(p.Name, "windows-") {
+			goos = "windows"
+		}
+		if p.Description == "" || (goos == "linux" && len(p.Bodyfile) == 0) {
 			t.Errorf("profile %s: no description or bodyfile roots", p.Name)
 		}
-		if strings.Join(p.OS, " ") != "linux" {
+		if strings.Join(p.OS, " ") != goos {
 			t.Errorf("profile %s: os %q", p.Name, p.OS)
 		}
-		// Every native collector is in every embedded profile.
+		// Every native collector of the profile's OS is in every embedded
+		// profile for that OS.
 		in := map[string]bool{}
 		for _, it := range p.Items {
 			in[it.Native] = true
 		}
-		for _, n := range append(nativeNames(), "bodyfile.fs") {
+		want := []string{}
+		for _, n := range collect.Natives() {
+			if n.Supports(goos) {
+				want = append(want, n.Name)
+			}
+		}
+		if goos == "linux" {
+			want = append(want, "bodyfile.fs")
+		}
+		for _, n := range want {
 			if !in[n] {
 				t.Errorf("profile %s lacks native %s", p.Name, n)
 			}
 		}
 	}
-	if strings.Join(names, " ") != "full triage" {
+	if strings.Join(names, " ") != "full triage windows-triage" {
 		t.Errorf("profiles = %q", names)
 	}
 	if _, ok := s.profiles[DefaultProfile]; !ok {
@@ -228,7 +242,7 @@ func TestBuild(t *testing.T) {
 	root := t.TempDir()
 	mkfile(t, root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
 	env := &collect.Env{Root: root}
-	if _, err := s.Build("nope", stubs(), env); err == nil || err.Error() != `unknown profile "nope" (known: full, triage)` {
+	if _, err := s.Build("nope", stubs(), env); err == nil || err.Error() != `unknown profile "nope" (known: full, triage, windows-triage)` {
 		t.Errorf("unknown profile: %v", err)
 	}
 	partial := stubs()
