@@ -23,6 +23,7 @@ var (
 	procGetExtendedTcpTable           = iphlpapi.NewProc("GetExtendedTcpTable")
 	procGetExtendedUdpTable           = iphlpapi.NewProc("GetExtendedUdpTable")
 	procGetIpNetTable2                = iphlpapi.NewProc("GetIpNetTable2")
+	procGetIpNetTable                 = iphlpapi.NewProc("GetIpNetTable")
 	procDnsGetCacheDataTable          = dnsapi.NewProc("DnsGetCacheDataTable")
 	procNetSessionEnum                = netapi32.NewProc("NetSessionEnum")
 	procNetShareEnum                  = netapi32.NewProc("NetShareEnum")

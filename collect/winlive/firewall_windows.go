@@ -31,11 +31,11 @@ func collectFirewall(ctx context.Context, s *collect.Session) error {
 			keys = append(keys, k)
 		}
 	}
-	var err error
 	if len(keys) == 0 {
-		err = errors.New("no firewall policy key in the registry")
+		s.Skip(srcFirewall, collect.KindGenerated, collect.ReasonNotPresent+": no firewall policy key in the registry (no Windows Firewall)")
+		return ctx.Err()
 	}
-	putLines(ctx, s, "live/windows/net/firewall.jsonl", srcFirewall, keys, err)
+	putLines(ctx, s, "live/windows/net/firewall.jsonl", srcFirewall, keys, nil)
 	return ctx.Err()
 }
 

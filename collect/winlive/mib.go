@@ -73,6 +73,19 @@ func tableRows(buf []byte, start, size int) (int, error) {
 	return int(n), err
 }
 
+// tableBytes returns buf cut after the rows its count says it holds
+// (all of buf when they do not fit: the decoder then says so).
+func tableBytes(buf []byte, start, size int) []byte {
+	if len(buf) < 4 {
+		return buf
+	}
+	end := uint64(start) + uint64(binary.LittleEndian.Uint32(buf))*uint64(size)
+	if end <= uint64(len(buf)) {
+		return buf[:end]
+	}
+	return buf
+}
+
 // port decodes a port stored in network byte order in the low 16 bits
 // of a 32-bit little-endian field.
 func port(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
@@ -261,4 +274,28 @@ func mac(b []byte, n uint32) string {
 		out = append(out, hex[c>>4], hex[c&15])
 	}
 	return string(out)
+}
+
+// ipNetRowSize is the size of MIB_IPNETROW (GetIpNetTable, IPv4 only).
+const ipNetRowSize = 24
+
+var ipNetTypes = []string{1: "other", "invalid", "dynamic", "static"}
+
+// ParseIPNetTable decodes a MIB_IPNETTABLE (GetIpNetTable): the IPv4 ARP
+// cache, read where GetIpNetTable2 is missing.
+func ParseIPNetTable(buf []byte) ([]Neighbour, error) {
+	le := binary.LittleEndian
+	n, err := tableRows(buf, 4, ipNetRowSize)
+	out := make([]Neighbour, 0, n)
+	for i := 0; i < n; i++ {
+		r := buf[4+i*ipNetRowSize : 4+(i+1)*ipNetRowSize]
+		nb := Neighbour{Family: "inet", InterfaceIndex: le.Uint32(r), MAC: mac(r[8:16], le.Uint32(r[4:])), Address: addr4(r[16:20])}
+		if t := le.Uint32(r[20:]); t < uint32(len(ipNetTypes)) && ipNetTypes[t] != "" {
+			nb.State = ipNetTypes[t]
+		} else {
+			nb.State = "type(" + strconv.FormatUint(uint64(t), 10) + ")"
+		}
+		out = append(out, nb)
+	}
+	return out, err
 }

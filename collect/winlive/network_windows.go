@@ -32,19 +32,26 @@ const (
 	udpTableOwnerPID    = 1
 )
 
-// extendedTable calls GetExtendedTcpTable or GetExtendedUdpTable.
-func extendedTable(p *windows.LazyProc, family uint32, class uintptr) ([]byte, error) {
+// sizedTable calls a function that fills a table given its buffer and
+// a pointer to its size, then args (GetExtendedTcpTable,
+// GetExtendedUdpTable, GetIpNetTable), and returns the table cut to its
+// rows: a count at offset 0, rows of rowSize bytes from offset 4.
+func sizedTable(p *windows.LazyProc, rowSize int, args ...uintptr) ([]byte, error) {
 	if err := find(p); err != nil {
 		return nil, err
 	}
-	return growCall(64<<10, 256<<20, func(b []byte) (int, error) {
+	b, err := growCall(64<<10, 256<<20, func(b []byte) (int, error) {
 		size := uint32(len(b))
-		r, _, _ := p.Call(uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(family), class, 0)
+		r, _, _ := p.Call(append([]uintptr{uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&size))}, args...)...)
 		if r != 0 {
 			return int(size), fmt.Errorf("%s: %w", p.Name, windows.Errno(r))
 		}
-		return int(size), nil
+		return 0, nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return tableBytes(b, 4, rowSize), nil
 }
 
 // processNames maps pids to image names, from a Toolhelp32 snapshot.
@@ -64,17 +71,18 @@ func collectSockets(ctx context.Context, s *collect.Session) error {
 	for _, t := range []struct {
 		src, file string
 		proc      *windows.LazyProc
+		rowSize   int
 		family    uint32
 		class     uintptr
 		parse     func([]byte, bool) ([]Socket, error)
 		v6        bool
 	}{
-		{srcTCP4, "tcp4", procGetExtendedTcpTable, windows.AF_INET, tcpTableOwnerPIDAll, ParseTCPTable, false},
-		{srcTCP6, "tcp6", procGetExtendedTcpTable, windows.AF_INET6, tcpTableOwnerPIDAll, ParseTCPTable, true},
-		{srcUDP4, "udp4", procGetExtendedUdpTable, windows.AF_INET, udpTableOwnerPID, ParseUDPTable, false},
-		{srcUDP6, "udp6", procGetExtendedUdpTable, windows.AF_INET6, udpTableOwnerPID, ParseUDPTable, true},
+		{srcTCP4, "tcp4", procGetExtendedTcpTable, tcp4RowSize, windows.AF_INET, tcpTableOwnerPIDAll, ParseTCPTable, false},
+		{srcTCP6, "tcp6", procGetExtendedTcpTable, tcp6RowSize, windows.AF_INET6, tcpTableOwnerPIDAll, ParseTCPTable, true},
+		{srcUDP4, "udp4", procGetExtendedUdpTable, udp4RowSize, windows.AF_INET, udpTableOwnerPID, ParseUDPTable, false},
+		{srcUDP6, "udp6", procGetExtendedUdpTable, udp6RowSize, windows.AF_INET6, udpTableOwnerPID, ParseUDPTable, true},
 	} {
-		b, err := extendedTable(t.proc, t.family, t.class)
+		b, err := sizedTable(t.proc, t.rowSize, 0, uintptr(t.family), t.class, 0)
 		putRaw(ctx, s, "live/windows/net/"+t.file+".bin", t.src, b, err)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s: %w", t.src, err))
@@ -257,12 +265,26 @@ func collectNeighbours(ctx context.Context, s *collect.Session) error {
 			b = mibTable(t, netRowSize)
 		}
 	}
-	putRaw(ctx, s, "live/windows/net/ipnet-table2.bin", srcNeighbours, b, err)
+	names := interfaceNames()
 	if err != nil {
+		// GetIpNetTable2 (Vista) is missing or failed (wine lacks it): the
+		// IPv4 ARP cache through GetIpNetTable, said in the outcome.
+		s.Fail(srcNeighbours, collect.KindKernel, err)
+		v4, err4 := sizedTable(procGetIpNetTable, ipNetRowSize, 0)
+		putRaw(ctx, s, "live/windows/net/ipnet-table.bin", "GetIpNetTable", v4, err4)
+		if err4 != nil {
+			return ctx.Err()
+		}
+		nbs, perr := ParseIPNetTable(v4)
+		for i := range nbs {
+			nbs[i].Interface = names[nbs[i].InterfaceIndex]
+		}
+		putLines(ctx, s, "live/windows/net/neighbours.jsonl", "GetIpNetTable", nbs,
+			errors.Join(fmt.Errorf("IPv4 only, from GetIpNetTable: %w", err), perr))
 		return ctx.Err()
 	}
+	putRaw(ctx, s, "live/windows/net/ipnet-table2.bin", srcNeighbours, b, nil)
 	nbs, perr := ParseNetTable(b)
-	names := interfaceNames()
 	for i := range nbs {
 		nbs[i].Interface = names[nbs[i].InterfaceIndex]
 	}

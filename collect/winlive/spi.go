@@ -76,7 +76,7 @@ func ParseProcessInformation(buf []byte, base uint64) ([]SysProcess, error) {
 		if next == 0 {
 			return out, nil
 		}
-		if next < spiSize || uint64(off)+uint64(next) > uint64(len(buf)) {
+		if next < spiSize || uint64(off)+uint64(next)+spiSize > uint64(len(buf)) {
 			return out, fmt.Errorf("process entry at offset %d: next entry offset %d leaves the buffer of %d bytes", off, next, len(buf))
 		}
 		off += int(next)

@@ -295,7 +295,7 @@ func ResolveImagePath(p, systemRoot string) string {
 			p = p[1:]
 		}
 	} else {
-		low := strings.ToLower(p)
+		low := asciiLower(p)
 		best := -1
 		for _, ext := range []string{".exe", ".sys"} {
 			for i := 0; ; {
@@ -319,7 +319,7 @@ func ResolveImagePath(p, systemRoot string) string {
 			p = p[:i]
 		}
 	}
-	low := strings.ToLower(p)
+	low := asciiLower(p)
 	switch {
 	case strings.HasPrefix(low, `\systemroot\`):
 		p = systemRoot + p[len(`\systemroot`):]
@@ -344,4 +344,17 @@ func fourCC(v uint32) string {
 		}
 	}
 	return string(out)
+}
+
+// asciiLower lowers the ASCII letters of s only, so that indexes into
+// it are indexes into s (strings.ToLower changes the length of a string
+// that is not UTF-8).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -304,40 +304,100 @@ func collectAccounts(ctx context.Context, s *collect.Session) error {
 	return ctx.Err()
 }
 
+// userInfo1 is USER_INFO_1.
+type userInfo1 struct {
+	name, password    *uint16
+	passwordAge, priv uint32
+	homeDir, comment  *uint16
+	flags             uint32
+	scriptPath        *uint16
+}
+
+// localUsers lists the local accounts at the richest level NetUserEnum
+// grants: 3 (last logon, profile), else 1, else 0 (the names only).
 func localUsers() ([]User, error) {
+	var errs []error
+	for _, level := range []uint32{3, 1, 0} {
+		users, err := netUsers(level)
+		if err == nil {
+			if level != 3 {
+				return users, fmt.Errorf("NetUserEnum gave level %d only: %w", level, errors.Join(errs...))
+			}
+			return users, nil
+		}
+		errs = append(errs, fmt.Errorf("level %d: %w", level, err))
+		if len(users) > 0 {
+			return users, errors.Join(errs...)
+		}
+	}
+	return nil, fmt.Errorf("NetUserEnum: %w", errors.Join(errs...))
+}
+
+func netUsers(level uint32) ([]User, error) {
 	var out []User
 	var resume uint32
 	for round := 0; round < 1024; round++ {
 		var buf *byte
 		var read, total uint32
-		err := windows.NetUserEnum(nil, 3, 0, &buf, 0xFFFFFFFF, &read, &total, &resume)
+		err := windows.NetUserEnum(nil, level, 0, &buf, 0xFFFFFFFF, &read, &total, &resume)
+		if buf != nil && (err == nil || errors.Is(err, windows.ERROR_MORE_DATA)) {
+			out = append(out, decodeUsers(unsafe.Pointer(buf), read, level)...)
+		}
 		if buf != nil {
-			for _, u := range unsafe.Slice((*userInfo3)(unsafe.Pointer(buf)), read) {
-				us := User{Name: utf16Ptr(u.name), FullName: utf16Ptr(u.fullName), Comment: utf16Ptr(u.comment),
-					RID: u.userID, Flags: u.flags, Disabled: u.flags&0x2 != 0, NumLogons: u.numLogons, BadPwCount: u.badPwCount,
-					PasswordAge: u.passwordAge, Profile: utf16Ptr(u.profile), HomeDir: utf16Ptr(u.homeDir), Level: 3}
-				if int(u.priv) < len(privileges) {
-					us.Privilege = privileges[u.priv]
-				}
-				if u.lastLogon != 0 {
-					t := time.Unix(int64(u.lastLogon), 0).UTC()
-					us.LastLogon = &t
-				}
-				if sid, _, _, err := windows.LookupSID("", us.Name); err == nil {
-					us.SID = sid.String()
-				}
-				out = append(out, us)
-			}
 			windows.NetApiBufferFree(buf)
 		}
 		if err == nil {
+			if out == nil {
+				out = []User{}
+			}
 			return out, nil
 		}
 		if !errors.Is(err, windows.ERROR_MORE_DATA) {
-			return out, fmt.Errorf("NetUserEnum: %w", err)
+			return out, err
 		}
 	}
-	return out, errors.New("NetUserEnum: too many rounds")
+	return out, errors.New("too many rounds")
+}
+
+func decodeUsers(buf unsafe.Pointer, n uint32, level uint32) []User {
+	var out []User
+	add := func(us User) {
+		us.Disabled = us.Flags&0x2 != 0
+		if sid, _, _, err := windows.LookupSID("", us.Name); err == nil {
+			us.SID = sid.String()
+		}
+		out = append(out, us)
+	}
+	switch level {
+	case 3:
+		for _, u := range unsafe.Slice((*userInfo3)(buf), n) {
+			us := User{Name: utf16Ptr(u.name), FullName: utf16Ptr(u.fullName), Comment: utf16Ptr(u.comment),
+				RID: u.userID, Flags: u.flags, NumLogons: u.numLogons, BadPwCount: u.badPwCount,
+				PasswordAge: u.passwordAge, Profile: utf16Ptr(u.profile), HomeDir: utf16Ptr(u.homeDir), Level: 3}
+			if int(u.priv) < len(privileges) {
+				us.Privilege = privileges[u.priv]
+			}
+			if u.lastLogon != 0 {
+				t := time.Unix(int64(u.lastLogon), 0).UTC()
+				us.LastLogon = &t
+			}
+			add(us)
+		}
+	case 1:
+		for _, u := range unsafe.Slice((*userInfo1)(buf), n) {
+			us := User{Name: utf16Ptr(u.name), Comment: utf16Ptr(u.comment), Flags: u.flags, PasswordAge: u.passwordAge,
+				HomeDir: utf16Ptr(u.homeDir), Level: 1}
+			if int(u.priv) < len(privileges) {
+				us.Privilege = privileges[u.priv]
+			}
+			add(us)
+		}
+	default:
+		for _, u := range unsafe.Slice((**uint16)(buf), n) {
+			add(User{Name: utf16Ptr(u), Level: 0})
+		}
+	}
+	return out
 }
 
 func systemRoot() string {
