@@ -9,9 +9,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/collecttest"
@@ -174,5 +176,53 @@ func TestLivePlanted(t *testing.T) {
 		t.Logf("planted socket listed with pid 0: the host (wine) does not report its owner")
 	case sock.PID != child:
 		t.Errorf("planted socket owned by %d, want %d", sock.PID, child)
+	}
+}
+
+// TestLiveSystem checks what the system collectors say against what this
+// process sees by other means: the hosts file's bytes, the computer
+// name, services with hashed binaries, the clock.
+func TestLiveSystem(t *testing.T) {
+	sink, _ := liveRun(t, "win.dns")
+	hosts := filepath.Join(os.Getenv("SystemRoot"), `System32\drivers\etc\hosts`)
+	want, err := os.ReadFile(hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vol := filepath.VolumeName(hosts)
+	name := "fs/" + strings.TrimSuffix(vol, ":") + filepath.ToSlash(hosts[len(vol):])
+	var got []byte
+	for n, b := range sink.Files {
+		if strings.EqualFold(n, name) { // DataBasePath may spell the folder otherwise
+			got = b
+		}
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s: stored %q, want %q (%v)", name, got, want, sink.Order)
+	}
+
+	sink, _ = liveRun(t, "win.identity")
+	id := records[Identity](t, sink, "live/windows/system/identity.jsonl")
+	host, _ := os.Hostname()
+	if len(id) != 1 || !strings.EqualFold(id[0].ComputerName, host) || id[0].OSBuild == 0 || id[0].SMBIOS == nil {
+		t.Errorf("identity %+v, host name %q", id, host)
+	}
+
+	sink, _ = liveRun(t, "win.services")
+	hashed := 0
+	for _, sv := range records[Service](t, sink, "live/windows/system/services.jsonl") {
+		if sv.SHA256 != "" && sv.ImagePath != "" && sv.StartType != "" {
+			hashed++
+		}
+	}
+	if hashed == 0 {
+		t.Error("no service with a hashed binary")
+	}
+
+	before := time.Now().UTC()
+	sink, _ = liveRun(t, "win.time")
+	c := records[Clock](t, sink, "live/windows/system/time.jsonl")
+	if len(c) != 1 || c[0].WallClock.Before(before) || c[0].UptimeSeconds <= 0 || !c[0].BootTime.Before(before) || c[0].TimeZone == nil {
+		t.Errorf("clock %+v", c)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -356,7 +358,9 @@ func cachedRecords(name string, typ uint16) []string {
 }
 
 // copyHosts stores the hosts file from the folder the registry names
-// (DataBasePath), and its parsed entries.
+// (DataBasePath), and its parsed entries. The file is taken by its full
+// path, whatever Env.Root is, and stored as "fs/<drive letter>/<path>"
+// ("fs/C/Windows/System32/drivers/etc/hosts").
 func copyHosts(ctx context.Context, s *collect.Session) {
 	dir := `%SystemRoot%\System32\drivers\etc`
 	if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SYSTEM\CurrentControlSet\Services\Tcpip\Parameters`, registry.QUERY_VALUE); err == nil {
@@ -370,17 +374,26 @@ func copyHosts(ctx context.Context, s *collect.Session) {
 		s.Fail(dir, collect.KindFile, err)
 		return
 	}
-	p := filepath.Join(full, "hosts")
-	// Under Env.Root (the system drive), as a slash-separated path.
-	rel := filepath.ToSlash(strings.TrimPrefix(p, filepath.VolumeName(p)))
-	o := s.CopyFile(ctx, path.Clean("/"+rel), maxHostsFile)
-	if o.Path == "" {
-		return
-	}
-	b, err := collect.ReadFile(ctx, p, maxHostsFile)
+	full = filepath.Join(full, "hosts")
+	vol := filepath.VolumeName(full)
+	bagPath := path.Clean("/" + strings.TrimSuffix(vol, ":") + "/" + filepath.ToSlash(full[len(vol):]))
+	d, err := os.Open(filepath.Dir(full))
 	if err != nil {
-		s.Fail(p, collect.KindGenerated, fmt.Errorf("parse hosts: %w", err))
+		if errors.Is(err, fs.ErrNotExist) {
+			s.Skip(bagPath, collect.KindFile, collect.ReasonNotPresent)
+		} else {
+			s.Fail(bagPath, collect.KindFile, err)
+		}
 		return
 	}
-	putLines(ctx, s, "live/windows/net/hosts.jsonl", p, ParseHosts(b), nil)
+	defer d.Close()
+	if o := s.CopyFileAt(ctx, d, "hosts", bagPath, maxHostsFile); o.Path == "" {
+		return
+	}
+	b, err := collect.ReadFile(ctx, full, maxHostsFile)
+	if err != nil {
+		s.Fail(full, collect.KindGenerated, fmt.Errorf("parse hosts: %w", err))
+		return
+	}
+	putLines(ctx, s, "live/windows/net/hosts.jsonl", full, ParseHosts(b), nil)
 }

@@ -217,8 +217,7 @@ func begin(opts Options, prog Progress) (*run, error) {
 	r.ident = system.Identify(&r.env)
 	r.clock = system.Clock(&r.env)
 	if r.live {
-		r.ifs, r.ifsErr = netstat.Interfaces(&r.env)
-		r.connected = netstat.Connected(&r.env, r.ifs)
+		r.ifs, r.connected, r.ifsErr = hostNetwork(&r.env)
 	}
 	if r.host = r.ident.Hostname; r.host == "" {
 		r.host = hostName(&r.env)
