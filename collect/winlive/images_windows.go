@@ -153,33 +153,21 @@ func hashImage(ctx context.Context, im *Image) {
 }
 
 // verifyTrust checks the file's embedded Authenticode signature with
-// WinVerifyTrust, offline: no revocation check, no URL retrieved.
+// WinVerifyTrust, offline; a file with none is looked up in the
+// system's catalogs.
 func verifyTrust(path string) *Authenticode {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
 		return &Authenticode{Status: "error", Note: err.Error()}
 	}
 	fi := windows.WinTrustFileInfo{Size: uint32(unsafe.Sizeof(windows.WinTrustFileInfo{})), FilePath: p}
-	data := windows.WinTrustData{
-		Size:                            uint32(unsafe.Sizeof(windows.WinTrustData{})),
-		UIChoice:                        windows.WTD_UI_NONE,
-		RevocationChecks:                windows.WTD_REVOKE_NONE,
-		UnionChoice:                     windows.WTD_CHOICE_FILE,
-		FileOrCatalogOrBlobOrSgnrOrCert: unsafe.Pointer(&fi),
-		StateAction:                     windows.WTD_STATEACTION_VERIFY,
-		ProvFlags:                       windows.WTD_CACHE_ONLY_URL_RETRIEVAL | windows.WTD_REVOCATION_CHECK_NONE,
+	hr := winVerifyTrust(windows.WTD_CHOICE_FILE, unsafe.Pointer(&fi))
+	if hr == trustNoSignature {
+		if a, ok := verifyCatalog(path); ok {
+			return a
+		}
 	}
-	err = windows.WinVerifyTrustEx(windows.InvalidHWND, &windows.WINTRUST_ACTION_GENERIC_VERIFY_V2, &data)
-	data.StateAction = windows.WTD_STATEACTION_CLOSE
-	windows.WinVerifyTrustEx(windows.InvalidHWND, &windows.WINTRUST_ACTION_GENERIC_VERIFY_V2, &data)
-	var hr uint32
-	var en windows.Errno
-	switch {
-	case err == nil:
-	case errors.As(err, &en):
-		hr = uint32(en)
-	default:
-		return &Authenticode{Status: "error", Note: err.Error()}
-	}
-	return authenticodeOf(hr)
+	a := authenticodeOf(hr)
+	a.Source = "embedded"
+	return a
 }

@@ -149,12 +149,20 @@ type Image struct {
 // Authenticode is a WinVerifyTrust verdict.
 type Authenticode struct {
 	// Status is "signed" (the signature verified and its chain is
-	// trusted), "unsigned" (no embedded signature: a file signed through
-	// a catalog, as most of Windows is, shows so), or the error's name.
+	// trusted), "unsigned" (no embedded signature and no catalog entry),
+	// or the error's name.
 	Status string `json:"status"`
 	Code   string `json:"code"` // the HRESULT, hex
-	Note   string `json:"note,omitempty"`
+	// Source is where the signature checked is: "embedded" in the file,
+	// or "catalog" (a catalog file of the system, named by Catalog, that
+	// lists the file's hash).
+	Source  string `json:"source"`
+	Catalog string `json:"catalog,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
+
+// trustNoSignature is TRUST_E_NOSIGNATURE.
+const trustNoSignature = 0x800B0100
 
 // trustResults name the HRESULTs WinVerifyTrust returns.
 var trustResults = map[uint32]string{
@@ -183,8 +191,8 @@ func authenticodeOf(hr uint32) *Authenticode {
 	if a.Status == "" {
 		a.Status = "error"
 	}
-	if hr == 0x800B0100 {
-		a.Note = "no embedded signature; catalog signatures are not checked"
+	if hr == trustNoSignature {
+		a.Note = "no embedded signature, and no catalog of the system lists the file"
 	}
 	return a
 }
