@@ -14,7 +14,7 @@ import (
 // Reasons recorded for items not collected.
 const (
 	reasonDeadBox     = "dead-box collection: volatile state not available"
-	reasonUnsupported = "the Windows API is not available on " + runtime.GOOS
+	reasonUnsupported = "not supported on " + runtime.GOOS + ": no Windows API"
 )
 
 // Bounds.
