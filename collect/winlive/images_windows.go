@@ -17,6 +17,7 @@ import (
 )
 
 func collectImages(ctx context.Context, s *collect.Session) error {
+	enableDebugPrivilege() // win.processes records whether it could
 	procs, err := toolhelpProcesses()
 	if err != nil && len(procs) == 0 {
 		s.Fail(srcImages, collect.KindGenerated, err)

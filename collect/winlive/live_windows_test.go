@@ -141,7 +141,7 @@ func TestLivePlanted(t *testing.T) {
 		t.Errorf("planted process: %+v", *found)
 	}
 	views := records[Views](t, sink, "live/windows/process-views.json")
-	if len(views) != 1 || len(views[0].Hidden) != 0 || views[0].NtQuery == 0 {
+	if len(views) != 1 || len(views[0].Hidden) != 0 || views[0].NtQuery == 0 || views[0].DebugPrivilege == "" {
 		t.Errorf("views: %+v", views)
 	}
 

@@ -323,7 +323,10 @@ func dnsCache() ([]DNSCacheEntry, error) {
 	var head uintptr
 	r, _, e := procDnsGetCacheDataTable.Call(uintptr(unsafe.Pointer(&head)))
 	if r == 0 {
-		return nil, fmt.Errorf("DnsGetCacheDataTable returned FALSE (%v): the DNS client service may not run", e)
+		if en, ok := e.(windows.Errno); ok && en != 0 {
+			return nil, fmt.Errorf("DnsGetCacheDataTable: %w", e)
+		}
+		return nil, errors.New("DnsGetCacheDataTable returned FALSE: the DNS client service does not answer")
 	}
 	entries, err := WalkDNSCache(selfMemory{}, uint64(head))
 	if entries == nil {

@@ -52,6 +52,10 @@ type Views struct {
 	// (started or exited between the two lists).
 	Hidden   []HiddenPID `json:"hidden"`
 	OnlyOnce []uint32    `json:"differed_once"`
+	// DebugPrivilege says whether SeDebugPrivilege was enabled in
+	// scelle's own token ("enabled"), or why not: without it, the
+	// processes of other accounts keep only what the views give.
+	DebugPrivilege string `json:"debug_privilege"`
 }
 
 // HiddenPID is a pid listed by one view only.

@@ -12,6 +12,8 @@ import (
 	"github.com/scelle/scelle/collect"
 )
 
+var procAdjustTokenPrivileges = windows.NewLazySystemDLL("advapi32.dll").NewProc("AdjustTokenPrivileges")
+
 var (
 	runProcesses collectFunc = collectProcesses
 	runImages    collectFunc = collectImages
@@ -95,7 +97,37 @@ func (v *processViews) maps() (nt, th map[uint32]string) {
 	return nt, th
 }
 
+// enableDebugPrivilege enables SeDebugPrivilege in scelle's own token
+// (an administrator holds it, disabled), so that the processes of other
+// accounts and of the system can be opened for reading. It changes
+// nothing outside scelle's process.
+func enableDebugPrivilege() error {
+	var tok windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_ADJUST_PRIVILEGES|windows.TOKEN_QUERY, &tok); err != nil {
+		return fmt.Errorf("OpenProcessToken: %w", err)
+	}
+	defer tok.Close()
+	var luid windows.LUID
+	name, _ := windows.UTF16PtrFromString("SeDebugPrivilege")
+	if err := windows.LookupPrivilegeValue(nil, name, &luid); err != nil {
+		return fmt.Errorf("LookupPrivilegeValue: %w", err)
+	}
+	tp := windows.Tokenprivileges{PrivilegeCount: 1}
+	tp.Privileges[0] = windows.LUIDAndAttributes{Luid: luid, Attributes: windows.SE_PRIVILEGE_ENABLED}
+	// AdjustTokenPrivileges succeeds without the privilege, and says so
+	// in the last error, taken right after the call.
+	r, _, e := procAdjustTokenPrivileges.Call(uintptr(tok), 0, uintptr(unsafe.Pointer(&tp)), 0, 0, 0)
+	switch {
+	case r == 0:
+		return fmt.Errorf("AdjustTokenPrivileges: %w", e)
+	case errors.Is(e, windows.ERROR_NOT_ALL_ASSIGNED):
+		return errors.New("SeDebugPrivilege not held: not run as an administrator")
+	}
+	return nil
+}
+
 func collectProcesses(ctx context.Context, s *collect.Session) error {
+	debugErr := enableDebugPrivilege()
 	v1 := takeViews()
 	v2 := takeViews()
 	putRaw(ctx, s, "live/windows/raw/system-process-information.bin", srcProcesses, v1.spiRaw, v1.sysErr)
@@ -105,7 +137,10 @@ func collectProcesses(ctx context.Context, s *collect.Session) error {
 	}
 	nt1, th1 := v1.maps()
 	nt2, th2 := v2.maps()
-	views := Views{Method: viewsMethod, NtQuery: len(nt1), Toolhelp: len(th1)}
+	views := Views{Method: viewsMethod, NtQuery: len(nt1), Toolhelp: len(th1), DebugPrivilege: "enabled"}
+	if debugErr != nil {
+		views.DebugPrivilege = debugErr.Error()
+	}
 	var viewErr error
 	switch {
 	case v1.sysErr != nil || v2.sysErr != nil:
