@@ -42,7 +42,7 @@ type RAMChunks struct {
 
 // ramChunks returns what rep's items prove of the image of physical
 // memory; nil when the bag has no item of it.
-func ramChunks(dir string, rep *seal.Report, opts Options) *RAMChunks {
+func ramChunks(dir bagDir, rep *seal.Report, opts Options) *RAMChunks {
 	var src *seal.Item
 	proven := map[string]bool{}
 	var unproven []string
@@ -94,8 +94,8 @@ type ramPlan struct {
 
 // readRAMPlan reads source.json from the archive; its content must hash
 // to what the journal proved.
-func readRAMPlan(dir string, src *seal.Item, opts Options) (*ramPlan, error) {
-	r, err := seal.OpenBag(dir, seal.ReadOptions{Identities: opts.Identities})
+func readRAMPlan(dir bagDir, src *seal.Item, opts Options) (*ramPlan, error) {
+	r, err := dir.open(seal.ReadOptions{Identities: opts.Identities})
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,14 @@ func (d bagDir) verify(opts seal.VerifyOptions) (*seal.Report, error) {
 	return seal.VerifyFS(d.fsys, d.name, opts)
 }
 
+// open reads the folder's archive.
+func (d bagDir) open(opts seal.ReadOptions) (*seal.BagReader, error) {
+	if local, ok := d.fsys.(fileio.DirFS); ok {
+		return seal.OpenBag(string(local), opts)
+	}
+	return seal.OpenBagFS(d.fsys, d.name, opts)
+}
+
 func check(dir bagDir, opts Options) (*Verdict, error) {
 	anchors, err := parseGiven(&opts)
 	if err != nil {

@@ -7,4 +7,5 @@ import (
 	_ "github.com/scelle/scelle/collect/proc"    // proc.*
 	_ "github.com/scelle/scelle/collect/system"  // system.*
 	_ "github.com/scelle/scelle/collect/users"   // users.*
+	_ "github.com/scelle/scelle/collect/winlive" // win.*
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/scelle/scelle/collect/proc"
 	"github.com/scelle/scelle/collect/system"
 	"github.com/scelle/scelle/collect/users"
+	"github.com/scelle/scelle/collect/winlive"
 )
 
 // TestRegistered checks that each native the registry lists makes a
@@ -40,6 +41,7 @@ func TestRegistered(t *testing.T) {
 		"users":   users.Collectors(),
 		"memory":  memory.Collectors(),
 		"mft":     mft.Collectors(),
+		"winlive": winlive.Collectors(),
 	}
 	for family, cs := range families {
 		for _, c := range cs {

@@ -253,8 +253,7 @@ func begin(opts Options, prog Progress) (*run, error) {
 	}
 	r.clock = system.Clock(&r.env)
 	if r.live {
-		r.ifs, r.ifsErr = netstat.Interfaces(&r.env)
-		r.connected = netstat.Connected(&r.env, r.ifs)
+		r.ifs, r.connected, r.ifsErr = hostNetwork(&r.env)
 	}
 	switch {
 	case r.ident.Hostname != "":

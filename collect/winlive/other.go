@@ -1,0 +1,12 @@
+//go:build !windows
+
+package winlive
+
+// On other systems than Windows the collectors record their items as
+// skipped (collector.Collect).
+var (
+	runProcesses, runImages                                                  collectFunc
+	runSockets, runInterfaces, runRoutes, runNeighbours, runDNS, runFirewall collectFunc
+	runSMB, runTime, runIdentity, runSessions, runAccounts, runServices      collectFunc
+	runDrivers, runAutoruns, runEnvironment, runTPM                          collectFunc
+)
