@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -103,8 +102,8 @@ func maxrssMain() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Fprintf(os.Stderr, "\nmaxrss-kib=%d user-us=%d sys-us=%d\n", ru.Maxrss, ru.Utime.Nano()/1000, ru.Stime.Nano()/1000)
+	rss, user, sys := usage(cmd.ProcessState)
+	fmt.Fprintf(os.Stderr, "\nmaxrss-kib=%d user-us=%d sys-us=%d\n", rss, user, sys)
 	os.Exit(cmd.ProcessState.ExitCode())
 }
 
