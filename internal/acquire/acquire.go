@@ -198,7 +198,7 @@ func begin(opts Options, prog Progress) (*run, error) {
 		r.opts.People = &chain.People{}
 	}
 	var err error
-	if r.root, err = filepath.Abs(opts.Root); err != nil {
+	if r.root, err = filepath.Abs(collect.LiveRoot(opts.Root)); err != nil {
 		return nil, &OptionError{err}
 	}
 	if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
@@ -228,6 +228,9 @@ func begin(opts Options, prog Progress) (*run, error) {
 		return nil, err
 	}
 	r.opts.Out = out
+	if err := checkVolume(out, opts.Budget); err != nil {
+		return nil, err
+	}
 	// Plan before anything is made or announced: a bad profile leaves no
 	// folder and prints no key fingerprint.
 	if r.collectors, err = plan(&r.opts, &r.env, out, r.root); err != nil {
