@@ -13,6 +13,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/internal/visible"
@@ -119,7 +120,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			fmt.Fprintf(stderr, "scelle: warning: %s (%s)\n", why, skewWords(r))
 		}
 	}
+	if why := notElevated(); why != "" && collect.LiveRoot(opts.Root) == collect.LiveRoot("/") {
+		fmt.Fprintf(stderr, "scelle: warning: %s\n", why)
+	}
 	pr := newProgress(stderr, opts.JSON)
+	defer pr.restore()
 	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
 		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) }})
 	var oe *acquire.OptionError

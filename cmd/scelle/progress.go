@@ -25,7 +25,8 @@ type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	json    bool
-	tty     bool
+	tty     bool   // a terminal that takes escape codes: one rewritten line
+	restore func() // puts the console back as it was (consoleVT)
 	began   time.Time
 	current string
 	i, n    int
@@ -37,8 +38,11 @@ type progress struct {
 
 func newProgress(w io.Writer, asJSON bool) *progress {
 	p := &progress{w: w, json: asJSON, began: time.Now(), counts: map[collect.Status]int{}}
-	if f, ok := w.(*os.File); ok && !asJSON {
-		p.tty = term.IsTerminal(int(f.Fd()))
+	p.restore = func() {}
+	if f, ok := w.(*os.File); ok && !asJSON && term.IsTerminal(int(f.Fd())) {
+		// An old Windows console would print the redraw's escape codes
+		// raw: it gets the plain lines.
+		p.tty, p.restore = consoleVT(f)
 	}
 	return p
 }
