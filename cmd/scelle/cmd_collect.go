@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"filippo.io/age"
@@ -41,6 +43,7 @@ type collectOptions struct {
 	Profile        string
 	Definitions    string
 	MemoryPIDs     []int
+	WinPmem        string
 	// age recipients, and files of them: encrypt the archive to each.
 	Recipients     []string
 	RecipientFiles []string
@@ -91,6 +94,7 @@ last chunk, and the items in it are claimed but not proven.
 	f.StringVar(&opts.Definitions, "definitions", "", "load definition files from this folder too (same names replace embedded ones)")
 	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders); alone, only these are collected")
 	f.IntSliceVar(&opts.MemoryPIDs, "memory", nil, "also store the readable memory of these processes (size-capped)")
+	f.StringVar(&opts.WinPmem, "winpmem", "", "Windows: capture the RAM with this WinPmem, the examiner's own copy (its SHA-256 is recorded before it runs)")
 	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
 	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
 	f.DurationVar(&opts.ItemTimeout, "item-timeout", 30*time.Second, "time allowed to read one item")
@@ -156,6 +160,14 @@ func acquireOptions(opts collectOptions) (acquire.Options, error) {
 		Root: opts.Root, MaxFileSize: opts.MaxFileSize, ItemTimeout: opts.ItemTimeout, Timeout: opts.Timeout,
 		TPM: opts.TPM, NoReadBack: opts.NoReport, Version: version, Revision: vcsRevision(), Argv: os.Args}
 	var err error
+	if opts.WinPmem != "" {
+		if runtime.GOOS != "windows" {
+			return a, &usageError{errors.New("--winpmem runs WinPmem, a Windows program: on Linux the RAM is read by the triage profile itself")}
+		}
+		if a.WinPmem, err = filepath.Abs(opts.WinPmem); err != nil {
+			return a, &usageError{fmt.Errorf("--winpmem: %w", err)}
+		}
+	}
 	if a.People, err = peopleOf(opts); err != nil {
 		return a, err
 	}

@@ -50,6 +50,9 @@ type Options struct {
 	PathsOnly   bool
 	Paths       []string
 	MemoryPIDs  []int
+	// WinPmem is the examiner's WinPmem (absolute path) that captures the
+	// RAM of a live Windows host (collect/winpmem); "" records it skipped.
+	WinPmem string
 	// Root is the file system collected: "/" for this live host, or a
 	// mounted image's folder (volatile items are then skipped).
 	Root        string
