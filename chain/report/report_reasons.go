@@ -124,6 +124,7 @@ var reasonRules = []textRule{
 	{"item for * only; the host collected runs *", reasonUnavailable},
 	{"the kernel does not report it*", reasonUnavailable},
 	{"not collected: the kernel exposes *", reasonUnavailable},
+	{"physical memory on Windows needs *", reasonUnavailable},
 	// Nothing there.
 	{"not present*", reasonAbsent},
 	{"* not present*", reasonAbsent},
