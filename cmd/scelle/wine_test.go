@@ -283,3 +283,63 @@ func jsonLines(t *testing.T, b []byte) []map[string]any {
 	}
 	return out
 }
+
+// BenchmarkWindowsCollect measures scelle.exe collect under wine: the
+// live Windows triage (windows-triage: volatile state and the disk set),
+// its volatile part alone (the disk definitions replaced by an empty
+// file), a RAM capture of 32 MiB through a fake WinPmem, and scelle.exe
+// version, what wine and a Go program take by themselves. Peak RSS is
+// the wine process's (ru_maxrss): scelle.exe plus wine's own DLLs, an
+// upper bound of what scelle.exe takes on Windows.
+//
+//	go test ./cmd/scelle -run '^$' -bench WindowsCollect -benchtime 1x
+func BenchmarkWindowsCollect(b *testing.B) {
+	prefix := winetest.Prefix(b)
+	work := b.TempDir()
+	scelleExe := filepath.Join(work, "scelle.exe")
+	winetest.Build(b, ".", scelleExe, ".")
+	src := filepath.Join(work, "planted.go")
+	os.WriteFile(src, []byte(fmt.Sprintf(plantedSource, fakeRAMSize)), 0o644)
+	winpmem := filepath.Join(work, "winpmem.exe")
+	winetest.Build(b, src, winpmem, work)
+	noDisk := filepath.Join(work, "defs")
+	os.MkdirAll(noDisk, 0o755)
+	os.WriteFile(filepath.Join(noDisk, "26-windows-disk.yaml"), []byte("items: []\n"), 0o644)
+	profiles, _ := exec.Command(scelleBinary(b), "profiles").CombinedOutput()
+	triage := strings.Contains(string(profiles), "windows-triage")
+	for _, bc := range []struct {
+		name  string
+		args  []string
+		needs bool
+	}{
+		{"triage", []string{"--profile", "windows-triage"}, true},
+		{"volatile", []string{"--profile", "windows-triage", "--definitions", winetest.WindowsPath(noDisk)}, true},
+		{"winpmem-32MiB", []string{"--winpmem", winetest.WindowsPath(winpmem), "--path", "/windows/win.ini"}, false},
+		// What wine and a Go program take before any collection.
+		{"baseline-version", nil, false},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			if bc.needs && !triage {
+				b.Skip("needs the windows-triage profile (collect/winlive, collect/ntfs): not in this build")
+			}
+			var peak int64
+			for i := 0; i < b.N; i++ {
+				out := filepath.Join(b.TempDir(), "out")
+				args := append([]string{"collect", "--no-prompt", "--no-report", "--case", "BENCH", "--out", winetest.WindowsPath(out)}, bc.args...)
+				if bc.args == nil {
+					args = []string{"version"}
+				}
+				cmd := winetest.Command(prefix, scelleExe, args...)
+				var errOut bytes.Buffer
+				cmd.Stderr = &errOut
+				err := cmd.Run()
+				if code := cmd.ProcessState.ExitCode(); err != nil && code != exitIncomplete {
+					b.Fatalf("scelle.exe collect: %v\n%s", err, errOut.String())
+				}
+				rss, _, _ := usage(cmd.ProcessState)
+				peak = max(peak, rss)
+			}
+			b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+		})
+	}
+}
