@@ -81,8 +81,8 @@ test: deps vet build
 # to be fixed, not hidden): collect/netstat and collect/users, whose
 # fixtures are Linux symlinks that Windows resolves otherwise; seal, whose
 # hostile tests take over 10 minutes under wine (10 s bounds exceeded) and
-# whose TestSealRejectsChangedJournal leaves the archive open (Windows
-# cannot then remove it: a handle kept on an error path).
+# whose TestSealRejectsChangedJournal does not Abort the writer after the
+# failed Seal, leaving the archive open (Windows will not remove it).
 WINDOWS_SKIP := github.com/scelle/scelle/cmd/scelle github.com/scelle/scelle/internal/layers
 WINDOWS_PENDING := github.com/scelle/scelle/collect/netstat github.com/scelle/scelle/collect/users \
 	github.com/scelle/scelle/seal
