@@ -6,7 +6,8 @@
 # (RtlGenRandom), which fills a buffer with random bytes as ProcessPrng
 # does, built with MinGW's binutils alone (no compiler).
 #
-#   internal/winetest/setup.sh        prints the prefix's path
+#   internal/winetest/setup.sh        prints the prefix's path, its
+#                                     wineserver and services started
 #
 # WINEPREFIX says where the prefix goes (default $HOME/.cache/scelle-wine:
 # outside the repository and outside /tmp, which a live triage collects).
@@ -34,8 +35,19 @@ overlay() {
 	printf '{"Replace":{"%s":"%s"}}\n' "$src" "$prefix/go-overlay/at_windows.go" >"$prefix/go-overlay.json"
 }
 
+# start: a wineserver that outlives its clients by 5 minutes, and wine's
+# services booted, all with /dev/null for standard streams. Else the
+# first Windows program of a run starts them, they inherit its standard
+# output, and go test waits a minute for that pipe to close ("Test I/O
+# incomplete").
+start() {
+	WINEPREFIX=$prefix "${WINESERVER:-/usr/lib/wine/wineserver}" -p 300 </dev/null >/dev/null 2>&1 || true
+	WINEPREFIX=$prefix WINEDEBUG=-all "$loader" wineboot </dev/null >/dev/null 2>&1 || true
+}
+
 if [ -f "$dll" ]; then
 	overlay
+	start
 	echo "$prefix"
 	exit 0
 fi
@@ -61,4 +73,5 @@ x86_64-w64-mingw32-ld -shared --entry 0 -o "$work/bcryptprimitives.dll" "$work/e
 mv "$work/bcryptprimitives.dll" "$dll.partial"
 mv "$dll.partial" "$dll"
 overlay
+start
 echo "$prefix"
