@@ -101,12 +101,13 @@ func LinuxEnv(root string) Env {
 // HostEnv returns the Env of a collection run on this host from root,
 // "/" for a live collection or a mounted image's folder: LinuxEnv(root) on
 // Linux; on another OS, an Env for runtime.GOOS without Linux paths (a
-// mounted Linux image is then collected with LinuxEnv).
+// mounted Linux image is then collected with LinuxEnv), live when root is
+// "/" or, on Windows, the system drive's root (LiveRoot("/")).
 func HostEnv(root string) Env {
 	if runtime.GOOS == "linux" {
 		return LinuxEnv(root)
 	}
-	return Env{Root: root, Live: root == "/", OS: runtime.GOOS}
+	return Env{Root: root, Live: isLiveRoot(root), OS: runtime.GOOS}
 }
 
 // TargetOS returns the OS of the host collected: e.OS, or runtime.GOOS

@@ -126,6 +126,7 @@ var reasonRules = []textRule{
 	{"the kernel does not report it*", reasonUnavailable},
 	{"not collected: the kernel exposes *", reasonUnavailable},
 	{"no physical memory source*", reasonUnavailable},
+	{"physical memory on Windows needs *", reasonUnavailable},
 	// Nothing there.
 	{"not present*", reasonAbsent},
 	{"* not present*", reasonAbsent},

@@ -33,6 +33,8 @@ var knownReasons = []struct {
 	{"collector panicked: runtime error: index out of range [3] with length 3", reasonOther},
 	{"not present", reasonAbsent},
 	{"no NTFS volume to collect from", reasonAbsent}, // ntfs.Tree, ntfs.timeline
+	// collect/winpmem.
+	{"physical memory on Windows needs a signed kernel driver, which scelle does not ship: give --winpmem PATH, the examiner's own WinPmem", reasonUnavailable},
 	{"read failed after 4096 bytes: read /proc/kcore: input/output error", reasonReadError},
 	{"read failed after 4096 bytes: read /var/log/x: input/output error; 8192 bytes zero-padded", reasonReadError},
 	{"read failed after 0 bytes: read /proc/1/environ: permission denied", reasonPermission},

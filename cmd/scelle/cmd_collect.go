@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"filippo.io/age"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/profile"
 	"github.com/scelle/scelle/internal/acquire"
 	"github.com/scelle/scelle/internal/visible"
@@ -42,6 +45,7 @@ type collectOptions struct {
 	Definitions    string
 	MemoryPIDs     []int
 	NoRAM          bool
+	WinPmem        string
 	// age recipients, and files of them: encrypt the archive to each.
 	Recipients     []string
 	RecipientFiles []string
@@ -106,6 +110,7 @@ last chunk, and the items in it are claimed but not proven.
 	f.StringArrayVarP(&opts.Paths, "path", "p", nil, "file, folder or glob to collect (repeatable; \"**\" matches any folders); alone, only these are collected")
 	f.IntSliceVar(&opts.MemoryPIDs, "memory", nil, "also store the readable memory of these processes (size-capped)")
 	f.BoolVar(&opts.NoRAM, "no-ram", false, "do not capture the host's physical memory (recorded as skipped)")
+	f.StringVar(&opts.WinPmem, "winpmem", "", "Windows: capture the RAM with this WinPmem, the examiner's own copy (its SHA-256 is recorded before it runs)")
 	f.StringVar(&opts.Root, "root", "/", "collect from this folder as if it were / (a mounted image); volatile items are skipped")
 	f.StringVar(&opts.Image, "image", "", "collect the NTFS volumes of this raw disk image, partition image or block device as a Windows host (read only, never mounted)")
 	f.Int64Var(&opts.MaxFileSize, "max-file-size", 256<<20, "bytes kept of one file at most (0: no cap)")
@@ -137,7 +142,11 @@ func runCollect(ctx context.Context, opts collectOptions, stdout, stderr io.Writ
 			fmt.Fprintf(stderr, "scelle: warning: %s (%s)\n", why, skewWords(r))
 		}
 	}
+	if why := notElevated(); why != "" && collect.LiveRoot(opts.Root) == collect.LiveRoot("/") {
+		fmt.Fprintf(stderr, "scelle: warning: %s\n", why)
+	}
 	pr := newProgress(stderr, opts.JSON)
+	defer pr.restore()
 	res, err := acquire.Run(ctx, aopts, acquire.Progress{Started: pr.start, Collector: pr.collector, Item: pr.outcome,
 		Warning: func(err error) { fmt.Fprintf(stderr, "scelle: warning: %s\n", visible.String(err.Error())) },
 		RAM:     pr.ram})
@@ -174,6 +183,14 @@ func acquireOptions(opts collectOptions) (acquire.Options, error) {
 		return a, &usageError{fmt.Errorf("--level %d: want a zstd level from 1 to 22, or 0 to adapt", opts.Level)}
 	}
 	a.Level = opts.Level
+	if opts.WinPmem != "" {
+		if runtime.GOOS != "windows" {
+			return a, &usageError{errors.New("--winpmem runs WinPmem, a Windows program: on Linux the RAM is read by the triage profile itself")}
+		}
+		if a.WinPmem, err = filepath.Abs(opts.WinPmem); err != nil {
+			return a, &usageError{fmt.Errorf("--winpmem: %w", err)}
+		}
+	}
 	if a.People, err = peopleOf(opts); err != nil {
 		return a, err
 	}

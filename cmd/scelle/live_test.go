@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,7 +76,7 @@ func measure(t *testing.T, args ...string) measured {
 
 // scelleBinary is the release binary when make test names it
 // (SCELLE_BIN), else this test binary run as scelle.
-func scelleBinary(t *testing.T) string {
+func scelleBinary(t testing.TB) string {
 	if bin := os.Getenv("SCELLE_BIN"); bin != "" {
 		return bin
 	}
@@ -86,7 +85,7 @@ func scelleBinary(t *testing.T) string {
 
 // selfAs returns a link named name to this test binary, which TestMain
 // runs as that command.
-func selfAs(t *testing.T, name string) string {
+func selfAs(t testing.TB, name string) string {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), name)
 	if err := os.Symlink(os.Args[0], link); err != nil {
@@ -103,8 +102,8 @@ func maxrssMain() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Fprintf(os.Stderr, "\nmaxrss-kib=%d user-us=%d sys-us=%d\n", ru.Maxrss, ru.Utime.Nano()/1000, ru.Stime.Nano()/1000)
+	rss, user, sys := usage(cmd.ProcessState)
+	fmt.Fprintf(os.Stderr, "\nmaxrss-kib=%d user-us=%d sys-us=%d\n", rss, user, sys)
 	os.Exit(cmd.ProcessState.ExitCode())
 }
 

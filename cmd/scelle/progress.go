@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,8 @@ type progress struct {
 	mu      sync.Mutex
 	w       io.Writer
 	json    bool
-	tty     bool
+	tty     bool   // a terminal that takes escape codes: one rewritten line
+	restore func() // puts the console back as it was (consoleVT)
 	began   time.Time
 	current string
 	i, n    int
@@ -37,8 +39,11 @@ type progress struct {
 
 func newProgress(w io.Writer, asJSON bool) *progress {
 	p := &progress{w: w, json: asJSON, began: time.Now(), counts: map[collect.Status]int{}}
-	if f, ok := w.(*os.File); ok && !asJSON {
-		p.tty = term.IsTerminal(int(f.Fd()))
+	p.restore = func() {}
+	if f, ok := w.(*os.File); ok && !asJSON && term.IsTerminal(int(f.Fd())) {
+		// An old Windows console would print the redraw's escape codes
+		// raw: it gets the plain lines.
+		p.tty, p.restore = consoleVT(f)
 	}
 	return p
 }
@@ -56,7 +61,7 @@ func (p *progress) start(dir, keyFP string) {
 		p.event(map[string]any{"event": "start", "dir": dir, "key_fingerprint": keyFP})
 		return
 	}
-	fmt.Fprintf(p.w, "scelle: collecting into %s\nscelle: signing key fingerprint %s\n", visible.String(dir), keyFP)
+	fmt.Fprintf(p.w, "scelle: collecting into %s\nscelle: signing key fingerprint %s\n", shownPath(dir), keyFP)
 }
 
 func (p *progress) collector(c collect.Collector, i, n int) {
@@ -141,7 +146,7 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 		p.event(ev)
 		return
 	}
-	fmt.Fprintf(w, "sealed:      %s\n", visible.String(s.Dir))
+	fmt.Fprintf(w, "sealed:      %s\n", shownPath(s.Dir))
 	fmt.Fprintf(w, "items:       %d collected, %d partial, %d skipped, %d failed (%s stored in %d files)\n",
 		rec.Summary["collected"], rec.Summary["partial"], rec.Summary["skipped"], rec.Summary["failed"],
 		units.Bytes(s.Octets), s.Items)
@@ -172,11 +177,25 @@ func (p *progress) summary(w io.Writer, res *acquire.Result) {
 		fmt.Fprintf(w, "failed:      ... and %d more (see record.json)\n", res.Failed-len(res.Failures))
 	}
 	if rb != nil {
-		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rb.Verdict.Status, visible.String(rb.PDF), visible.String(rb.HTML))
+		fmt.Fprintf(w, "read back:   %s\nreport:      %s\n             %s\n", rb.Verdict.Status, shownPath(rb.PDF), shownPath(rb.HTML))
 	}
 	fmt.Fprintf(w, "key:         %s (%s)\n", rec.Key.Fingerprint, map[bool]string{true: "made for this collection", false: "operator key"}[rec.Key.Ephemeral])
 	fmt.Fprintf(w, "\nROOT FINGERPRINT (SHA-256 of tagmanifest-sha256.txt):\n")
 	for _, l := range groupHex(s.Root) {
 		fmt.Fprintf(w, "    %s\n", l)
 	}
+}
+
+// shownPath prints a path of the output through visible, separators
+// left as they are: on Windows, E:\evidence\... rather than visible's
+// escaped E:\\evidence (a Windows name holds no backslash of its own).
+func shownPath(p string) string {
+	if filepath.Separator != '\\' {
+		return visible.String(p)
+	}
+	parts := strings.Split(p, `\`)
+	for i, s := range parts {
+		parts[i] = visible.String(s)
+	}
+	return strings.Join(parts, `\`)
 }

@@ -243,7 +243,7 @@ func TestBuild(t *testing.T) {
 	}
 	root := t.TempDir()
 	mkfile(t, root, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n")
-	env := &collect.Env{Root: root}
+	env := &collect.Env{Root: root, OS: "linux"}
 	if _, err := s.Build("nope", stubs(), env); err == nil || err.Error() != `unknown profile "nope" (known: full, triage, windows-triage)` {
 		t.Errorf("unknown profile: %v", err)
 	}
@@ -451,7 +451,7 @@ func TestBuildCollects(t *testing.T) {
 		t.Fatal("make /tmp/big")
 	}
 	for _, profile := range []string{"triage", "full"} {
-		cs, err := s.Build(profile, stubs(), &collect.Env{Root: root}, "/media/usb/out")
+		cs, err := s.Build(profile, stubs(), &collect.Env{Root: root, OS: "linux"}, "/media/usb/out")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -462,7 +462,7 @@ func TestBuildCollects(t *testing.T) {
 			if _, ok := c.(*files.Tree); !ok {
 				continue
 			}
-			sess := collect.NewSession(&collect.Env{Root: root}, c, sink, func(o collect.Outcome) { outs = append(outs, o) })
+			sess := collect.NewSession(&collect.Env{Root: root, OS: "linux"}, c, sink, func(o collect.Outcome) { outs = append(outs, o) })
 			if err := c.Collect(context.Background(), sess); err != nil {
 				t.Fatalf("%s: %v", c.Name(), err)
 			}
@@ -511,7 +511,7 @@ func TestBuildWithoutPasswd(t *testing.T) {
 	}
 	root := t.TempDir()
 	mkfile(t, root, "/root/.bash_history", "ls\n")
-	cs, err := s.Build("triage", stubs(), &collect.Env{Root: root})
+	cs, err := s.Build("triage", stubs(), &collect.Env{Root: root, OS: "linux"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -521,7 +521,7 @@ func TestBuildWithoutPasswd(t *testing.T) {
 		}
 		outs := &collecttest.Outcomes{}
 		sink := &collecttest.Sink{}
-		if err := c.Collect(context.Background(), collect.NewSession(&collect.Env{Root: root}, c, sink, outs.Add)); err != nil {
+		if err := c.Collect(context.Background(), collect.NewSession(&collect.Env{Root: root, OS: "linux"}, c, sink, outs.Add)); err != nil {
 			t.Fatal(err)
 		}
 		o := outs.BySource("/etc/passwd")

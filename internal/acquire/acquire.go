@@ -55,6 +55,9 @@ type Options struct {
 	MemoryPIDs  []int
 	// NoRAM leaves the host's physical memory out (recorded as skipped).
 	NoRAM bool
+	// WinPmem is the examiner's WinPmem (absolute path) that captures the
+	// RAM of a live Windows host (collect/winpmem); "" records it skipped.
+	WinPmem string
 	// Root is the file system collected: "/" for this live host, or a
 	// mounted image's folder (volatile items are then skipped).
 	Root string
@@ -225,7 +228,7 @@ func begin(opts Options, prog Progress) (*run, error) {
 		}
 		r.env = collect.WindowsImageEnv(r.root, layout.Volumes)
 	} else {
-		if r.root, err = filepath.Abs(opts.Root); err != nil {
+		if r.root, err = filepath.Abs(collect.LiveRoot(opts.Root)); err != nil {
 			return nil, &OptionError{err}
 		}
 		if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
@@ -268,6 +271,9 @@ func begin(opts Options, prog Progress) (*run, error) {
 		return nil, err
 	}
 	r.opts.Out = out
+	if err := checkVolume(out, opts.Budget); err != nil {
+		return nil, err
+	}
 	// Plan before anything is made or announced: a bad profile leaves no
 	// folder and prints no key fingerprint.
 	if r.collectors, err = plan(&r.opts, &r.env, out, r.root); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/scelle/scelle/collect/files"
 	"github.com/scelle/scelle/collect/ntfs"
 	"github.com/scelle/scelle/collect/profile"
+	"github.com/scelle/scelle/collect/winpmem"
 )
 
 // plan returns the collectors of the run: the profile's items, plus the
@@ -29,6 +30,9 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		if err != nil {
 			return nil, &OptionError{err}
 		}
+	}
+	if opts.WinPmem != "" || env.TargetOS() == "windows" && env.Live && !opts.PathsOnly {
+		cs = append(cs, &winpmem.Collector{Path: opts.WinPmem}) // RAM, or why not
 	}
 	if len(opts.Paths) > 0 {
 		var ex []string
