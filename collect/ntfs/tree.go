@@ -298,7 +298,7 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 		max = 0
 	}
 	if w.vol.Drive != "" && !metafile(p) {
-		r, size, err := openOS(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream))
+		r, size, err := osOpen(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream))
 		if err == nil {
 			defer r.Close()
 			ff.ReadVia, ff.Stat = evidence.ReadViaOS, in.Stat(stream, size)
@@ -306,7 +306,7 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 			w.s.PutFile(ctx, ff, io.LimitReader(r, ff.Size))
 			return
 		}
-		if !locked(err) {
+		if !osLocked(err) {
 			// The volume's index holds a file that Windows does not open
 			// (hidden by a driver, or gone since): read raw, and say so.
 			ff.Remark = fmt.Sprintf("read raw: Windows refused to open it (%v)", err)
@@ -336,6 +336,13 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 	ff.Size = capped(&ff, ff.Size, max)
 	w.s.PutFile(ctx, ff, io.LimitReader(r, ff.Size))
 }
+
+// osOpen and osLocked are openOS and locked; tests replace them to
+// play a live Windows host.
+var (
+	osOpen   = openOS
+	osLocked = locked
+)
 
 // capped applies the size cap max (0: none) to a stream of size bytes,
 // noting it in ff.
