@@ -99,6 +99,7 @@ var reasonRules = []textRule{
 	{"time limit of *", reasonTimeout},
 	{"*context deadline exceeded", reasonTimeout},
 	{"output budget:*", reasonBudget},
+	{"no room: *", reasonBudget}, // physical memory (collect/memory, internal/acquire)
 	{"process exited*", reasonExited},
 	{"*no such process", reasonExited},
 	{"*permission denied", reasonPermission},
@@ -124,6 +125,7 @@ var reasonRules = []textRule{
 	{"item for * only; the host collected runs *", reasonUnavailable},
 	{"the kernel does not report it*", reasonUnavailable},
 	{"not collected: the kernel exposes *", reasonUnavailable},
+	{"no physical memory source*", reasonUnavailable},
 	// Nothing there.
 	{"not present*", reasonAbsent},
 	{"* not present*", reasonAbsent},
@@ -146,8 +148,10 @@ var reasonRules = []textRule{
 	{"not parsed: *", reasonByDesign},
 	{"*-compressed: stored raw, not parsed", reasonByDesign},
 	{"*: not read", reasonByDesign},
+	{"--no-ram", reasonByDesign},
 	// Reading failed.
 	{"read failed after *", reasonReadError},
+	{"read error at *", reasonReadError},
 	{"*input/output error", reasonReadError},
 	{"*could not be read", reasonReadError},
 	{"not made: neither * could be read", reasonReadError},

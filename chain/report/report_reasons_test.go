@@ -107,6 +107,13 @@ var knownReasons = []struct {
 	{"item for windows only; the host collected runs linux", reasonUnavailable},
 	// collect/proc/memory_linux.go: a region's reasons.
 	{"device mapping: not read", reasonByDesign},
+	// collect/memory and internal/acquire: physical memory.
+	{"--no-ram", reasonByDesign},
+	{"no room: the output can take 2.0 GiB, the physical memory needs 8.8 GiB (8.0 GiB of RAM plus margin)", reasonBudget},
+	{"no physical memory source: /proc/kcore: absent; /dev/crash: absent; /dev/mem: absent", reasonUnavailable},
+	{"no physical memory source: /proc/iomem shows zero addresses: reading the physical memory map needs root (CAP_SYS_ADMIN)", reasonUnavailable},
+	{"read error at 0x2800, real bytes stop there (2048 of 4096 bytes of the range): input/output error", reasonReadError},
+	{"interrupted before this range was read", reasonInterrupted},
 	// Older records and the report's own test bag.
 	{"size cap 256 MiB reached", reasonLimit},
 	{"above --max-file-size", reasonLimit},

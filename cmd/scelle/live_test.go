@@ -199,6 +199,13 @@ func TestLiveTriage(t *testing.T) {
 
 	outDir := filepath.Join(t.TempDir(), "out")
 	args := []string{"collect", "--out", outDir, "--case", "LIVE", "--examiner", "test", "--no-prompt"}
+	// This machine has no /proc/kcore: the RAM is recorded as skipped,
+	// with why. Where the kernel offers one, the test does not capture
+	// this machine's RAM (the QEMU test captures a guest's).
+	ramReason := "no physical memory source: /proc/kcore: absent"
+	if _, err := os.Stat("/proc/kcore"); err == nil {
+		args, ramReason = append(args, "--no-ram"), "--no-ram"
+	}
 	m := measure(t, args...)
 	if m.code != 0 && m.code != exitIncomplete {
 		t.Fatalf("collect: exit %d\n%s", m.code, m.stderr)
@@ -215,6 +222,9 @@ func TestLiveTriage(t *testing.T) {
 		trace := filepath.Join(t.TempDir(), "strace.log")
 		targs := []string{"-f", "-qq", "--seccomp-bpf", "-e", "trace=execve,execveat,fork,vfork", "-o", trace, link,
 			"collect", "--out", filepath.Join(t.TempDir(), "out2"), "--no-prompt", "--no-report"}
+		if ramReason == "--no-ram" {
+			targs = append(targs, "--no-ram")
+		}
 		if out, err := exec.Command(strace, targs...).CombinedOutput(); err != nil {
 			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitIncomplete {
 				t.Fatalf("collect under strace: %v\n%s", err, out)
@@ -245,6 +255,20 @@ func TestLiveTriage(t *testing.T) {
 			t.Logf("%+v", rep.Failed())
 		}
 		t.Fatalf("verify: code %d, %v", code, err)
+	}
+
+	// The RAM: one item for the whole capture, skipped, with the reason.
+	var ram []string
+	for _, it := range readRecord(t, bag).Items {
+		if it.Collector == "memory.ram" && it.Source == "physical memory" {
+			ram = append(ram, it.Source+": "+it.Status+": "+it.Reason)
+		}
+	}
+	if len(ram) != 1 || !strings.HasPrefix(ram[0], "physical memory: skipped: "+ramReason) {
+		t.Errorf("memory.ram items: %q", ram)
+	}
+	if !strings.Contains(m.stderr, "physical memory") {
+		t.Errorf("collect did not say what it does of the physical memory:\n%s", m.stderr)
 	}
 
 	pid := suspect.Process.Pid

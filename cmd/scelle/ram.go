@@ -42,6 +42,9 @@ func (p *progress) ram(plan acquire.RAMPlan) {
 	fmt.Fprintf(p.w, "scelle: %s\n", ramLine(plan))
 }
 
+// planRAM plans the physical memory (a variable for tests).
+var planRAM = acquire.PlanRAM
+
 // askRAM shows the plan of the physical memory and asks once whether to
 // capture it, when there is something to capture.
 func askRAM(in io.Reader, out io.Writer, opts *collectOptions) error {
@@ -52,7 +55,7 @@ func askRAM(in io.Reader, out io.Writer, opts *collectOptions) error {
 	if err != nil {
 		return err
 	}
-	plan, err := acquire.PlanRAM(a)
+	plan, err := planRAM(a)
 	if err != nil || !plan.Planned || plan.Skip != "" || plan.Source == "" {
 		return nil // said again, or refused, when the collection starts
 	}

@@ -240,7 +240,11 @@ func (c *RAM) Collect(ctx context.Context, s *collect.Session) error {
 	s.CopyKernel(ctx, IomemEntry, filepath.Join(p.Proc, "iomem"), maxIomem)
 
 	var lines bytes.Buffer
-	buf := make([]byte, LiMEHeaderSize+int(chunk))
+	var most uint64
+	for _, ch := range chunks {
+		most = max(most, ch.Size())
+	}
+	buf := make([]byte, LiMEHeaderSize+int(most))
 	for _, ch := range chunks {
 		line := c.captureChunk(ctx, s, src, ch, buf)
 		lines.Write(mustJSON(line))
@@ -288,14 +292,15 @@ func (c *RAM) captureChunk(ctx context.Context, s *collect.Session, src *Source,
 	binary.LittleEndian.PutUint64(buf[8:], ch.Start)
 	binary.LittleEndian.PutUint64(buf[16:], ch.Start+uint64(n)-1)
 	binary.LittleEndian.PutUint64(buf[24:], 0)
-	sum := sha256.Sum256(body[:n])
+	// The range's hash is made while the sink stores the chunk (both only
+	// read buf).
+	sumc := make(chan [32]byte, 1)
+	go func() { sumc <- sha256.Sum256(body[:n]) }()
 	o := s.PutRead(ctx, name, item, collect.KindKernel, buf[:LiMEHeaderSize+n], rerr)
+	sum := <-sumc
 	line.Entry, line.Status, line.Reason = o.Path, string(o.Status), o.Reason
 	if o.Status.Stored() {
 		line.Bytes, line.SHA256 = uint64(n), hex.EncodeToString(sum[:])
-	}
-	if o.Path == "" && o.Status == collect.Failed {
-		line.Status = LineFailed
 	}
 	return line
 }

@@ -22,6 +22,18 @@
 // The per-range results, the gaps and the VMCOREINFO note (kernel release)
 // are what the caller records beside the image.
 //
+// RAM is the collector (memory.ram, registered from register.go, in the
+// triage and full profiles after the kernel state): it stores
+// SourceEntry (the plan and the kernel's identity), IomemEntry, the image
+// as chunks of at most EntryChunk bytes under ImageDir, each a complete
+// LiME file of one record named by its first physical address (ChunkName),
+// and RangesEntry (one RangeLine per chunk and per gap). Each chunk is read
+// whole into one buffer before it is stored, so that its size is known to
+// the sink and its header claims only bytes read; the collector's memory
+// is that buffer. A capture that cannot run is one skipped item (source
+// ItemSource) with the reason. RAM implements collect.Lengthy: its time
+// limit grows with the System RAM.
+//
 // The kernel's own answer is recorded as it is: /proc/kcore returns zeros
 // for pages it will not read (offline, poisoned, ballooned), and those
 // zeros are in the image as the kernel gave them.

@@ -262,3 +262,45 @@ func TestCaptureCut(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRAM: the plan says the size, the source and the room, and
+// skips the RAM with the reason when the output cannot take it.
+func TestPlanRAM(t *testing.T) {
+	p, err := memorytest.Tree(t.TempDir(), 64<<20, fakeRAM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := collect.LinuxEnv("/")
+	out := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		c      *memory.RAM
+		budget int64
+		skip   string
+	}{
+		{"room", &memory.RAM{Paths: p}, 0, ""},
+		{"no room", &memory.RAM{Paths: p}, 256 << 20, "no room: the output can take 256.0 MiB, the physical memory needs 578.0 MiB (64.0 MiB of RAM plus margin)"},
+		{"--no-ram", &memory.RAM{Paths: p, Skip: ReasonNoRAM}, 0, ReasonNoRAM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := planRAM(tc.c, &env, out, tc.budget)
+			if !got.Planned || got.Skip != tc.skip {
+				t.Fatalf("%+v", got)
+			}
+			if tc.c.Skip == "" && (got.Source != memory.SourceKcore || got.Bytes != 64<<20 || got.Room <= 0 || got.Estimate <= 0) {
+				t.Errorf("%+v", got)
+			}
+		})
+	}
+	if got := planRAM(nil, &env, out, 0); got.Planned {
+		t.Errorf("no collector: %+v", got)
+	}
+	dead := collect.LinuxEnv(t.TempDir())
+	if got := planRAM(&memory.RAM{Paths: p}, &dead, out, 0); got.Planned {
+		t.Errorf("dead-box: %+v", got)
+	}
+	none := &memory.RAM{Paths: memory.Paths{Proc: t.TempDir(), Sys: t.TempDir(), Dev: t.TempDir()}}
+	if got := planRAM(none, &env, out, 0); !got.Planned || got.Source != "" || got.Refused == "" || got.Skip != "" {
+		t.Errorf("no source: %+v", got)
+	}
+}

@@ -83,7 +83,11 @@ func planRAM(c *memory.RAM, env *collect.Env, out string, budget int64) RAMPlan 
 	if p.Skip != "" {
 		return p
 	}
-	src, err := memory.Open(memory.HostPaths)
+	paths := c.Paths
+	if paths == (memory.Paths{}) {
+		paths = memory.HostPaths
+	}
+	src, err := memory.Open(paths)
 	if err != nil {
 		p.Refused = err.Error()
 		return p
