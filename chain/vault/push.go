@@ -319,6 +319,15 @@ func (p *pusher) putFile(ctx context.Context, dir, name string) (chain.StoredObj
 // and checks it is what was asked.
 func (s *Store) retention(ctx context.Context, bucket string, o *chain.StoredObject, opts PushOptions) error {
 	l, err := s.objectLock(ctx, bucket, o.Key, o.VersionID)
+	if errors.Is(err, ErrCredentials) {
+		// Write-only credentials cannot read it back (docs/vault.md):
+		// record what was asked, which the store applied or refused.
+		if !opts.RetainUntil.IsZero() {
+			o.Retention, o.RetainUntil = string(minio.Compliance), opts.RetainUntil.UTC().Format(time.RFC3339)
+		}
+		o.LegalHold = opts.LegalHold
+		return nil
+	}
 	if err != nil {
 		return err
 	}
