@@ -384,6 +384,9 @@ type ForeignFile struct {
 	// Note, when set, makes a whole copy partial with this reason (a
 	// size cap, a sparse stream's holes left out).
 	Note string
+	// Remark, when set, is the reason of a whole copy, which stays
+	// collected (how it had to be read).
+	Remark string
 }
 
 // PutFile stores f.Size bytes of r as f.Name and records the outcome, a
@@ -399,8 +402,11 @@ func (s *Session) PutFile(ctx context.Context, f ForeignFile, r io.Reader) Outco
 	}
 	st, err := s.put(rctx, m, NewContextReader(rctx, r))
 	s.finish(&o, st, err)
-	if o.Status == Collected && f.Note != "" {
+	switch {
+	case o.Status == Collected && f.Note != "":
 		o.Status, o.Reason = Partial, f.Note
+	case o.Status == Collected && f.Remark != "":
+		o.Reason = f.Remark
 	}
 	s.Record(o)
 	return o

@@ -11,6 +11,15 @@
 // (alternate data streams by name, sparse and compressed ones included;
 // File.Allocated lists a sparse stream's extents that hold data).
 //
+// ImageLayout finds the NTFS volumes of a disk image, partition image or
+// block device (opened read only, never written) for scelle collect
+// --image; LiveVolumes lists a live Windows host's fixed NTFS volumes.
+// Tree is the collector of a Windows profile's file items: it takes its
+// patterns on each volume of collect.Env.Windows, raw from an image, and
+// on a live host through Windows first (backup semantics), raw when
+// Windows holds the file locked or refuses it; each item records which
+// (read_via). LayoutCollector stores an image's layout in the bag.
+//
 // Everything read is untrusted. go-ntfs trusts what it reads, so every
 // call into it runs under a guard: reads outside the volume fail, a call
 // that reads more than a bound or outlives its context is aborted, and a

@@ -230,6 +230,10 @@ func (w *walker) take(ctx context.Context, e Entry, p []string, stream string, d
 		return nil
 	}
 	in, err := w.v.Stat(ctx, e.Ref)
+	if err == nil && (!in.InUse || (e.Seq != 0 && in.Seq != e.Seq)) {
+		err = fmt.Errorf("%w: the folder's index names MFT record %d, sequence %d, which is free or reused (sequence %d)",
+			ErrCorrupt, e.Ref, e.Seq, in.Seq)
+	}
 	if err != nil {
 		w.matched++
 		w.s.Fail(Source(w.vol, p), collect.KindFile, err)
@@ -294,15 +298,18 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 		max = 0
 	}
 	if w.vol.Drive != "" && !metafile(p) {
-		if r, size, err := openOS(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream)); err == nil {
+		r, size, err := osOpen(w.vol.Drive + strings.Join(p, `\`) + streamSuffix(stream))
+		if err == nil {
 			defer r.Close()
 			ff.ReadVia, ff.Stat = evidence.ReadViaOS, in.Stat(stream, size)
 			ff.Size = capped(&ff, size, max)
 			w.s.PutFile(ctx, ff, io.LimitReader(r, ff.Size))
 			return
-		} else if !locked(err) {
-			w.s.Fail(src, collect.KindFile, err)
-			return
+		}
+		if !osLocked(err) {
+			// The volume's index holds a file that Windows does not open
+			// (hidden by a driver, or gone since): read raw, and say so.
+			ff.Remark = fmt.Sprintf("read raw: Windows refused to open it (%v)", err)
 		}
 	}
 	f, err := w.v.OpenStream(ctx, in.Ref, stream)
@@ -329,6 +336,13 @@ func (w *walker) copy(ctx context.Context, p []string, in *Info, stream, src str
 	ff.Size = capped(&ff, ff.Size, max)
 	w.s.PutFile(ctx, ff, io.LimitReader(r, ff.Size))
 }
+
+// osOpen and osLocked are openOS and locked; tests replace them to
+// play a live Windows host.
+var (
+	osOpen   = openOS
+	osLocked = locked
+)
 
 // capped applies the size cap max (0: none) to a stream of size bytes,
 // noting it in ff.
@@ -364,8 +378,12 @@ func streamSuffix(stream string) string {
 	return ":" + stream
 }
 
+// metafiles are the NTFS metafiles of the root folder.
+var metafiles = map[string]bool{"$mft": true, "$mftmirr": true, "$logfile": true, "$volume": true, "$attrdef": true,
+	"$bitmap": true, "$boot": true, "$badclus": true, "$secure": true, "$upcase": true, "$extend": true}
+
 // metafile reports whether p names an NTFS metafile ($MFT, $Extend\...),
 // which the operating system never opens: they are read raw at once.
 func metafile(p []string) bool {
-	return len(p) > 0 && strings.HasPrefix(p[0], "$")
+	return len(p) > 0 && metafiles[strings.ToLower(p[0])]
 }

@@ -25,9 +25,13 @@ const (
 	pages    = 1024 // 4 MiB
 )
 
-// maxDirEntries bounds the entries of one folder's index that ReadDir
-// returns.
-const maxDirEntries = 1 << 20
+// Bounds on one folder: go-ntfs reads a folder's whole index into
+// memory, about its index's size again in entries. A larger folder is an
+// error (no Windows triage path holds one).
+const (
+	maxIndex      = 32 << 20 // bytes of index allocation
+	maxDirEntries = 1 << 18  // names returned
+)
 
 // Volume is an NTFS file system read from an io.ReaderAt. Its methods are
 // safe for concurrent use; they run one at a time.
@@ -138,11 +142,18 @@ func (v *Volume) ReadDir(ctx context.Context, ref uint64) ([]Entry, error) {
 }
 
 // checkIndex refuses a folder whose index allocation is larger than the
-// volume: go-ntfs walks it 4 KiB at a time whatever its size.
+// volume (go-ntfs walks it 4 KiB at a time whatever its size) or than
+// maxIndex.
 func (v *Volume) checkIndex(e *parser.MFT_ENTRY) error {
 	for _, a := range e.EnumerateAttributes(v.ntfs) {
-		if a.Type().Value == parser.ATTR_TYPE_INDEX_ALLOCATION && (a.DataSize() < 0 || a.DataSize() > v.Size) {
+		if a.Type().Value != parser.ATTR_TYPE_INDEX_ALLOCATION {
+			continue
+		}
+		if a.DataSize() < 0 || a.DataSize() > v.Size {
 			return fmt.Errorf("%w: folder index of %d bytes on a volume of %d", ErrCorrupt, a.DataSize(), v.Size)
+		}
+		if a.DataSize() > maxIndex {
+			return fmt.Errorf("folder index of %d bytes, more than the %d read at most", a.DataSize(), maxIndex)
 		}
 	}
 	return nil
