@@ -109,7 +109,7 @@ func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*frame
 			}
 		}
 	}
-	f.bufs = make(bufList, 2*inFlight+2*workers+4)
+	f.bufs = make(bufList, inFlight+2*workers)
 	for range workers {
 		f.wg.Add(1)
 		go f.compress(f.jobs)
@@ -438,4 +438,10 @@ func (f *framer) close() {
 	for _, enc := range f.encs {
 		enc.Close()
 	}
+	// The buffers kept go back to the garbage collector: the writer
+	// lives on while the bag is read back and reported.
+	for len(f.bufs) > 0 {
+		<-f.bufs
+	}
+	f.zeros.Clear()
 }

@@ -221,3 +221,32 @@ func TestAdaptiveBag(t *testing.T) {
 		t.Fatalf("level events %+v: want fastest from offset 0 first", events)
 	}
 }
+
+// TestFramerFrozen: once frozen (at sealing, when the journal is copied
+// into the archive), the level no longer moves, even on an output that
+// would raise it, so no level line follows the journal's copy.
+func TestFramerFrozen(t *testing.T) {
+	cw := &countWriter{w: &slowWriter{delay: 40 * time.Millisecond}, h: sha256.New()}
+	f, err := newFramer(cw, zstd.SpeedFastest, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var levels []zstd.EncoderLevel
+	f.onLevel = func(l zstd.EncoderLevel, off int64) { levels = append(levels, l) }
+	f.beginEntry()
+	f.Write([]byte("first"))
+	f.endEntry()
+	f.freeze()
+	one := benchText(frameInput)
+	for range 32 {
+		f.beginEntry()
+		f.Write(one)
+		if _, _, err := f.endEntry(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.close()
+	if len(levels) != 1 || levels[0] != zstd.SpeedFastest {
+		t.Fatalf("levels %v after freezing: want fastest alone", levels)
+	}
+}
