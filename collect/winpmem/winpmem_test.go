@@ -83,6 +83,9 @@ func TestCollect(t *testing.T) {
 		want := rawImage(size)
 		var got []byte
 		var lines []RangeLine
+		if len(sink.Files[RangesEntry]) == 0 {
+			t.Fatalf("exit %d: no ranges stored; outcomes: %+v", exit, outs.All)
+		}
 		for _, l := range bytes.Split(bytes.TrimSpace(sink.Files[RangesEntry]), []byte("\n")) {
 			var rl RangeLine
 			if err := json.Unmarshal(l, &rl); err != nil {
