@@ -109,28 +109,6 @@ func waitEvent(t *testing.T, stderr *lockedBuffer, limit time.Duration, match fu
 	t.Fatalf("event not seen within %v:\n%s", limit, stderr.String())
 }
 
-type recordFile struct {
-	Interrupted string `json:"interrupted"`
-	Items       []struct {
-		Collector, Source, Path, Kind, Status, Reason string
-		Size                                          int64
-		SHA256                                        string
-	} `json:"items"`
-}
-
-func readRecord(t *testing.T, dir string) recordFile {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, seal.RecordFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec recordFile
-	if err := json.Unmarshal(b, &rec); err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
-
 // TestInterrupted: SIGINT or SIGTERM mid-run seals what was collected,
 // exits 3, records the interruption, the collector cut short and the
 // collectors not run; the bag verifies. No item is stored after the

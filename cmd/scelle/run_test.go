@@ -249,3 +249,26 @@ func reachable(p string) bool {
 	}
 	return true
 }
+
+// recordFile is the part of record.json the tests read.
+type recordFile struct {
+	Interrupted string `json:"interrupted"`
+	Items       []struct {
+		Collector, Source, Path, Kind, Status, Reason string
+		Size                                          int64
+		SHA256                                        string
+	} `json:"items"`
+}
+
+func readRecord(t *testing.T, dir string) recordFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, seal.RecordFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec recordFile
+	if err := json.Unmarshal(b, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
