@@ -94,7 +94,7 @@ func TestTreeNoImage(t *testing.T) {
 	tree := &Tree{ID: "ntfs.test", Vol: collect.ClassDisk, Patterns: []string{"/$MFT"}}
 	var outs collecttest.Outcomes
 	tree.Collect(context.Background(), collect.NewSession(&env, tree, &collecttest.Sink{}, outs.Add))
-	if len(outs.All) != 1 || outs.All[0].Status != collect.Failed || !strings.Contains(outs.All[0].Reason, "no such file") {
+	if len(outs.All) != 1 || outs.All[0].Status != collect.Failed || !strings.Contains(outs.All[0].Reason, "open /nonexistent") {
 		t.Errorf("%+v", outs.All)
 	}
 }
