@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/memory"
 	"github.com/scelle/scelle/internal/evidence"
 )
 
@@ -47,19 +48,10 @@ const SkippedReason = "physical memory on Windows needs a signed kernel driver, 
 // raw image: 16 hex digits, so that name order is offset order.
 func ChunkName(off uint64) string { return fmt.Sprintf("%s/%016x.raw", ImageDir, off) }
 
-// RangeLine is one line of RangesEntry: collect/memory's format, the
-// source "winpmem", Start and End offsets in the raw image (which WinPmem
-// lays out by physical address).
-type RangeLine struct {
-	Start  string `json:"start"`
-	End    string `json:"end"`
-	Bytes  uint64 `json:"bytes"`
-	SHA256 string `json:"sha256,omitempty"`
-	Source string `json:"source"`
-	Entry  string `json:"entry,omitempty"`
-	Status string `json:"status"`
-	Reason string `json:"reason,omitempty"`
-}
+// RangeLine is one line of RangesEntry: collect/memory's format, with
+// the source "winpmem" and Start and End offsets in the raw image (which
+// WinPmem lays out by physical address).
+type RangeLine = memory.RangeLine
 
 // Source is SourceEntry's content.
 type Source struct {
