@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/minio/sha256-simd"
-
 	"github.com/scelle/scelle/internal/fileio"
 )
 
@@ -79,16 +77,10 @@ func (d folder) hashFile(name string) ([32]byte, error) {
 	if d.fsys == nil {
 		return hashFile(d.local(name))
 	}
-	var sum [32]byte
 	f, err := d.fsys.Open(name)
 	if err != nil {
-		return sum, err
+		return [32]byte{}, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return sum, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, nil
+	return hashOf(f)
 }

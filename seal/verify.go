@@ -775,14 +775,19 @@ func bagInfoValue(b []byte, label string) string {
 }
 
 func hashFile(path string) ([32]byte, error) {
-	var sum [32]byte
 	f, err := os.Open(path)
 	if err != nil {
-		return sum, err
+		return [32]byte{}, err
 	}
 	defer f.Close()
+	return hashOf(f)
+}
+
+// hashOf returns the SHA-256 of what r holds.
+func hashOf(r io.Reader) ([32]byte, error) {
+	var sum [32]byte
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return sum, err
 	}
 	copy(sum[:], h.Sum(nil))

@@ -1,7 +1,6 @@
 package fileio
 
 import (
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,12 +46,5 @@ func ReadSmallFS(fsys fs.FS, name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > max {
-		return nil, &tooLargeError{path: name, max: max}
-	}
-	return b, nil
+	return readLimited(f, name, max)
 }

@@ -106,12 +106,18 @@ func ReadSmall(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	return readLimited(f, path, max)
+}
+
+// readLimited reads r whole, or fails with a tooLargeError naming name
+// when it holds more than max bytes.
+func readLimited(r io.Reader, name string, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(b)) > max {
-		return nil, &tooLargeError{path: path, max: max}
+		return nil, &tooLargeError{path: name, max: max}
 	}
 	return b, nil
 }
