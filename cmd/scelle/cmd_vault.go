@@ -189,12 +189,8 @@ func runVerifyStored(ctx context.Context, opts verifyOptions, arg string, stdout
 	if err != nil {
 		return &usageError{err}
 	}
-	ids, err := readIdentities(opts.Identities)
+	vopts, err := opts.verdictOptions()
 	if err != nil {
-		return err
-	}
-	vopts := verdict.Options{Identities: ids, Items: opts.JSON}
-	if err := opts.Anchors.apply(&vopts); err != nil {
 		return err
 	}
 	st, err := opts.Store.connect()

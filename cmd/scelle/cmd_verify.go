@@ -74,15 +74,21 @@ AWS variables say how to reach the store (scelle push --help).
 	return c
 }
 
-func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
+// verdictOptions reads the identities and anchors the flags name. The
+// JSON output lists every item; the text output only those not proven,
+// which a bag that verifies has none of.
+func (opts verifyOptions) verdictOptions() (verdict.Options, error) {
 	ids, err := readIdentities(opts.Identities)
 	if err != nil {
-		return err
+		return verdict.Options{}, err
 	}
-	// The JSON output lists every item; the text output only those not
-	// proven, which a bag that verifies has none of.
 	vopts := verdict.Options{Identities: ids, Items: opts.JSON}
-	if err := opts.Anchors.apply(&vopts); err != nil {
+	return vopts, opts.Anchors.apply(&vopts)
+}
+
+func runVerify(opts verifyOptions, dir string, stdout io.Writer) error {
+	vopts, err := opts.verdictOptions()
+	if err != nil {
 		return err
 	}
 	v, err := verdict.Check(dir, vopts)
