@@ -23,6 +23,9 @@
 // FILE.partial and renames it only on success). Write does not check the
 // journal, nor whose key signed: scelle verify does.
 //
+// WriteFS is Write on a bag read through an fs.FS, such as a bag in an S3
+// store (vault.Store.Open): the same checks and the same output.
+//
 // export reads the record and the custody log through package chain and
 // the bag through package seal; it never imports collect. Calls on
 // different folders or writers are safe at the same time.

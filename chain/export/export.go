@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/fileio"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -84,7 +86,9 @@ type storedItem struct {
 
 // exportBag is the bag being exported.
 type exportBag struct {
-	dir     string
+	dir     string // the local folder; "" for a bag read through fsys alone
+	fsys    fs.FS  // the folder's files
+	name    string // what findings call the bag
 	folder  string // the output folder's base name
 	rec     *chain.Record
 	recSum  string // SHA-256 of record.json
@@ -118,6 +122,18 @@ func mismatch(format string, args ...any) error {
 // Write writes the sealed bag in the output folder dir to w in the
 // format opts.Format. The package documentation says what it checks.
 func Write(dir string, w io.Writer, opts Options) (Stats, error) {
+	return write(dir, fileio.DirFS(dir), dir, w, opts)
+}
+
+// WriteFS is Write on the output folder at the root of fsys (a bag read
+// from elsewhere, such as an S3 store, with nothing of it written but the
+// export); name is what errors call it, and its last element is the
+// output folder's name.
+func WriteFS(fsys fs.FS, name string, w io.Writer, opts Options) (Stats, error) {
+	return write("", fsys, name, w, opts)
+}
+
+func write(dir string, fsys fs.FS, name string, w io.Writer, opts Options) (Stats, error) {
 	stats := Stats{Format: opts.Format}
 	var f exportFormat
 	switch opts.Format {
@@ -130,7 +146,7 @@ func Write(dir string, w io.Writer, opts Options) (Stats, error) {
 	default:
 		return stats, fmt.Errorf("unknown export format %q (want %s)", opts.Format, strings.Join(Formats, ", "))
 	}
-	b, err := openExportBag(dir, opts.Format != Bodyfile)
+	b, err := openExportBag(dir, fsys, name, opts.Format != Bodyfile)
 	if err != nil {
 		return stats, err
 	}
@@ -157,20 +173,29 @@ func Write(dir string, w io.Writer, opts Options) (Stats, error) {
 
 // openExportBag reads what identifies the sealed bag in dir, its record's
 // members, and (withCustody) its custody log, which must hold.
-func openExportBag(dir string, withCustody bool) (*exportBag, error) {
-	fi, err := os.Stat(dir)
+func openExportBag(dir string, fsys fs.FS, name string, withCustody bool) (*exportBag, error) {
+	var fi fs.FileInfo
+	var err error
+	if dir != "" {
+		fi, err = os.Stat(dir)
+	} else {
+		fi, err = fs.Stat(fsys, ".")
+	}
 	if err != nil {
 		return nil, err
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%s is not a folder", dir)
+		return nil, fmt.Errorf("%s is not a folder", name)
 	}
-	b := &exportBag{dir: dir, folder: filepath.Base(filepath.Clean(dir)), stored: map[string]*storedItem{}}
+	b := &exportBag{dir: dir, fsys: fsys, name: name, folder: filepath.Base(filepath.Clean(dir)), stored: map[string]*storedItem{}}
+	if dir == "" {
+		b.folder = path.Base(path.Clean(name))
+	}
 	archive := seal.ArchiveFile
-	if _, err := os.Stat(filepath.Join(dir, seal.ArchiveFile)); errors.Is(err, fs.ErrNotExist) {
-		if _, err := os.Stat(filepath.Join(dir, seal.EncryptedArchiveFile)); err == nil {
+	if _, err := fs.Stat(fsys, seal.ArchiveFile); errors.Is(err, fs.ErrNotExist) {
+		if _, err := fs.Stat(fsys, seal.EncryptedArchiveFile); err == nil {
 			archive = seal.EncryptedArchiveFile
-			sum, err := os.ReadFile(filepath.Join(dir, seal.EncryptedArchiveSumFile))
+			sum, err := fs.ReadFile(fsys, seal.EncryptedArchiveSumFile)
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrNotSealed, err)
 			}
@@ -180,14 +205,14 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 			}
 		}
 	}
-	for _, name := range []string{archive, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
-		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s is missing", ErrNotSealed, name)
+	for _, file := range []string{archive, seal.RecordFile, seal.RootFile, seal.ArchiveSumFile} {
+		if _, err := fs.Stat(fsys, file); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s is missing", ErrNotSealed, file)
 		} else if err != nil {
 			return nil, err
 		}
 	}
-	root, err := os.ReadFile(filepath.Join(dir, seal.RootFile))
+	root, err := fs.ReadFile(fsys, seal.RootFile)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +220,7 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 	if !chain.IsSHA256Hex(b.root) {
 		return nil, mismatch("%s does not hold a SHA-256", seal.RootFile)
 	}
-	sum, err := os.ReadFile(filepath.Join(dir, seal.ArchiveSumFile))
+	sum, err := fs.ReadFile(fsys, seal.ArchiveSumFile)
 	if err != nil {
 		return nil, err
 	}
@@ -203,14 +228,14 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 	if !chain.IsSHA256Hex(b.archive) {
 		return nil, mismatch("%s does not hold a SHA-256", seal.ArchiveSumFile)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, archive)); err == nil {
+	if fi, err := fs.Stat(fsys, archive); err == nil {
 		b.size = fi.Size()
 	}
-	if b.rec, b.recSum, err = readRecordMembers(filepath.Join(dir, seal.RecordFile)); err != nil {
+	if b.rec, b.recSum, err = readRecordMembers(fsys); err != nil {
 		return nil, err
 	}
 	if withCustody {
-		c, err := chain.CheckCustodyDir(dir)
+		c, err := chain.CheckCustodyFS(fsys)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil, mismatch("no custody log (%s): a sealed bag keeps one beside the archive", chain.CustodyFile)
@@ -230,8 +255,8 @@ func openExportBag(dir string, withCustody bool) (*exportBag, error) {
 
 // readRecordMembers decodes every member of the record at path but its
 // items, and returns the file's SHA-256.
-func readRecordMembers(path string) (*chain.Record, string, error) {
-	f, err := os.Open(path)
+func readRecordMembers(fsys fs.FS) (*chain.Record, string, error) {
+	f, err := fsys.Open(seal.RecordFile)
 	if err != nil {
 		return nil, "", err
 	}
@@ -248,7 +273,7 @@ func readRecordMembers(path string) (*chain.Record, string, error) {
 // stored ones (those with a path) for the archive pass. The file is
 // hashed again: it must be the one whose members were read.
 func (b *exportBag) items(fn func(*evidence.Item) error) error {
-	f, err := os.Open(filepath.Join(b.dir, seal.RecordFile))
+	f, err := b.fsys.Open(seal.RecordFile)
 	if err != nil {
 		return err
 	}
@@ -282,7 +307,14 @@ func (b *exportBag) readArchive(f exportFormat) error {
 	if b.ageSum == "" {
 		ids = nil // the plaintext archive is there: read it
 	}
-	br, err := seal.OpenBag(b.dir, seal.ReadOptions{Identities: ids, IgnoreJournal: true})
+	ro := seal.ReadOptions{Identities: ids, IgnoreJournal: true}
+	var br *seal.BagReader
+	var err error
+	if b.dir != "" {
+		br, err = seal.OpenBag(b.dir, ro)
+	} else {
+		br, err = seal.OpenBagFS(b.fsys, b.name, ro)
+	}
 	if err != nil {
 		return err
 	}

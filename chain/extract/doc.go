@@ -29,6 +29,10 @@
 // Run prints nothing, and closes every file and folder it opens before it
 // returns; calls into different folders are safe at the same time.
 //
+// RunFS is Run on a bag read through an fs.FS, such as a bag in an S3
+// store (vault.Store.Open): the same checks, and nothing of the bag is
+// written but DEST.
+//
 // extract reads the record through package chain and the bag through
 // package seal; it never imports collect.
 package extract

@@ -75,13 +75,24 @@ func failed(err error) error { return &failedError{err} }
 // ErrNotEmpty when dest holds something. res is nil when nothing was
 // written; else, when res.Complete, its findings are complete too.
 func Run(bag, dest string, opts Options) (res *Result, err error) {
+	return run(dest, opts, bagKey(fileio.DirFS(bag)), func(ro seal.ReadOptions) (*seal.BagReader, error) { return seal.OpenBag(bag, ro) })
+}
+
+// RunFS is Run on the output folder at the root of fsys (a bag read from
+// elsewhere, such as an S3 store, with nothing of it written but the
+// extracted files); name is what findings call it.
+func RunFS(fsys fs.FS, name, dest string, opts Options) (res *Result, err error) {
+	return run(dest, opts, bagKey(fsys), func(ro seal.ReadOptions) (*seal.BagReader, error) { return seal.OpenBagFS(fsys, name, ro) })
+}
+
+func run(dest string, opts Options, key ed25519.PublicKey, open func(seal.ReadOptions) (*seal.BagReader, error)) (res *Result, err error) {
 	if err := prepareDest(dest); err != nil {
 		return nil, err
 	}
 	// Items: the manifest is checked line by line, so that each file it
 	// does not match is named and removed. Key: the journal must be
 	// signed with the key that signed the root.
-	br, err := seal.OpenBag(bag, seal.ReadOptions{Identities: opts.Identities, Items: true, Key: bagKey(bag)})
+	br, err := open(seal.ReadOptions{Identities: opts.Identities, Items: true, Key: key})
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +190,8 @@ func (e *notEmptyError) Unwrap() error { return ErrNotEmpty }
 // bagKey returns the key of the bag's root.pub.pem, which must have
 // signed its journal; nil when there is none that parses (the reader
 // then names it, and checks the journal against its own key).
-func bagKey(bag string) ed25519.PublicKey {
-	b, err := fileio.ReadSmall(filepath.Join(bag, seal.PubFile), 64<<10)
+func bagKey(bag fs.FS) ed25519.PublicKey {
+	b, err := fileio.ReadSmallFS(bag, seal.PubFile, 64<<10)
 	if err != nil {
 		return nil
 	}

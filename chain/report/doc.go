@@ -20,6 +20,11 @@
 // and nothing in them depends on when or where the report was made unless
 // Generated is set. A Report is not safe for concurrent use.
 //
+// Write verifies a folder and writes both files; WriteFS does the same
+// for a bag read through an fs.FS, such as a bag in an S3 store, with the
+// caller's verification (vault.Store.Verify), and the report then says
+// where the bag was read (Report.Stored: endpoint, location, versions).
+//
 // Every string from the host, the bag, the record or the custody log is
 // written visibly escaped (package visible), as scelle shows it on the
 // terminal: neither rendering holds a control, bidirectional or invisible

@@ -2,9 +2,11 @@ package report
 
 import (
 	"container/heap"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
@@ -72,9 +76,23 @@ type Report struct {
 	// bag was compared with outside itself. A verified report without
 	// them states every anchor as not checked.
 	Anchors []verdict.Anchor
+	// Stored, when not nil, says the bag was read from an S3 store, not
+	// from a local folder: where, and which versions.
+	Stored *Stored
 	// Generated, when not zero, is printed as the report's date and
 	// used as the PDF's creation date (else the collection's end is).
 	Generated time.Time
+}
+
+// Stored is where a bag read from an S3 store was read: the report
+// states it.
+type Stored struct {
+	Endpoint string // the store's URL
+	Location string // s3://BUCKET/PREFIX/BAG/
+	// Line is the custody line of the stored event that pinned the
+	// versions read, Objects those versions.
+	Line    int64
+	Objects []chain.StoredObject
 }
 
 // ExtraFile is a file beside the bag.
@@ -96,8 +114,14 @@ func Build(dir string) (*Report, error) { return BuildEach(dir, nil) }
 // to each (when not nil) as it reads them: a caller that needs the items
 // too reads the record once.
 func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
-	r := &Report{Folder: folderName(dir)}
-	f, err := os.Open(filepath.Join(dir, seal.RecordFile))
+	return build(fileio.DirFS(dir), folderName(dir), each)
+}
+
+// build is BuildEach on the output folder at the root of fsys, named
+// folder.
+func build(fsys fs.FS, folder string, each func(*evidence.Item)) (*Report, error) {
+	r := &Report{Folder: folder}
+	f, err := fsys.Open(seal.RecordFile)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -112,18 +136,18 @@ func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("report: %s: %w", seal.RecordFile, err)
 	}
-	if b, err := readSmall(filepath.Join(dir, seal.RootFile)); err == nil {
+	if b, err := readSmall(fsys, seal.RootFile); err == nil {
 		r.Root = strings.TrimSpace(string(b))
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if b, err := readSmall(filepath.Join(dir, seal.ArchiveSumFile)); err == nil {
+	if b, err := readSmall(fsys, seal.ArchiveSumFile); err == nil {
 		r.ArchiveSHA256, _, _ = strings.Cut(strings.TrimSpace(string(b)), " ")
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r.KeyFingerprint = r.Record.Key.Fingerprint
-	if b, err := readSmall(filepath.Join(dir, seal.PubFile)); err == nil {
+	if b, err := readSmall(fsys, seal.PubFile); err == nil {
 		r.PublicKeyPEM = string(b)
 		if pub, err := seal.ParsePublicKeyPEM(b); err == nil {
 			r.KeyFingerprint = seal.KeyFingerprint(pub)
@@ -133,7 +157,7 @@ func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
 	} else {
 		r.PublicKeyPEM = r.Record.Key.PublicKey
 	}
-	c, err := chain.CheckCustodyDir(dir)
+	c, err := chain.CheckCustodyFS(fsys)
 	switch {
 	case err == nil:
 		r.Custody = c
@@ -141,7 +165,7 @@ func BuildEach(dir string, each func(*evidence.Item)) (*Report, error) {
 	default:
 		r.CustodyError = err.Error()
 	}
-	if r.Extras, err = extraFiles(dir); err != nil {
+	if r.Extras, err = extraFiles(fsys); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	return r, nil
@@ -350,11 +374,17 @@ func (r *Report) SetAnchors(anchors []verdict.Anchor) {
 }
 
 // readSmall reads a file of the folder that is at most 1 MiB.
-func readSmall(path string) ([]byte, error) { return fileio.ReadSmall(path, 1<<20) }
+func readSmall(fsys fs.FS, name string) ([]byte, error) { return fileio.ReadSmallFS(fsys, name, 1<<20) }
 
 // extraFiles lists tpm.json and timestamp-* beside the bag, by name.
-func extraFiles(dir string) ([]ExtraFile, error) {
-	des, err := os.ReadDir(dir)
+func extraFiles(fsys fs.FS) ([]ExtraFile, error) {
+	var des []fs.DirEntry
+	var err error
+	if local, ok := fsys.(fileio.DirFS); ok {
+		des, err = os.ReadDir(string(local))
+	} else {
+		des, err = fs.ReadDir(fsys, ".")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +400,7 @@ func extraFiles(dir string) ([]ExtraFile, error) {
 		}
 		e := ExtraFile{Name: n, Size: fi.Size()}
 		if fi.Size() <= maxExtraFileBytes {
-			if e.SHA256, err = fileio.SHA256File(filepath.Join(dir, n)); err != nil {
+			if e.SHA256, err = sha256Of(fsys, n); err != nil {
 				return nil, err
 			}
 		}
@@ -450,4 +480,21 @@ func folderName(dir string) string {
 		dir = abs
 	}
 	return filepath.Base(filepath.Clean(dir))
+}
+
+// sha256Of returns the SHA-256 of the file name of fsys, in hex.
+func sha256Of(fsys fs.FS, name string) (string, error) {
+	if local, ok := fsys.(fileio.DirFS); ok {
+		return fileio.SHA256File(filepath.Join(string(local), name))
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read %s: %w", name, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain"
+	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/seal"
 )
@@ -434,5 +435,50 @@ func TestReportPDFEscapesNames(t *testing.T) {
 		if !strings.Contains(text, w) {
 			t.Errorf("pdftotext output lacks %q:\n%s", w, out)
 		}
+	}
+}
+
+// WriteFS reads a bag through an fs.FS as Write reads its folder: the
+// same verdict; a bag read from a store is said to be, with its versions.
+func TestReportWriteFS(t *testing.T) {
+	dir := reportBag(t)
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	local, err := Write(dir, t.TempDir(), at, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	name := "s3://bucket/case/" + filepath.Base(dir) + "/"
+	stored := &Stored{Endpoint: "http://127.0.0.1:9", Location: name, Line: 3,
+		Objects: []chain.StoredObject{{Key: "case/" + filepath.Base(dir) + "/evidence.tar.zst", VersionID: "v-0123", Size: 42}}}
+	out := t.TempDir()
+	remote, err := WriteFS(fsys, name, out, at, nil, func(o verdict.Options) (*verdict.Verdict, *Stored, error) {
+		v, err := verdict.CheckFS(fsys, name, o)
+		return v, stored, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if remote.Verdict.Status != local.Verdict.Status || remote.Root != local.Root {
+		t.Errorf("through an fs.FS: %s, root %s; the folder: %s, root %s", remote.Verdict.Status, remote.Root, local.Verdict.Status, local.Root)
+	}
+	lh, err := os.ReadFile(local.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rh, err := os.ReadFile(remote.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Bag read from an S3 store", "http://127.0.0.1:9", "v-0123", "pinned by custody line 3", filepath.Base(dir)} {
+		if !strings.Contains(string(rh), want) {
+			t.Errorf("the report of a stored bag does not say %q", want)
+		}
+	}
+	if strings.Contains(string(lh), "S3 store") {
+		t.Error("the report of a local folder speaks of a store")
+	}
+	if _, err := os.Stat(filepath.Join(out, PDFFile)); err != nil {
+		t.Error(err)
 	}
 }

@@ -275,6 +275,10 @@ var checkLabels = map[string]bi{
 	verdict.AnchorRoot.CheckName():        {"Empreinte racine du procès-verbal", "Root fingerprint of the procès-verbal"},
 	verdict.AnchorSigner.CheckName():      {"Clé relevée au début de la collecte", "Key noted when the collection started"},
 	verdict.AnchorCustodyHead.CheckName(): {"Tête du journal de possession relevée", "Custody head noted"},
+	// The checks of a bag verified in an S3 store (package chain/vault).
+	"store-pinned":   {"Versions épinglées dans le coffre S3", "Versions pinned in the S3 store"},
+	"store-lock":     {"Verrouillage des objets (Object Lock)", "Object Lock"},
+	"store-versions": {"Autres versions dans le coffre S3", "Other versions in the S3 store"},
 }
 
 var eventLabels = map[string]bi{
@@ -1072,7 +1076,32 @@ func verificationBlocks(r *Report) []rvBlock {
 		}
 		t.Rows = append(t.Rows, []string{name, res, checkDetailCell(c), orDash(shown(c.Where))})
 	}
-	return append(append(blocks, t), anchorBlocks(r)...)
+	return append(append(append(blocks, t), storedBlocks(r)...), anchorBlocks(r)...)
+}
+
+// storedBlocks says where a bag read from an S3 store was read: the
+// store, and each version read.
+func storedBlocks(r *Report) []rvBlock {
+	st := r.Stored
+	if st == nil {
+		return nil
+	}
+	kv := rvBlock{Kind: blockKV, Title: bi{"Sac lu dans un coffre S3", "Bag read from an S3 store"}, KV: []rvKV{
+		{bi{"Point d'accès", "Endpoint"}, shown(st.Endpoint), true},
+		{bi{"Emplacement", "Location"}, shown(st.Location), true},
+		{bi{"Versions lues", "Versions read"}, bi{fmt.Sprintf("celles qu'épingle la ligne %d du journal de possession (événement « stored ») ; rien n'a été écrit sur disque", st.Line),
+			fmt.Sprintf("those pinned by custody line %d (stored event); nothing was written to disk", st.Line)}.String(), false},
+	}}
+	t := rvBlock{Kind: blockTable, Cols: []rvCol{
+		{Label: bi{"Objet", "Object"}, W: 45, Mono: true},
+		{Label: bi{"Version", "Version id"}, W: 45, Mono: true},
+		{Label: bi{"Taille (octets)", "Size (bytes)"}, W: 25, Right: true},
+		{Label: bi{"SHA-256", "SHA-256"}, W: 65, Mono: true},
+	}}
+	for _, o := range st.Objects {
+		t.Rows = append(t.Rows, []string{shown(o.Key), shown(o.VersionID), strconv.FormatInt(o.Size, 10), orDash(shown(groupHex(o.SHA256)))})
+	}
+	return []rvBlock{kv, t}
 }
 
 func manualBlocks(r *Report) []rvBlock {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scelle/scelle/chain/export"
+	"github.com/scelle/scelle/chain/vault"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
@@ -19,13 +20,14 @@ import (
 type exportOptions struct {
 	Format     string
 	Out        string
-	Identities []string // age identity files, for an encrypted archive
+	Identities []string   // age identity files, for an encrypted archive
+	Store      storeFlags // for an s3:// bag
 }
 
 func newExportCmd() *cobra.Command {
 	var opts exportOptions
 	c := &cobra.Command{
-		Use:   "export BAGDIR --format case-uco|bodyfile|jsonl [--out FILE]",
+		Use:   "export BAGDIR|s3://BUCKET/PREFIX/BAG --format case-uco|bodyfile|jsonl [--out FILE]",
 		Short: "Export a sealed bag as CASE/UCO JSON-LD, a Sleuth Kit bodyfile or a JSON Lines timeline",
 		Long: `Export the sealed bag in BAGDIR for analysis tools, reading the archive as a
 stream (nothing is extracted, the folder is never written):
@@ -51,20 +53,36 @@ An encrypted bag (evidence.tar.zst.age) needs --identity: the archive is
 decrypted as it is read, and nothing decrypted is written but the export.
 The output goes to standard output, or with --out to FILE, written as
 FILE.partial and renamed once complete (FILE must not exist).
+A bag in an S3 store (scelle push) is read in place, at the versions its
+custody log's last stored event pinned, streamed: nothing is written but the
+export (--endpoint and the AWS variables say how to reach it).
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExport(opts, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+			write := func(w io.Writer, eo export.Options) (export.Stats, error) { return export.Write(args[0], w, eo) }
+			if vault.IsURL(args[0]) {
+				fsys, loc, _, err := openStored(cmd.Context(), opts.Store, args[0]) // cmd_vault.go
+				if err != nil {
+					return err
+				}
+				write = func(w io.Writer, eo export.Options) (export.Stats, error) {
+					return export.WriteFS(fsys, loc.String(), w, eo)
+				}
+			}
+			return runExportWith(opts, write, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	c.Flags().StringVar(&opts.Format, "format", "", "output format: "+strings.Join(export.Formats, ", ")+" (required)")
 	c.Flags().StringVarP(&opts.Out, "out", "o", "", "write to FILE instead of standard output")
 	addIdentityFlag(c, &opts.Identities)
+	addStoreFlags(c, &opts.Store)
 	return c
 }
 
-func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
+// runExportWith exports the bag that write reads (export.Write, or
+// WriteFS for a bag in a store) as opts say.
+func runExportWith(opts exportOptions, write func(io.Writer, export.Options) (export.Stats, error), stdout, stderr io.Writer) error {
 	valid := false
 	for _, f := range export.Formats {
 		valid = valid || opts.Format == f
@@ -80,7 +98,7 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "scelle: export: left out: %s\n", visible.String(msg))
 	}}
 	if opts.Out == "" {
-		_, err := export.Write(dir, stdout, eo)
+		_, err := write(stdout, eo)
 		return exportError(err, "discard what it printed")
 	}
 	if _, err := os.Lstat(opts.Out); err == nil {
@@ -91,7 +109,7 @@ func runExport(opts exportOptions, dir string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stats, err := export.Write(dir, f, eo)
+	stats, err := write(f, eo)
 	if err == nil {
 		err = f.Sync()
 	}

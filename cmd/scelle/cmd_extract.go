@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	bagextract "github.com/scelle/scelle/chain/extract"
+	"github.com/scelle/scelle/chain/vault"
 	"github.com/scelle/scelle/internal/names"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
@@ -18,9 +19,10 @@ import (
 
 func newExtractCmd() *cobra.Command {
 	var identities []string
+	var store storeFlags
 	namesFor := systemFlag(runtime.GOOS)
 	c := &cobra.Command{
-		Use:   "extract BAGDIR DEST",
+		Use:   "extract BAGDIR|s3://BUCKET/PREFIX/BAG DEST",
 		Short: "Extract a bag's files into DEST, checking each file's hash as it is written",
 		Long: `Extract every entry of a bag's archive into DEST (which must not exist or be
 empty), under the same names as tar would, keeping only what the bag proves.
@@ -35,6 +37,9 @@ said on standard error as NOT CHECKED: the root and the key against the ones
 noted at the seizure, the custody log and the time stamps (scelle verify).
 No path can leave DEST. An encrypted archive (evidence.tar.zst.age) is
 decrypted with --identity as it is read: only the extracted files are written.
+A bag in an S3 store (scelle push) is read in place, at the versions its
+custody log's last stored event pinned, streamed: only DEST is written
+(--endpoint and the AWS variables say how to reach it).
 
 ` + exitCodesHelp,
 		Args: cobra.ExactArgs(2),
@@ -43,10 +48,21 @@ decrypted with --identity as it is read: only the extracted files are written.
 			if err != nil {
 				return err
 			}
-			return runExtract(args[0], args[1], ids, string(namesFor), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if !vault.IsURL(args[0]) {
+				return runExtract(args[0], args[1], ids, string(namesFor), cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
+			fsys, loc, _, err := openStored(cmd.Context(), store, args[0]) // cmd_vault.go
+			if err != nil {
+				return err
+			}
+			run := func(o bagextract.Options) (*bagextract.Result, error) {
+				return bagextract.RunFS(fsys, loc.String(), args[1], o)
+			}
+			return runExtractWith(run, ids, string(namesFor), cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	addIdentityFlag(c, &identities)
+	addStoreFlags(c, &store)
 	c.Flags().Var(&namesFor, "names-for", namesForHelp)
 	return c
 }
@@ -85,7 +101,13 @@ func systemName(goos string) string {
 // files on stdout, each failed check as a FAIL line, then on stderr what
 // it could not check.
 func runExtract(bag, dest string, ids []age.Identity, namesFor string, stdout, stderr io.Writer) error {
-	res, err := bagextract.Run(bag, dest, bagextract.Options{Identities: ids, NamesFor: namesFor})
+	return runExtractWith(func(o bagextract.Options) (*bagextract.Result, error) { return bagextract.Run(bag, dest, o) }, ids, namesFor, stdout, stderr)
+}
+
+// runExtractWith is runExtract with run reading the bag (extract.Run, or
+// RunFS for a bag in a store).
+func runExtractWith(run func(bagextract.Options) (*bagextract.Result, error), ids []age.Identity, namesFor string, stdout, stderr io.Writer) error {
+	res, err := run(bagextract.Options{Identities: ids, NamesFor: namesFor})
 	if res != nil && res.Stopped > 0 {
 		fmt.Fprintf(stderr, "removed %d files that no journal line proves: the manifests, at the archive's end, were not reached\n", res.Stopped)
 	}

@@ -71,7 +71,7 @@ func exitOf(err error) int { return codeOf(err) }
 func TestReportCommand(t *testing.T) {
 	dir := reportTestBag(t)
 	var out bytes.Buffer
-	if err := runReport(reportOptions{}, dir, &out); err != nil {
+	if err := runReport(context.Background(), reportOptions{}, dir, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	root, err := os.ReadFile(filepath.Join(dir, seal.RootFile))
@@ -110,7 +110,7 @@ func TestReportCommand(t *testing.T) {
 	// --out and --date.
 	other := filepath.Join(t.TempDir(), "reports")
 	out.Reset()
-	if err := runReport(reportOptions{Out: other, Date: "2026-12-01T09:00:00Z"}, dir, &out); err != nil {
+	if err := runReport(context.Background(), reportOptions{Out: other, Date: "2026-12-01T09:00:00Z"}, dir, &out); err != nil {
 		t.Fatal(err)
 	}
 	h2, err := os.ReadFile(filepath.Join(other, report.HTMLFile))
@@ -118,7 +118,7 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("--out/--date: %v", err)
 	}
 	var ue *usageError
-	if err := runReport(reportOptions{Date: "tomorrow"}, dir, &out); !errors.As(err, &ue) {
+	if err := runReport(context.Background(), reportOptions{Date: "tomorrow"}, dir, &out); !errors.As(err, &ue) {
 		t.Errorf("bad --date: %v, want a usage error", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestReportCommandFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err = runReport(reportOptions{}, dir, &out)
+	err = runReport(context.Background(), reportOptions{}, dir, &out)
 	if got := exitOf(err); got != exitVerifyFailed {
 		t.Fatalf("exit %d (%v), want %d\n%s", got, err, exitVerifyFailed, out.String())
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -233,4 +234,22 @@ func runVerifyStored(ctx context.Context, opts verifyOptions, arg string, stdout
 	printVerdict(stdout, v.Verdict)
 	fmt.Fprintf(stdout, "read:    %s from the store in %s, nothing written to disk\n", units.Bytes(v.Read), time.Since(start).Round(time.Millisecond))
 	return verdictExit(v.Status)
+}
+
+// openStored opens the bag at the s3:// address arg (extract, export,
+// report): its files at the versions its last stored event pinned.
+func openStored(ctx context.Context, store storeFlags, arg string) (fs.FS, vault.Location, *vault.Store, error) {
+	loc, err := vault.ParseURL(arg)
+	if err != nil {
+		return nil, loc, nil, &usageError{err}
+	}
+	st, err := store.connect()
+	if err != nil {
+		return nil, loc, nil, err
+	}
+	fsys, err := st.Open(ctx, loc)
+	if err != nil {
+		return nil, loc, nil, err
+	}
+	return fsys, loc, st, nil
 }

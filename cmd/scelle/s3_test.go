@@ -3,8 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -41,6 +47,13 @@ func cmdS3(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Setenv(k, v)
 	}
 	ts.Setenv("AWS_ENDPOINT_URL_SAVED", s.Endpoint)
+	// $SCELLE is the release binary when make test names it, else this
+	// test binary run as scelle.
+	bin := os.Getenv("SCELLE_BIN")
+	if bin == "" {
+		bin = "scelle"
+	}
+	ts.Setenv("SCELLE", bin)
 	ts.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(ts.Getenv("WORK"), "no-aws-credentials"))
 }
 
@@ -113,4 +126,89 @@ func cmdBasename(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: basename VAR PATH")
 	}
 	ts.Setenv(args[0], filepath.Base(args[1]))
+}
+
+// cmdS3Slow is the testscript command
+//
+//	s3slow VAR
+//
+// It starts a proxy on loopback to the script's S3 store that passes the
+// bytes each connection sends at about 8 MiB/s, until the script ends,
+// and sets VAR to its URL: a push through it lasts long enough to be
+// killed once some of its parts are stored (s3parts).
+func cmdS3Slow(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: s3slow VAR")
+	}
+	target := strings.TrimPrefix(s3Of(ts).Endpoint, "http://")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go slowProxy(c, target)
+		}
+	}()
+	ts.Setenv(args[0], "http://"+ln.Addr().String())
+}
+
+// slowProxy passes c to target, what c sends at about 8 MiB/s.
+func slowProxy(c net.Conn, target string) {
+	defer c.Close()
+	u, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer u.Close()
+	go func() {
+		io.Copy(c, u)
+		c.Close()
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, err := u.Write(buf[:n]); err != nil {
+				return
+			}
+			time.Sleep(time.Duration(n) * time.Second / (8 << 20))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// cmdS3Parts is the testscript command
+//
+//	s3parts BUCKET PREFIX N
+//
+// It waits (30 s at most) until an unfinished multipart upload of a key
+// under PREFIX has at least N parts stored.
+func cmdS3Parts(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: s3parts BUCKET PREFIX N")
+	}
+	want, err := strconv.Atoi(args[2])
+	ts.Check(err)
+	cl, err := s3Of(ts).Client()
+	ts.Check(err)
+	core := minio.Core{Client: cl}
+	ctx := context.Background()
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		ups, err := core.ListMultipartUploads(ctx, args[0], args[1], "", "", "", 1000)
+		ts.Check(err)
+		for _, up := range ups.Uploads {
+			lp, err := core.ListObjectParts(ctx, args[0], up.Key, up.UploadID, 0, 1000)
+			if err == nil && len(lp.ObjectParts) >= want {
+				ts.Logf("%s: %d parts stored", up.Key, len(lp.ObjectParts))
+				return
+			}
+		}
+	}
+	ts.Fatalf("no upload under %s has %d parts stored after 30 s", args[1], want)
 }

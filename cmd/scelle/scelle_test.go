@@ -43,11 +43,14 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// tsa VAR: start an RFC 3161 TSA on loopback (tsa_test.go).
 			"tsa": cmdTSA,
-			// s3; s3bucket VAR [nolock]; s3delete BUCKET KEY; basename
-			// VAR PATH: an S3 store with Object Lock (s3_test.go).
+			// s3; s3bucket VAR [nolock]; s3delete BUCKET KEY; s3slow
+			// VAR; s3parts BUCKET PREFIX N; basename VAR PATH: an S3
+			// store with Object Lock (s3_test.go).
 			"s3":       cmdS3,
 			"s3bucket": cmdS3Bucket,
 			"s3delete": cmdS3Delete,
+			"s3slow":   cmdS3Slow,
+			"s3parts":  cmdS3Parts,
 			"basename": cmdBasename,
 			// exit N CMD ARGS...: run CMD and require exit code N.
 			"exit": func(ts *testscript.TestScript, neg bool, args []string) {
