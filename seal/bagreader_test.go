@@ -310,6 +310,7 @@ func TestBagReaderHostile(t *testing.T) {
 	baseDir, base := hostileBase(t)
 	for _, tc := range hostileCases() {
 		t.Run(tc.name, func(t *testing.T) {
+			skipHuge(t, tc)
 			dir := hostileFolder(t, baseDir, base, tc)
 			for _, items := range []bool{false, true} {
 				var err error

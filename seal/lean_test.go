@@ -3,6 +3,7 @@ package seal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -122,6 +123,17 @@ func TestSealRejectsChangedJournal(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Fatalf("a sealed folder exists: %v", err)
+	}
+	// A failed Seal leaves the Writer to Abort, which closes the files
+	// (Windows removes no open file: TempDir's cleanup fails there if one
+	// stays open). The output failed, so no abort line is appended.
+	if err := w.Abort("seal failed (test)"); err != nil {
+		t.Fatalf("Abort after a failed Seal: %v", err)
+	}
+	for name, f := range map[string]*os.File{ArchiveFile: w.archive, JournalFile: w.journal} {
+		if err := f.Close(); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("%s after Abort: close gives %v, want it closed already", name, err)
+		}
 	}
 }
 

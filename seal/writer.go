@@ -707,6 +707,9 @@ type Sealed struct {
 // the payload manifest, bag-info.txt and the tag manifest), ends the
 // archive, writes the files beside it, signs the root and renames the
 // folder to its final name. record is the collection record (JSON).
+// A Seal that fails leaves the files open and the folder ".partial":
+// call Abort then: it closes them, and journals why if the output has
+// not failed.
 func (w *Writer) Seal(record []byte, info BagInfo) (*Sealed, error) {
 	return w.SealFrom(func(out io.Writer) error {
 		_, err := out.Write(record)

@@ -325,7 +325,18 @@ func TestRoutesAndNeighbours(t *testing.T) {
 	}
 }
 
+// skipLinksOnWindows skips a test whose point is how the collector treats
+// a Linux symbolic link in a Linux root: Windows (and wine) resolve such
+// links otherwise, so the case is checked on Linux only.
+func skipLinksOnWindows(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("Linux symbolic links in the root: checked on Linux, Windows resolves them otherwise")
+	}
+}
+
 func TestDNSCollector(t *testing.T) {
+	skipLinksOnWindows(t)
 	root := t.TempDir()
 	write := func(p, content string) {
 		t.Helper()
@@ -366,6 +377,7 @@ func TestDNSCollector(t *testing.T) {
 }
 
 func TestDNSLinkLoop(t *testing.T) {
+	skipLinksOnWindows(t)
 	root := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
 		t.Fatal(err)

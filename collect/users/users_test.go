@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -170,6 +171,9 @@ func TestCollectDeadBox(t *testing.T) {
 }
 
 func TestCollectSymlinkedLog(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("a Linux symbolic link to /dev/null: checked on Linux, Windows resolves it otherwise")
+	}
 	root := fakeRoot(t)
 	p := filepath.Join(root, "var/log/wtmp")
 	os.Remove(p)
