@@ -113,13 +113,19 @@ func TestFramerZeroPages(t *testing.T) {
 // TestFramerAdapts: on a slow output the level rises, frame by frame
 // boundaries reported in archive order, and the archive decodes whole.
 func TestFramerAdapts(t *testing.T) {
+	// The output must be far slower than compressing a frame, which the
+	// race detector makes about ten times slower.
+	frames, delay := 32, 150*time.Millisecond
+	if raceEnabled {
+		frames, delay = 10, 1500*time.Millisecond
+	}
 	one := benchText(frameInput)
 	var entries [][]byte
-	for range 32 {
+	for range frames {
 		entries = append(entries, one)
 	}
 	text := bytes.Join(entries, nil)
-	out := &slowWriter{delay: 40 * time.Millisecond}
+	out := &slowWriter{delay: delay}
 	levels, offsets := framerOutput(t, out, zstd.SpeedFastest, true, entries)
 	if got := decodeAll(t, out.Bytes()); !bytes.Equal(got, text) {
 		t.Fatal("decoded bytes differ from those written")

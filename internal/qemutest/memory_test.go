@@ -106,7 +106,7 @@ type imageCheck struct {
 	bannerAt       []uint64 // physical addresses where the banner was found
 	vmcoreAddr     uint64
 	vmcoreinfo     []byte // the note's text, read from the image
-	utsAddr        uint64 // physical address of init_uts_ns.name, once known
+	utsAddr        uint64 // physical address of init_uts_ns.name (from the dump's note)
 	utsFromImage   []byte
 	pendingCarry   []byte // the end of the previous record, for a banner across two
 	pendingCarryAt uint64
@@ -145,6 +145,13 @@ func checkMemory(t *testing.T, e env, r run, bag string) {
 	if len(c.kernelCode) != 1 {
 		t.Fatalf("want one Kernel code line in iomem, got %v", c.kernelCode)
 	}
+	// Where init_uts_ns is, from the note in QEMU's dump: the image goes by
+	// in address order, and with KASLR init_uts_ns may lie below the note.
+	note := make([]byte, 4096)
+	if _, err := dump.ReadAt(note, int64(vmAddr)); err != nil {
+		t.Fatalf("dump at VMCOREINFO %#x: %v", vmAddr, err)
+	}
+	c.utsAddr = utsAddress(readNote(note))
 
 	files := map[string][]byte{}
 	walkStart := time.Now()
@@ -316,7 +323,6 @@ func (c *imageCheck) compare(t *testing.T, pa uint64, b, other []byte) {
 	// The VMCOREINFO note, once its bytes go by.
 	if c.vmcoreAddr >= pa && c.vmcoreAddr < pa+uint64(len(b)) && c.vmcoreinfo == nil {
 		c.vmcoreinfo = readNote(b[c.vmcoreAddr-pa:])
-		c.utsAddr = utsAddress(c.vmcoreinfo)
 	}
 	if c.utsAddr != 0 && c.utsAddr >= pa && c.utsAddr+65*4 <= pa+uint64(len(b)) && c.utsFromImage == nil {
 		c.utsFromImage = slices.Clone(b[c.utsAddr-pa : c.utsAddr-pa+65*4])
