@@ -94,51 +94,47 @@ func port(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 // MIB_TCP6TABLE_OWNER_PID.
 func ParseTCPTable(buf []byte, ipv6 bool) ([]Socket, error) {
 	le := binary.LittleEndian
-	size, proto := tcp4RowSize, "tcp"
 	if ipv6 {
-		size, proto = tcp6RowSize, "tcp6"
-	}
-	n, err := tableRows(buf, 4, size)
-	out := make([]Socket, 0, n)
-	for i := 0; i < n; i++ {
-		r := buf[4+i*size : 4+(i+1)*size]
-		s := Socket{Protocol: proto}
-		if ipv6 {
+		return parseSockets(buf, tcp6RowSize, "tcp6", func(r []byte, s *Socket) {
 			s.LocalAddress = addr6(r[0:16], le.Uint32(r[16:]))
 			s.LocalPort = port(r[20:])
 			s.RemoteAddress = addr6(r[24:40], le.Uint32(r[40:]))
 			s.RemotePort = port(r[44:])
 			s.StateCode, s.PID = le.Uint32(r[48:]), le.Uint32(r[52:])
-		} else {
-			s.StateCode = le.Uint32(r)
-			s.LocalAddress, s.LocalPort = addr4(r[4:8]), port(r[8:])
-			s.RemoteAddress, s.RemotePort = addr4(r[12:16]), port(r[16:])
-			s.PID = le.Uint32(r[20:])
-		}
-		s.State = tcpState(s.StateCode)
-		out = append(out, s)
+			s.State = tcpState(s.StateCode)
+		})
 	}
-	return out, err
+	return parseSockets(buf, tcp4RowSize, "tcp", func(r []byte, s *Socket) {
+		s.StateCode = le.Uint32(r)
+		s.LocalAddress, s.LocalPort = addr4(r[4:8]), port(r[8:])
+		s.RemoteAddress, s.RemotePort = addr4(r[12:16]), port(r[16:])
+		s.PID = le.Uint32(r[20:])
+		s.State = tcpState(s.StateCode)
+	})
 }
 
 // ParseUDPTable decodes a MIB_UDPTABLE_OWNER_PID (ipv6 false) or a
 // MIB_UDP6TABLE_OWNER_PID.
 func ParseUDPTable(buf []byte, ipv6 bool) ([]Socket, error) {
 	le := binary.LittleEndian
-	size, proto := udp4RowSize, "udp"
 	if ipv6 {
-		size, proto = udp6RowSize, "udp6"
+		return parseSockets(buf, udp6RowSize, "udp6", func(r []byte, s *Socket) {
+			s.LocalAddress, s.LocalPort, s.PID = addr6(r[0:16], le.Uint32(r[16:])), port(r[20:]), le.Uint32(r[24:])
+		})
 	}
+	return parseSockets(buf, udp4RowSize, "udp", func(r []byte, s *Socket) {
+		s.LocalAddress, s.LocalPort, s.PID = addr4(r[0:4]), port(r[4:]), le.Uint32(r[8:])
+	})
+}
+
+// parseSockets decodes the rows of size bytes that follow a table's
+// 4-byte count, each by row, as far as the buffer holds them.
+func parseSockets(buf []byte, size int, proto string, row func(r []byte, s *Socket)) ([]Socket, error) {
 	n, err := tableRows(buf, 4, size)
 	out := make([]Socket, 0, n)
 	for i := 0; i < n; i++ {
-		r := buf[4+i*size : 4+(i+1)*size]
 		s := Socket{Protocol: proto}
-		if ipv6 {
-			s.LocalAddress, s.LocalPort, s.PID = addr6(r[0:16], le.Uint32(r[16:])), port(r[20:]), le.Uint32(r[24:])
-		} else {
-			s.LocalAddress, s.LocalPort, s.PID = addr4(r[0:4]), port(r[4:]), le.Uint32(r[8:])
-		}
+		row(buf[4+i*size:4+(i+1)*size], &s)
 		out = append(out, s)
 	}
 	return out, err
