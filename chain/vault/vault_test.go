@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/chain/chaintest"
+
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/sha256-simd"
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
-	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/hint"
 	"github.com/scelle/scelle/internal/s3test"
 	"github.com/scelle/scelle/seal"
@@ -102,34 +102,7 @@ var collector, pusherKey = testKey(1), testKey(2)
 func sealBag(t testing.TB, size int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "C-1_box_20261205T100000Z")
-	w, err := seal.Create(dir, seal.Options{Key: collector, Collection: "c0ffee", Tool: "scelle test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(w.PartialDir(), chain.AcquiredEvent("", "C-1", "box", "scelle test", nil), collector); err != nil {
-		t.Fatal(err)
-	}
-	res, err := w.Put(context.Background(), seal.Entry{Name: "fs/var/big", Size: int64(size)}, io.LimitReader(rand.Reader, int64(size)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec := &chain.Record{Format: chain.RecordFormat, Collection: "c0ffee", Case: "C-1",
-		Key: chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub)},
-		Items: []evidence.Item{{Collector: "files", Class: "disk", Source: "/var/big", Path: res.Path, Kind: "file",
-			Status: evidence.Collected, Size: res.Size, SHA256: hex.EncodeToString(res.SHA256[:])}}}
-	rec.Summarize()
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := w.Seal(b, seal.BagInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(dir, chain.SealedEvent(s, rec.Summary, nil), collector); err != nil {
-		t.Fatal(err)
-	}
+	chaintest.SealBag(t, dir, collector, chaintest.File{Source: "/var/big", Size: int64(size), Body: io.LimitReader(rand.Reader, int64(size))})
 	return dir
 }
 

@@ -2,9 +2,7 @@ package verdict
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/chain/chaintest"
+
 	"github.com/scelle/scelle/chain"
-	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/vectors"
 	"github.com/scelle/scelle/seal"
 )
@@ -40,34 +39,7 @@ var (
 func sealBag(t testing.TB, key ed25519.PrivateKey, content string) (string, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "C-1_box_20261122T100000Z")
-	w, err := seal.Create(dir, seal.Options{Key: key, Collection: "c0ffee", Tool: "scelle test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(w.PartialDir(), chain.AcquiredEvent("", "C-1", "box", "scelle test", nil), key); err != nil {
-		t.Fatal(err)
-	}
-	res, err := w.Put(context.Background(), seal.Entry{Name: "fs/etc/hostname", Size: int64(len(content))}, strings.NewReader(content))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec := &chain.Record{Format: chain.RecordFormat, Collection: "c0ffee", Case: "C-1",
-		Key: chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub)},
-		Items: []evidence.Item{{Collector: "files", Class: "disk", Source: "/etc/hostname", Path: res.Path, Kind: "file",
-			Status: evidence.Collected, Size: res.Size, SHA256: hex.EncodeToString(res.SHA256[:])}}}
-	rec.Summarize()
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := w.Seal(b, seal.BagInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(dir, chain.SealedEvent(s, rec.Summary, nil), key); err != nil {
-		t.Fatal(err)
-	}
+	s := chaintest.SealBag(t, dir, key, chaintest.File{Source: "/etc/hostname", Size: int64(len(content)), Body: strings.NewReader(content)})
 	return dir, s.Root
 }
 

@@ -1,52 +1,23 @@
 package verdict
 
 import (
-	"context"
-	"encoding/hex"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/scelle/scelle/chain"
-	"github.com/scelle/scelle/internal/evidence"
-	"github.com/scelle/scelle/seal"
+	"github.com/scelle/scelle/chain/chaintest"
 )
 
 // sealNamed seals, as sealBag does, a bag of one file a name.
 func sealNamed(t *testing.T, names ...string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "C-1_box_20261122T100000Z")
-	w, err := seal.Create(dir, seal.Options{Key: collector, Collection: "c0ffee", Tool: "scelle test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(w.PartialDir(), chain.AcquiredEvent("", "C-1", "box", "scelle test", nil), collector); err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := seal.PublicKeyPEM(w.PublicKey())
-	rec := &chain.Record{Format: chain.RecordFormat, Collection: "c0ffee", Case: "C-1",
-		Key: chain.Key{Fingerprint: seal.KeyFingerprint(w.PublicKey()), PublicKey: string(pub)}}
+	var files []chaintest.File
 	for _, n := range names {
-		res, err := w.Put(context.Background(), seal.Entry{Name: "fs/" + n, Size: int64(len(n))}, strings.NewReader(n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec.Items = append(rec.Items, evidence.Item{Collector: "files", Class: "disk", Source: "/" + n, Path: res.Path,
-			Kind: "file", Status: evidence.Collected, Size: res.Size, SHA256: hex.EncodeToString(res.SHA256[:])})
+		files = append(files, chaintest.File{Source: "/" + n, Size: int64(len(n)), Body: strings.NewReader(n)})
 	}
-	rec.Summarize()
-	b, err := rec.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := w.Seal(b, seal.BagInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chain.AppendCustody(dir, chain.SealedEvent(s, rec.Summary, nil), collector); err != nil {
-		t.Fatal(err)
-	}
+	chaintest.SealBag(t, dir, collector, files...)
 	return dir
 }
 
