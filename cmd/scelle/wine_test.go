@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -168,7 +167,7 @@ func TestWindowsCollect(t *testing.T) {
 			t.Errorf("the summary lacks %q", want)
 		}
 	}
-	files := payload(t, dir)
+	files := bagFiles(t, dir, nil)
 
 	// The planted program's file, with its SHA-256.
 	if got := sumHex(files["data/fs"+suspectPath]); got != sumHex(plantedBytes) {
@@ -238,34 +237,6 @@ func TestWindowsCollect(t *testing.T) {
 			t.Errorf("no services in services.jsonl (wine runs several)")
 		}
 	})
-}
-
-// payload reads every payload entry of a sealed bag.
-func payload(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, seal.ArchiveFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ar, err := seal.NewArchiveReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ar.Close()
-	got := map[string][]byte{}
-	for {
-		e, err := ar.Next()
-		if err == io.EOF {
-			return got
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got[e.Path], err = io.ReadAll(ar); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func jsonLines(t *testing.T, b []byte) []map[string]any {
