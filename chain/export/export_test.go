@@ -21,6 +21,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/testtool"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -361,13 +362,7 @@ func TestExportBodyfile(t *testing.T) {
 	}
 
 	// The real mactime makes a timeline of it.
-	mactime, err := exec.LookPath("mactime")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("mactime missing (Debian package sleuthkit)")
-		}
-		t.Skip("mactime not installed (Debian package sleuthkit)")
-	}
+	mactime := testtool.Need(t, "mactime", "sleuthkit")
 	body := filepath.Join(t.TempDir(), "bag.body")
 	if err := os.WriteFile(body, out, 0o644); err != nil {
 		t.Fatal(err)
@@ -400,10 +395,7 @@ func rdflibPython(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("no python3 with rdflib (Debian package python3-rdflib)")
-	}
-	t.Skip("no python3 with rdflib (Debian package python3-rdflib)")
+	testtool.Missing(t, "no python3 with rdflib: install the Debian package python3-rdflib")
 	return ""
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/chain/verdict"
+	"github.com/scelle/scelle/internal/testtool"
 )
 
 // TestReportAnchors: the report states which anchors were checked, says
@@ -75,7 +76,7 @@ func TestReportAnchors(t *testing.T) {
 }
 
 func TestReportAnchorsPDF(t *testing.T) {
-	needTool(t, "pdftotext", "poppler-utils")
+	testtool.Need(t, "pdftotext", "poppler-utils")
 	r := verifiedReport(t, reportBag(t))
 	r.SetAnchors([]verdict.Anchor{{Kind: verdict.AnchorRoot, Given: r.Root, Status: verdict.AnchorHeld, Detail: "the bag's root is the one given"}})
 	var b bytes.Buffer

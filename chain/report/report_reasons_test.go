@@ -13,6 +13,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/testtool"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -294,7 +295,7 @@ func TestReportReasonsBilingual(t *testing.T) {
 		t.Error("a check that holds has a lead-in")
 	}
 
-	needTool(t, "pdftotext", "poppler-utils")
+	testtool.Need(t, "pdftotext", "poppler-utils")
 	var p bytes.Buffer
 	if err := r.WritePDF(&p); err != nil {
 		t.Fatal(err)

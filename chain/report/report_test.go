@@ -19,6 +19,7 @@ import (
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/testtool"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -262,14 +263,6 @@ func TestReportDeterministic(t *testing.T) {
 	}
 }
 
-// needTool skips the test when a tool CI installs is missing here.
-func needTool(t *testing.T, tool, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Skipf("%s not found: install the Debian package %s (CI does)", tool, pkg)
-	}
-}
-
 // writeTestPDF renders the test bag's report to a file and returns its
 // path and the report.
 func writeTestPDF(t *testing.T) (string, *Report) {
@@ -287,7 +280,7 @@ func writeTestPDF(t *testing.T) (string, *Report) {
 }
 
 func TestReportPDFText(t *testing.T) {
-	needTool(t, "pdftotext", "poppler-utils")
+	testtool.Need(t, "pdftotext", "poppler-utils")
 	path, r := writeTestPDF(t)
 	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").CombinedOutput()
 	if err != nil {
@@ -315,8 +308,8 @@ func TestReportPDFText(t *testing.T) {
 }
 
 func TestReportPDFQR(t *testing.T) {
-	needTool(t, "pdftoppm", "poppler-utils")
-	needTool(t, "zbarimg", "zbar-tools")
+	testtool.Need(t, "pdftoppm", "poppler-utils")
+	testtool.Need(t, "zbarimg", "zbar-tools")
 	path, r := writeTestPDF(t)
 	prefix := filepath.Join(filepath.Dir(path), "page")
 	if out, err := exec.Command("pdftoppm", "-r", "150", "-png", "-f", "1", "-l", "1", path, prefix).CombinedOutput(); err != nil {
@@ -414,7 +407,7 @@ func TestReportWriteSample(t *testing.T) {
 // <U+XXXX> escapes, never '?', and the end of the report says so; a byte
 // that is not UTF-8 is written \xff, as the terminal shows it.
 func TestReportPDFEscapesNames(t *testing.T) {
-	needTool(t, "pdftotext", "poppler-utils")
+	testtool.Need(t, "pdftotext", "poppler-utils")
 	r := verifiedReport(t, reportBag(t))
 	r.Items.Add(&evidence.Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
 		Reason: "permission denied"})

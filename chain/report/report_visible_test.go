@@ -15,6 +15,7 @@ import (
 
 	"github.com/scelle/scelle/chain"
 	"github.com/scelle/scelle/internal/evidence"
+	"github.com/scelle/scelle/internal/testtool"
 	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
@@ -172,7 +173,7 @@ func TestReportShowsHostileStrings(t *testing.T) {
 	if err := r.WritePDF(&p); err != nil {
 		t.Fatal(err)
 	}
-	needTool(t, "pdftotext", "poppler-utils")
+	testtool.Need(t, "pdftotext", "poppler-utils")
 	path := filepath.Join(t.TempDir(), "report.pdf")
 	if err := os.WriteFile(path, p.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

@@ -16,20 +16,9 @@ import (
 
 	"github.com/scelle/scelle/collect/mft"
 	"github.com/scelle/scelle/internal/ntfstest"
+	"github.com/scelle/scelle/internal/testtool"
 	"github.com/scelle/scelle/seal"
 )
-
-// needImageTool skips when a tool CI installs is missing, and fails
-// under CI.
-func needImageTool(t *testing.T, tool, pkg string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: CI installs the Debian package %s", tool, pkg)
-		}
-		t.Skipf("%s not found: install the Debian package %s (CI does)", tool, pkg)
-	}
-}
 
 // TestCollectImageTimeline runs scelle collect --image on the MBR and
 // GPT test images, extracts the bag and checks it with other projects'
@@ -44,7 +33,7 @@ func TestCollectImageTimeline(t *testing.T) {
 		t.Run(string(layout), func(t *testing.T) {
 			img := ntfstest.Build(t, ntfstest.Options{Layout: layout})
 			for _, tool := range [][2]string{{"regfinfo", "libregf-utils"}, {"fsntfsinfo", "libfsntfs-utils"}, {"mactime", "sleuthkit"}} {
-				needImageTool(t, tool[0], tool[1])
+				testtool.Need(t, tool[0], tool[1])
 			}
 			out := t.TempDir()
 			// The profile, and the folder that holds the sparse, the

@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/scelle/scelle/internal/s3test"
+	"github.com/scelle/scelle/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -38,7 +39,7 @@ func TestScripts(t *testing.T) {
 				return false, fmt.Errorf("unknown condition %q", cond)
 			}
 			_, err := s3test.Binary()
-			return err == nil || os.Getenv("CI") != "", nil
+			return err == nil || testtool.CI(), nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// tsa VAR: start an RFC 3161 TSA on loopback (tsa_test.go).

@@ -17,21 +17,8 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/internal/ntfstest"
+	"github.com/scelle/scelle/internal/testtool"
 )
-
-// needTool skips the test when a tool CI installs is missing here, and
-// fails it under CI.
-func needTool(t testing.TB, tool, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: CI installs the Debian package %s", tool, pkg)
-		}
-		t.Skipf("%s not found: install the Debian package %s (CI does)", tool, pkg)
-	}
-	return p
-}
 
 var (
 	rawOnce sync.Once
@@ -46,7 +33,7 @@ var (
 func imageMFT(t testing.TB) (*ntfstest.Image, []byte) {
 	t.Helper()
 	img := ntfstest.Build(t, ntfstest.Options{})
-	needTool(t, "ntfsinfo", "ntfs-3g")
+	testtool.Need(t, "ntfsinfo", "ntfs-3g")
 	rawOnce.Do(func() { rawImg = img; rawMFTB, rawErr = readRawMFT(img) })
 	if rawErr != nil {
 		t.Fatal(rawErr)
@@ -208,7 +195,7 @@ func TestTimelineImage(t *testing.T) {
 // times.
 func TestTimelineFsntfsinfo(t *testing.T) {
 	img, mft := imageMFT(t)
-	needTool(t, "fsntfsinfo", "libfsntfs-utils")
+	testtool.Need(t, "fsntfsinfo", "libfsntfs-utils")
 	out := filepath.Join(t.TempDir(), "fs.body")
 	if b, err := exec.Command("fsntfsinfo", "-H", "-B", out, img.Path).CombinedOutput(); err != nil {
 		t.Fatalf("fsntfsinfo: %v\n%s", err, b)
@@ -269,7 +256,7 @@ func TestTimelineFsntfsinfo(t *testing.T) {
 // planted files, the deleted one marked so, in its timeline.
 func TestTimelineMactime(t *testing.T) {
 	_, mft := imageMFT(t)
-	mactime := needTool(t, "mactime", "sleuthkit")
+	mactime := testtool.Need(t, "mactime", "sleuthkit")
 	es, body, _ := timeline(t, mft)
 	p := filepath.Join(t.TempDir(), "mft.body")
 	if err := os.WriteFile(p, body, 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scelle/scelle/internal/testtool"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,10 +17,7 @@ func need(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (Debian package ntfs-3g, fdisk or gdisk)", tool)
-			}
-			t.Skipf("%s is missing", tool)
+			testtool.Missing(t, "%s is missing (Debian package ntfs-3g, fdisk or gdisk)", tool)
 		}
 	}
 	if os.Geteuid() != 0 {

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/internal/testtool"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,15 +37,10 @@ var tools = [][2]string{{"mkntfs", "ntfs-3g"}, {"ntfs-3g", "ntfs-3g"}, {"ntfsinf
 	{"sfdisk", "fdisk"}, {"sgdisk", "gdisk"}, {"umount", "mount"}}
 
 // Build returns the image opts describe, from the cache or built now; it
-// skips tb (fails it when CI is set) when the image cannot be built here.
+// ends tb as testtool.Missing does when the image cannot be built here.
 func Build(tb testing.TB, opts Options) *Image {
 	tb.Helper()
-	img, err := build(opts, func(why string) {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("ntfstest: %s (CI installs what it needs: .ci/run)", why)
-		}
-		tb.Skipf("ntfstest: %s", why)
-	})
+	img, err := build(opts, func(why string) { testtool.Missing(tb, "ntfstest: %s", why) })
 	if err != nil {
 		tb.Fatalf("ntfstest: %v", err)
 	}
