@@ -22,3 +22,9 @@ func dropCache(f cacheFile, off, n int64) error {
 	_ = unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
 	return nil
 }
+
+// startWriteback has the kernel start writing n bytes at off to the
+// medium, without waiting. Advice only: dropCache waits for them later.
+func startWriteback(f cacheFile, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}

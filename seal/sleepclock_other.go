@@ -10,6 +10,6 @@ type sleepClock struct{}
 
 func newSleepClock() *sleepClock { return nil }
 
-func (c *sleepClock) busy() (time.Duration, bool) { return 0, false }
+func (c *sleepClock) busy() (int, time.Duration, bool) { return 0, 0, false }
 
 func (c *sleepClock) close() {}
