@@ -15,12 +15,28 @@ import (
 // to its last whole frame.
 const frameInput = 1 << 20
 
-// inFlight bounds the frames between the caller and the file, and so the
-// writer's memory: about inFlight+1 times 2 x frameInput. Three keep two
-// workers busy; six (as before) held more buffers than the heap limit
-// left room for, and the garbage collector ran every 10 ms (measured on
-// the full corpus: 5.0 s of CPU against 7.0).
-const inFlight = 3
+// The frames between the caller and the file are bounded by their
+// buffers, and so is the writer's memory: a frame takes an input and an
+// output buffer from a pool when it is cut and gives them back once
+// written, and the caller waits when a pool is empty. Small entries (most
+// files of a triage) take small buffers, so that many can be in flight
+// while a large one is compressed, without a megabyte each: a bound by
+// the number of frames (three, as before) left the compressors idle a
+// third of the time on the full bench corpus (3,616 files), waiting for
+// frames the caller could not send.
+const (
+	// bigBuffers of bufSize: six frames of frameInput in flight.
+	bigBuffers = 12
+	// smallBuffers of smallBufSize, for frames of at most smallFrame.
+	smallBuffers = 64
+	smallFrame   = 64 << 10
+	// bufSize leaves room for a frame's header, block headers and
+	// checksum when its input does not compress.
+	bufSize      = frameInput + 4<<10
+	smallBufSize = smallFrame + 4<<10
+	// frameQueue holds every frame the buffers allow.
+	frameQueue = (bigBuffers + smallBuffers) / 2
+)
 
 // adaptLevels are the levels an adaptive framer moves between, lightest
 // first: klauspost's SpeedFastest, SpeedDefault and SpeedBetterCompression
@@ -42,7 +58,10 @@ type framer struct {
 	wg     sync.WaitGroup
 	busy   sync.WaitGroup // entries sent, not yet written
 	closed bool
-	bufs   bufList
+	big    *bufPool
+	small  *bufPool
+	// smallEntry: the current entry fits in a small frame.
+	smallEntry bool
 	zeros  sync.Map // level -> the frame of frameInput zero bytes at that level
 
 	// level is the index in adaptLevels (adaptive) or the fixed level,
@@ -63,6 +82,8 @@ type framer struct {
 
 type segment struct {
 	in, out     []byte
+	inPool      *bufPool // the pool of in, and of out
+	outPool     *bufPool
 	done        chan struct{}
 	entry       *entryDone
 	level       zstd.EncoderLevel
@@ -90,7 +111,8 @@ func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*frame
 	// SpeedDefault is also the zero-heavy frames' encoder (see encode).
 	levels = append(levels, zstd.SpeedDefault)
 	f := &framer{encs: map[zstd.EncoderLevel]*zstd.Encoder{}, out: out,
-		jobs: make(chan *segment, inFlight), order: make(chan *segment, inFlight)}
+		jobs: make(chan *segment, frameQueue), order: make(chan *segment, frameQueue),
+		big: newBufPool(bufSize, bigBuffers), small: newBufPool(smallBufSize, smallBuffers)}
 	for _, l := range levels {
 		if f.encs[l] != nil {
 			continue
@@ -112,10 +134,6 @@ func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*frame
 			}
 		}
 	}
-	// Room for every buffer that can be out at once (each frame sent,
-	// being written, being cut and blocked in dispatch, an input and an
-	// output), so that none is dropped and made again.
-	f.bufs = make(bufList, 2*(inFlight+2+workers))
 	for range workers {
 		f.wg.Add(1)
 		go f.compress(f.jobs)
@@ -125,30 +143,44 @@ func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*frame
 	return f, nil
 }
 
-// bufList keeps the frames' buffers for the next frames. Not a
-// sync.Pool: the garbage collector empties a pool at every cycle, which
-// under the writer's heap limit is often, and each new megabyte costs
-// page faults (a fifth of the CPU time of sealing, measured with perf).
-type bufList chan []byte
-
-// get returns an empty buffer that holds at least frameInput bytes.
-func (l bufList) get() []byte {
-	select {
-	case b := <-l:
-		return b[:0]
-	default:
-		return make([]byte, 0, frameInput)
-	}
+// bufPool hands out the frames' buffers of one size: at most max at once,
+// each made once and kept. Not a sync.Pool: the garbage collector empties
+// a pool at every cycle, which under the writer's heap limit is often,
+// and each new megabyte costs page faults (a fifth of the CPU time of
+// sealing, measured with perf). Only the goroutine that cuts frames
+// gets; the writing goroutine puts.
+type bufPool struct {
+	free chan []byte
+	size int
+	made int
 }
 
-// put keeps b for a later get, unless enough are kept.
-func (l bufList) put(b []byte) {
-	if cap(b) < frameInput {
-		return
-	}
+func newBufPool(size, max int) *bufPool {
+	return &bufPool{free: make(chan []byte, max), size: size}
+}
+
+// get returns an empty buffer, waiting for one to be put back when all
+// are out.
+func (p *bufPool) get() []byte {
 	select {
-	case l <- b:
+	case b := <-p.free:
+		return b[:0]
 	default:
+	}
+	if p.made < cap(p.free) {
+		p.made++
+		return make([]byte, 0, p.size)
+	}
+	return (<-p.free)[:0]
+}
+
+// put gives back a buffer that get returned (or that grew from one).
+func (p *bufPool) put(b []byte) { p.free <- b }
+
+// drain drops the buffers kept, for the garbage collector.
+func (p *bufPool) drain() {
+	for len(p.free) > 0 {
+		<-p.free
 	}
 }
 
@@ -163,7 +195,7 @@ func (f *framer) currentLevel() zstd.EncoderLevel {
 func (f *framer) compress(jobs <-chan *segment) {
 	defer f.wg.Done()
 	for s := range jobs {
-		s.out = f.encode(s.in, s.level, f.bufs.get())
+		s.out = f.encode(s.in, s.level, s.out)
 		close(s.done)
 	}
 }
@@ -282,8 +314,8 @@ func (f *framer) write(order <-chan *segment) {
 			close(s.entry.done)
 			f.busy.Done()
 		}
-		f.bufs.put(s.in)
-		f.bufs.put(s.out)
+		s.inPool.put(s.in)
+		s.outPool.put(s.out)
 	}
 }
 
@@ -345,8 +377,10 @@ func (f *framer) failed() error {
 	return f.err
 }
 
-// beginEntry starts a new entry in a new frame.
-func (f *framer) beginEntry() *entryDone {
+// beginEntry starts a new entry in a new frame; size is the length of
+// its content (the tar stream adds headers and padding).
+func (f *framer) beginEntry(size int64) *entryDone {
+	f.smallEntry = size >= 0 && size <= smallFrame-8<<10
 	f.entry = &entryDone{done: make(chan struct{})}
 	f.first = true
 	return f.entry
@@ -361,6 +395,9 @@ func (f *framer) Write(p []byte) (int, error) {
 			f.cur = f.newSegment()
 		}
 		k := min(len(p), frameInput-len(f.cur.in))
+		if len(f.cur.in)+k > cap(f.cur.in) {
+			f.grow()
+		}
 		if free := f.cur.in[len(f.cur.in):cap(f.cur.in)]; len(free) > 0 && &free[0] == &p[0] {
 			f.cur.in = f.cur.in[:len(f.cur.in)+k]
 		} else {
@@ -381,7 +418,10 @@ func (f *framer) buffer(max int) []byte {
 	if f.cur == nil {
 		f.cur = f.newSegment()
 	}
-	free := f.cur.in[len(f.cur.in):frameInput]
+	if len(f.cur.in) == cap(f.cur.in) {
+		f.grow()
+	}
+	free := f.cur.in[len(f.cur.in):min(cap(f.cur.in), frameInput)]
 	if len(free) > max {
 		free = free[:max]
 	}
@@ -389,7 +429,23 @@ func (f *framer) buffer(max int) []byte {
 }
 
 func (f *framer) newSegment() *segment {
-	return &segment{in: f.bufs.get(), done: make(chan struct{})}
+	p := f.big
+	if f.smallEntry {
+		p = f.small
+	}
+	return &segment{in: p.get(), inPool: p, done: make(chan struct{})}
+}
+
+// grow moves the frame being filled from a small buffer to a large one:
+// the entry's tar stream came out longer than its size foretold.
+func (f *framer) grow() {
+	s := f.cur
+	if s.inPool == f.big {
+		return // never: a large buffer holds a whole frame
+	}
+	b := append(f.big.get(), s.in...)
+	s.inPool.put(s.in)
+	s.in, s.inPool = b, f.big
 }
 
 // endEntry sends the entry's last frame and waits until every frame of
@@ -434,6 +490,10 @@ func (f *framer) dispatch(last bool) {
 	f.cur = nil
 	s.entry, s.first, s.last = f.entry, f.first, last
 	s.level = f.currentLevel()
+	// The output buffer is taken here, not by the worker: a worker that
+	// waited for one could wait for the frames it has not compressed.
+	s.outPool = s.inPool
+	s.out = s.outPool.get()
 	f.first = false
 	f.order <- s
 	f.jobs <- s
@@ -453,8 +513,7 @@ func (f *framer) close() {
 	}
 	// The buffers kept go back to the garbage collector: the writer
 	// lives on while the bag is read back and reported.
-	for len(f.bufs) > 0 {
-		<-f.bufs
-	}
+	f.big.drain()
+	f.small.drain()
 	f.zeros.Clear()
 }

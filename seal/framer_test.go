@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ type slowWriter struct {
 }
 
 func (s *slowWriter) Write(p []byte) (int, error) {
-	time.Sleep(s.delay)
+	mediumWait(s.delay)
 	return s.Buffer.Write(p)
 }
 
@@ -44,7 +45,7 @@ func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive
 		levels, offsets = append(levels, l), append(offsets, off)
 	}
 	for _, e := range entries {
-		f.beginEntry()
+		f.beginEntry(int64(len(e)))
 		for p := e; len(p) > 0; {
 			// Half the writes in place, half copied, as the tar writer's
 			// headers and the content read into buffer are.
@@ -77,6 +78,57 @@ func decodeAll(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestFramerSmallEntries: small entries take small buffers, many in
+// flight at once; an entry longer than its size foretold moves to a large
+// buffer; small incompressible entries fit their buffers. Against a slow
+// medium the buffers run out and the caller waits for them, without a
+// deadlock, and the stream decodes to what went in, in order.
+func TestFramerSmallEntries(t *testing.T) {
+	src := rand.NewChaCha8([32]byte{7})
+	rnd := rand.New(src)
+	var entries [][]byte
+	var sizes []int64
+	for i := range 3 * smallBuffers {
+		n := rnd.IntN(smallFrame - 8<<10)
+		size := int64(n)
+		if i%7 == 3 {
+			n, size = 3*smallFrame+i, 1 // foretold small, three times larger
+		}
+		e := benchText(n)
+		if i%2 == 0 {
+			src.Read(e) // incompressible
+		}
+		entries, sizes = append(entries, e), append(sizes, size)
+	}
+	var out slowWriter
+	out.delay = time.Millisecond
+	f, err := newFramer(&countWriter{w: &out, h: sha256.New()}, zstd.SpeedFastest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		f.beginEntry(sizes[i])
+		for p := e; len(p) > 0; {
+			b := f.buffer(len(p))
+			n := copy(b, p)
+			f.Write(b[:n])
+			p = p[n:]
+		}
+		f.finishEntry(nil)
+	}
+	f.idle()
+	f.close()
+	if err := f.failed(); err != nil {
+		t.Fatal(err)
+	}
+	if f.small.made == 0 || f.big.made == 0 {
+		t.Errorf("buffers made: %d small, %d large; want both kinds", f.small.made, f.big.made)
+	}
+	if want := bytes.Join(entries, nil); !bytes.Equal(decodeAll(t, out.Bytes()), want) {
+		t.Fatal("the frames do not decode to the entries, in order")
+	}
 }
 
 // TestFramerZeroPages: frames of zero bytes, whole or in part (a RAM
@@ -239,13 +291,13 @@ func TestFramerFrozen(t *testing.T) {
 	}
 	var levels []zstd.EncoderLevel
 	f.onLevel = func(l zstd.EncoderLevel, off int64) { levels = append(levels, l) }
-	f.beginEntry()
+	f.beginEntry(-1)
 	f.Write([]byte("first"))
 	f.endEntry()
 	f.freeze()
 	one := benchText(frameInput)
 	for range 32 {
-		f.beginEntry()
+		f.beginEntry(-1)
 		f.Write(one)
 		if _, _, err := f.endEntry(); err != nil {
 			t.Fatal(err)

@@ -347,7 +347,7 @@ func (w *Writer) writeEntry(res *Result, e Entry, r io.Reader, rerr *error) erro
 }
 
 func (w *Writer) startEntry(res *Result, e Entry) error {
-	w.fr.beginEntry()
+	w.fr.beginEntry(e.Size)
 	mt := e.ModTime
 	if mt.IsZero() {
 		mt = w.opts.Now()
