@@ -62,7 +62,7 @@ type framer struct {
 	small  *bufPool
 	// smallEntry: the current entry fits in a small frame.
 	smallEntry bool
-	zeros  sync.Map // level -> the frame of frameInput zero bytes at that level
+	zeros      sync.Map // level -> the frame of frameInput zero bytes at that level
 
 	// level is the index in adaptLevels (adaptive) or the fixed level,
 	// read when a frame is cut, moved by the writing goroutine.
