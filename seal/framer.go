@@ -196,6 +196,10 @@ func (f *framer) compress(jobs <-chan *segment) {
 	defer f.wg.Done()
 	for s := range jobs {
 		s.out = f.encode(s.in, s.level, s.out)
+		// The input is done with: its buffer serves the next frames
+		// while this one waits to be written.
+		s.inPool.put(s.in)
+		s.in = nil
 		close(s.done)
 	}
 }
@@ -314,7 +318,6 @@ func (f *framer) write(order <-chan *segment) {
 			close(s.entry.done)
 			f.busy.Done()
 		}
-		s.inPool.put(s.in)
 		s.outPool.put(s.out)
 	}
 }
