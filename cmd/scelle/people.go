@@ -38,7 +38,9 @@ func parseWitness(s string) (chain.Person, error) {
 }
 
 // parseReferenceTime reads an operator's reading of a trusted clock:
-// RFC 3339, or "HH:MM:SS" in UTC on the host's current UTC date.
+// RFC 3339, or "HH:MM:SS" in UTC, the time of day nearest the host's
+// clock (at 23:30 on the host, "00:15:00" is 45 minutes ahead, the next
+// day, not 23 hours behind).
 func parseReferenceTime(s string, host time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t.UTC(), nil
@@ -48,7 +50,14 @@ func parseReferenceTime(s string, host time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("reference time %q: want RFC 3339 (2026-11-22T15:04:05Z) or HH:MM:SS in UTC", s)
 	}
 	h := host.UTC()
-	return time.Date(h.Year(), h.Month(), h.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC), nil
+	day := time.Date(h.Year(), h.Month(), h.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+	best := day
+	for _, d := range []int{-1, 1} {
+		if c := day.AddDate(0, 0, d); c.Sub(h).Abs() < best.Sub(h).Abs() {
+			best = c
+		}
+	}
+	return best, nil
 }
 
 // localTimeSuspect says why a reference time looks like local time

@@ -159,3 +159,26 @@ func TestAskReferenceLocalTime(t *testing.T) {
 		t.Errorf("the reference given twice was not kept: %+v", opts.reference)
 	}
 }
+
+// TestParseReferenceTimeMidnight: HH:MM:SS is the time of day nearest
+// the host clock, across midnight either way.
+func TestParseReferenceTimeMidnight(t *testing.T) {
+	at := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tt := range []struct{ host, in, want string }{
+		{"2026-12-05T23:27:52Z", "00:27:52", "2026-12-06T00:27:52Z"},
+		{"2026-12-06T00:10:00Z", "23:50:00", "2026-12-05T23:50:00Z"},
+		{"2026-12-05T12:00:00Z", "12:00:30", "2026-12-05T12:00:30Z"},
+		{"2026-12-31T23:59:00Z", "00:01:00", "2027-01-01T00:01:00Z"},
+	} {
+		got, err := parseReferenceTime(tt.in, at(tt.host))
+		if err != nil || !got.Equal(at(tt.want)) {
+			t.Errorf("%s on a host at %s: %v %v, want %s", tt.in, tt.host, got, err, tt.want)
+		}
+	}
+}
