@@ -207,15 +207,39 @@ func TestFramerAdapts(t *testing.T) {
 	}
 }
 
+// TestFramerAdaptsWhenItPays: on a slow output, frames that no level
+// compresses (random bytes) are probed at the level above and stay at
+// fastest: a harder level would cost CPU and save nothing.
+func TestFramerAdaptsWhenItPays(t *testing.T) {
+	one := make([]byte, frameInput)
+	rand.NewChaCha8([32]byte{9}).Read(one)
+	var entries [][]byte
+	for range 3 * adaptFrames {
+		entries = append(entries, one)
+	}
+	out := &slowWriter{delay: 100 * time.Millisecond}
+	levels, _ := framerOutput(t, out, zstd.SpeedFastest, true, entries)
+	if len(levels) != 1 || levels[0] != zstd.SpeedFastest {
+		t.Fatalf("levels %v on random bytes: want fastest alone", levels)
+	}
+	if !bytes.Equal(decodeAll(t, out.Bytes()), bytes.Join(entries, nil)) {
+		t.Fatal("decoded bytes differ from those written")
+	}
+}
+
 func TestAdapterMoves(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	run := func(level int, idle, compressing, writing time.Duration) int {
-		a := &adapter{since: time.Now().Add(-2 * adaptWindow)}
+	run := func(level int, idle, compressing, writing time.Duration) (int, int) {
+		// The level above is known to save 10 %.
+		a := &adapter{window: window{since: time.Now().Add(-2 * adaptWindow)}}
+		for i := range a.gain {
+			a.gain[i] = levelGain{saved: 0.1, at: time.Now()}
+		}
 		for range adaptFrames - 1 {
-			a.observe(level, 0, 0, 0)
+			a.observe(level, frameSeen{level: level, probeOut: -1})
 		}
 		a.since = time.Now().Add(-(idle + compressing + writing))
-		return a.observe(level, idle, compressing, writing)
+		return a.observe(level, frameSeen{level: level, probeOut: -1, idle: idle, compressing: compressing, writing: writing})
 	}
 	for _, tt := range []struct {
 		name                       string
@@ -230,14 +254,53 @@ func TestAdapterMoves(t *testing.T) {
 		{"fast medium at the bottom", 0, ms(250), ms(10), ms(40), 0},
 		{"balanced", 1, ms(30), ms(30), ms(240), 1},
 	} {
-		if got := run(tt.level, tt.idle, tt.compressing, tt.writing); got != tt.want {
-			t.Errorf("%s: level %d -> %d, want %d", tt.name, tt.level, got, tt.want)
+		if got, probes := run(tt.level, tt.idle, tt.compressing, tt.writing); got != tt.want || probes != 0 {
+			t.Errorf("%s: level %d -> %d (%d probes), want %d", tt.name, tt.level, got, probes, tt.want)
 		}
 	}
 	// Not before a window and a few frames have passed.
 	a := &adapter{}
-	if got := a.observe(0, 0, 0, time.Second); got != 0 {
+	if got, _ := a.observe(0, frameSeen{probeOut: -1, writing: time.Second}); got != 0 {
 		t.Errorf("moved after one frame: %d", got)
+	}
+}
+
+// TestAdapterProbes: a slow medium calls for a harder level only once
+// probes of the same frames at that level show it saves adaptGain of the
+// bytes; unknown or stale, it is probed first.
+func TestAdapterProbes(t *testing.T) {
+	// window judges one window of frames at level on a medium that is
+	// the limit; each frame's output is out bytes, probeOut at the level
+	// above (-1: not probed).
+	window := func(a *adapter, level, out, probeOut int) (int, int) {
+		a.since = time.Now().Add(-2 * adaptWindow)
+		for range adaptFrames - 1 {
+			a.observe(level, frameSeen{level: level, out: out, probeOut: probeOut})
+		}
+		a.since = time.Now().Add(-300 * time.Millisecond)
+		return a.observe(level, frameSeen{level: level, out: out, probeOut: probeOut,
+			idle: 10 * time.Millisecond, compressing: 5 * time.Millisecond, writing: 285 * time.Millisecond})
+	}
+	for _, tt := range []struct {
+		name     string
+		probeOut int // bytes at the level above, for 300,000 at level 0
+		want     int
+	}{
+		{"saves 0.6 %: stays", 298_200, 0},
+		{"saves 10 %: rises", 270_000, 1},
+	} {
+		a := &adapter{}
+		if got, probes := window(a, 0, 300_000, -1); got != 0 || probes != adaptFrames {
+			t.Fatalf("%s: nothing known: level 0 -> %d with %d probes, want 0 with %d", tt.name, got, probes, adaptFrames)
+		}
+		if got, probes := window(a, 0, 300_000, tt.probeOut); got != tt.want || probes != 0 {
+			t.Errorf("%s: probed: level 0 -> %d with %d probes, want %d with none", tt.name, got, probes, tt.want)
+		}
+		// Stale after adaptMemory: probed again.
+		a.gain[0].at = a.gain[0].at.Add(-adaptMemory - time.Second)
+		if got, probes := window(a, 0, 300_000, -1); got != 0 || probes != adaptFrames {
+			t.Errorf("%s: after adaptMemory: level 0 -> %d with %d probes, want 0 with %d", tt.name, got, probes, adaptFrames)
+		}
 	}
 }
 
