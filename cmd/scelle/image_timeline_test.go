@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,41 +126,14 @@ func TestCollectImageTimeline(t *testing.T) {
 					entries[e.Path] = e
 				}
 			})
-			body := filepath.Join(t.TempDir(), "fs.body")
-			if b, err := exec.Command("fsntfsinfo", "-o", strconv.FormatInt(img.PartitionOffset, 10), "-H", "-B", body, img.Path).CombinedOutput(); err != nil {
-				t.Fatalf("fsntfsinfo: %v\n%s", err, b)
-			}
 			compared := 0
-			readLines(t, body, func(line []byte) {
-				fs := strings.Split(string(line), "|")
-				if len(fs) != 11 || !strings.HasPrefix(fs[3], "r/") || strings.HasSuffix(fs[1], " ($FILE_NAME)") {
-					return
-				}
-				name := strings.ReplaceAll(fs[1], `\\`, `\`)
-				size, _ := strconv.ParseInt(fs[6], 10, 64)
-				stream := ""
-				if i := strings.LastIndexByte(name, ':'); i > 0 {
-					name, stream = name[:i], name[i+1:]
-				}
-				switch stream {
-				case "$O", "$Q", "$R", "$SDH", "$SII":
-					return // indexes of metadata files, not $DATA streams
-				}
-				e, ok := entries[name]
-				got := e.Size
-				if stream != "" {
-					got = -1
-					for _, s := range e.Streams {
-						if s.Name == stream {
-							got = s.Size
-						}
-					}
-				}
-				if !ok || !e.InUse || got != size {
-					t.Errorf("fsntfsinfo: %s:%s %d bytes; timeline: %+v", name, stream, size, e)
+			for _, f := range ntfstest.Fsntfsinfo(t, img) {
+				e, ok := entries[f.Path]
+				if got := e.StreamSize(f.Stream); !ok || !e.InUse || got != f.Size {
+					t.Errorf("fsntfsinfo: %s:%s %d bytes; timeline: %+v", f.Path, f.Stream, f.Size, e)
 				}
 				compared++
-			})
+			}
 			if compared < len(img.Files) {
 				t.Errorf("%d files compared with fsntfsinfo", compared)
 			}

@@ -195,55 +195,23 @@ func TestTimelineImage(t *testing.T) {
 // times.
 func TestTimelineFsntfsinfo(t *testing.T) {
 	img, mft := imageMFT(t)
-	testtool.Need(t, "fsntfsinfo", "libfsntfs-utils")
-	out := filepath.Join(t.TempDir(), "fs.body")
-	if b, err := exec.Command("fsntfsinfo", "-H", "-B", out, img.Path).CombinedOutput(); err != nil {
-		t.Fatalf("fsntfsinfo: %v\n%s", err, b)
-	}
-	theirs, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	theirs := ntfstest.Fsntfsinfo(t, img)
 	es, _, _ := timeline(t, mft)
 	paths := byPath(es)
 	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(theirs)), "\n") {
-		fs := strings.Split(line, "|")
-		if len(fs) != 11 || !strings.HasPrefix(fs[3], "r/") || strings.HasSuffix(fs[1], " ($FILE_NAME)") {
-			continue
-		}
-		name := strings.ReplaceAll(fs[1], `\\`, `\`)
-		size, _ := strconv.ParseInt(fs[6], 10, 64)
-		stream := ""
-		if i := strings.LastIndexByte(name, ':'); i > 0 {
-			name, stream = name[:i], name[i+1:]
-		}
-		switch stream {
-		case "$O", "$Q", "$R", "$SDH", "$SII":
-			continue // fsntfsinfo lists these indexes of metadata files as streams; they are not $DATA
-		}
-		e, ok := paths[name]
+	for _, f := range theirs {
+		e, ok := paths[f.Path]
 		if !ok {
-			t.Errorf("fsntfsinfo lists %s, the timeline does not", name)
+			t.Errorf("fsntfsinfo lists %s, the timeline does not", f.Path)
 			continue
 		}
 		n++
-		got := e.Size
-		if stream != "" {
-			got = -1
-			for _, s := range e.Streams {
-				if s.Name == stream {
-					got = s.Size
-				}
-			}
+		if got := e.StreamSize(f.Stream); got != f.Size {
+			t.Errorf("%s:%s: size %d, fsntfsinfo %d", f.Path, f.Stream, got, f.Size)
 		}
-		if got != size {
-			t.Errorf("%s:%s: size %d, fsntfsinfo %d", name, stream, got, size)
-		}
-		if stream == "" && e.SI != nil && e.SI.Modified != "" { // fsntfsinfo prints an unset time as garbage
-			mtime, _ := strconv.ParseFloat(fs[8], 64)
-			if m, _ := time.Parse(TimeLayout, e.SI.Modified); m.Unix() != int64(mtime) {
-				t.Errorf("%s: modified %s, fsntfsinfo %s", name, e.SI.Modified, fs[8])
+		if f.Stream == "" && e.SI != nil && e.SI.Modified != "" { // fsntfsinfo prints an unset time as garbage
+			if m, _ := time.Parse(TimeLayout, e.SI.Modified); m.Unix() != f.Modified {
+				t.Errorf("%s: modified %s, fsntfsinfo %d", f.Path, e.SI.Modified, f.Modified)
 			}
 		}
 	}

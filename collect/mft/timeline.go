@@ -55,6 +55,20 @@ type MACB struct {
 	Created  string `json:"created"`
 }
 
+// StreamSize returns the size of the entry's data stream name ("" for
+// the unnamed one), or -1 when it has none of that name.
+func (e TimelineEntry) StreamSize(name string) int64 {
+	if name == "" {
+		return e.Size
+	}
+	for _, s := range e.Streams {
+		if s.Name == name {
+			return s.Size
+		}
+	}
+	return -1
+}
+
 // StreamInfo is a named data stream of an entry.
 type StreamInfo struct {
 	Name     string `json:"name"`
