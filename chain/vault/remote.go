@@ -78,16 +78,11 @@ func (s *Store) Verify(ctx context.Context, loc Location, opts verdict.Options) 
 	if prefix == "" {
 		return nil, hint.Wrap(fmt.Errorf("%s: %w", loc, ErrNotStored), "name the bag's folder: s3://BUCKET/PREFIX/BAG")
 	}
-	custody, at, err := s.readCustody(ctx, loc.Bucket, prefix+custodyName)
-	if err != nil {
-		return nil, err
-	}
-	stored, err := lastStored(custody, loc.Bucket, prefix)
+	fsys, stored, err := s.pinnedFS(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
 	rv := &RemoteVerdict{Location: loc, Stored: stored}
-	fsys := &storeFS{ctx: ctx, s: s, bucket: loc.Bucket, objects: map[string]pinnedObject{}, custody: custody, at: at, sums: map[string][]byte{}}
 	var pinned []seal.Check
 	var lockNotes []string
 	missing := 0
@@ -172,20 +167,30 @@ func (s *Store) Verify(ctx context.Context, loc Location, opts verdict.Options) 
 // versions its last stored event pinned (and its custody log), streamed
 // from the store as they are read. Nothing is checked: Verify does.
 func (s *Store) Open(ctx context.Context, loc Location) (fs.FS, error) {
+	fsys, stored, err := s.pinnedFS(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range stored.Store.Objects {
+		fsys.objects[strings.TrimPrefix(o.Key, loc.folder())] = pinnedObject{key: o.Key, version: o.VersionID, size: o.Size}
+	}
+	return fsys, nil
+}
+
+// pinnedFS reads the custody log of the bag at loc and returns its last
+// stored event for that place, and a storeFS of the bag with the log and
+// no object yet: Verify and Open add the pinned versions.
+func (s *Store) pinnedFS(ctx context.Context, loc Location) (*storeFS, *chain.CustodyEntry, error) {
 	prefix := loc.folder()
 	custody, at, err := s.readCustody(ctx, loc.Bucket, prefix+custodyName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stored, err := lastStored(custody, loc.Bucket, prefix)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	fsys := &storeFS{ctx: ctx, s: s, bucket: loc.Bucket, objects: map[string]pinnedObject{}, custody: custody, at: at, sums: map[string][]byte{}}
-	for _, o := range stored.Store.Objects {
-		fsys.objects[strings.TrimPrefix(o.Key, prefix)] = pinnedObject{key: o.Key, version: o.VersionID, size: o.Size}
-	}
-	return fsys, nil
+	return &storeFS{ctx: ctx, s: s, bucket: loc.Bucket, objects: map[string]pinnedObject{}, custody: custody, at: at, sums: map[string][]byte{}}, stored, nil
 }
 
 // lastStored returns the last stored event of a custody log for the
