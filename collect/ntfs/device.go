@@ -2,6 +2,7 @@ package ntfs
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 )
@@ -29,4 +30,31 @@ func kindOf(fi fs.FileInfo) error {
 		return errors.New("a folder: " + ErrNotImage.Error())
 	}
 	return ErrNotImage
+}
+
+// openImage opens an image file or a block device read only, with flag
+// added to O_RDONLY, and returns its size in bytes. Its kind is checked
+// before it is opened and again once open, on what was opened.
+func openImage(p string, flag int) (*os.File, int64, error) {
+	if err := imageKind(p); err != nil {
+		return nil, 0, err
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|flag, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = kindOf(fi)
+	}
+	var size int64
+	if err == nil {
+		// Seek works for block devices, whose Stat size is 0.
+		size, err = f.Seek(0, io.SeekEnd)
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, size, nil
 }

@@ -5,7 +5,6 @@ package ntfs
 import (
 	"errors"
 	"io"
-	"os"
 	"syscall"
 
 	"github.com/scelle/scelle/collect"
@@ -20,29 +19,11 @@ type deviceFile interface {
 // openDevice opens an image file or a block device read only and returns
 // its size in bytes.
 func openDevice(p string) (deviceFile, int64, error) {
-	if err := imageKind(p); err != nil {
-		return nil, 0, err
-	}
 	// O_NONBLOCK: should p become a FIFO after the check, opening it
 	// does not wait for a writer.
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, size, err := openImage(p, syscall.O_NONBLOCK)
 	if err != nil {
-		return nil, 0, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	if err := kindOf(fi); err != nil {
-		f.Close()
-		return nil, 0, err
-	}
-	// Seek works for block devices, whose Stat size is 0.
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		f.Close()
-		return nil, 0, err
+		return nil, 0, err // not a nil *os.File in a non-nil deviceFile
 	}
 	return f, size, nil
 }

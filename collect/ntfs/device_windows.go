@@ -24,17 +24,9 @@ type deviceFile interface {
 // size in bytes (1<<62 for a volume: the boot sector tells its size).
 func openDevice(p string) (deviceFile, int64, error) {
 	if !strings.HasPrefix(p, `\\.\`) {
-		if err := imageKind(p); err != nil {
-			return nil, 0, err
-		}
-		f, err := os.Open(p)
+		f, size, err := openImage(p, 0)
 		if err != nil {
-			return nil, 0, err
-		}
-		size, err := f.Seek(0, io.SeekEnd)
-		if err != nil {
-			f.Close()
-			return nil, 0, err
+			return nil, 0, err // not a nil *os.File in a non-nil deviceFile
 		}
 		return f, size, nil
 	}
