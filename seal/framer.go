@@ -85,12 +85,11 @@ type framer struct {
 
 type segment struct {
 	in, out []byte
-	inPool  *bufPool // the pool of in, and of out
+	pool    *bufPool // the pool of in, and of out
 	// probe: also compress the frame at the level above, for its size
 	// alone (probeOut, -1 when not probed).
 	probe       bool
 	probeOut    int
-	outPool     *bufPool
 	done        chan struct{}
 	entry       *entryDone
 	level       zstd.EncoderLevel
@@ -219,7 +218,7 @@ func (f *framer) compress(jobs <-chan *segment) {
 		s.out = f.encode(s.in, s.level, s.out)
 		// The input is done with: its buffer serves the next frames
 		// while this one waits to be written.
-		s.inPool.put(s.in)
+		s.pool.put(s.in)
 		s.in = nil
 		close(s.done)
 	}
@@ -345,7 +344,7 @@ func (f *framer) write(order <-chan *segment) {
 			close(s.entry.done)
 			f.busy.Done()
 		}
-		s.outPool.put(s.out)
+		s.pool.put(s.out)
 	}
 }
 
@@ -518,19 +517,19 @@ func (f *framer) newSegment() *segment {
 	if f.smallEntry {
 		p = f.small
 	}
-	return &segment{in: p.get(), inPool: p, done: make(chan struct{})}
+	return &segment{in: p.get(), pool: p, done: make(chan struct{})}
 }
 
 // grow moves the frame being filled from a small buffer to a large one:
 // the entry's tar stream came out longer than its size foretold.
 func (f *framer) grow() {
 	s := f.cur
-	if s.inPool == f.big {
+	if s.pool == f.big {
 		return // never: a large buffer holds a whole frame
 	}
 	b := append(f.big.get(), s.in...)
-	s.inPool.put(s.in)
-	s.in, s.inPool = b, f.big
+	s.pool.put(s.in)
+	s.in, s.pool = b, f.big
 }
 
 // endEntry sends the entry's last frame and waits until every frame of
@@ -580,8 +579,7 @@ func (f *framer) dispatch(last bool) {
 	}
 	// The output buffer is taken here, not by the worker: a worker that
 	// waited for one could wait for the frames it has not compressed.
-	s.outPool = s.inPool
-	s.out = s.outPool.get()
+	s.out = s.pool.get()
 	f.first = false
 	f.order <- s
 	f.jobs <- s
