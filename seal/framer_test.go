@@ -166,10 +166,12 @@ func TestFramerZeroPages(t *testing.T) {
 // boundaries reported in archive order, and the archive decodes whole.
 func TestFramerAdapts(t *testing.T) {
 	// The output must be far slower than compressing a frame, which the
-	// race detector makes about ten times slower.
+	// race detector makes about ten times slower; and the level rises
+	// only after a window that asks for probes and one that judges them
+	// (8 frames each, some cut ahead), so 10 frames were too few.
 	frames, delay := 32, 150*time.Millisecond
 	if raceEnabled {
-		frames, delay = 10, 1500*time.Millisecond
+		frames, delay = 20, 500*time.Millisecond
 	}
 	one := benchText(frameInput)
 	var entries [][]byte
