@@ -302,10 +302,10 @@ func (f *framer) write(order <-chan *segment) {
 			f.onLevel(s.level, f.out.n)
 		}
 		last = s.level
-		var tid0 int
+		var tid int
 		var busy0 time.Duration
 		if clock != nil {
-			tid0, busy0, _ = clock.busy()
+			tid, busy0, _ = clock.busy()
 		}
 		if f.failed() == nil {
 			if _, err := f.out.Write(s.out); err != nil {
@@ -314,18 +314,13 @@ func (f *framer) write(order <-chan *segment) {
 		}
 		t3 := time.Now()
 		if f.adapt != nil && !f.frozen.Load() {
-			// The medium's share of the write: the time the thread
-			// slept in it, not the time it ran or waited for a CPU.
+			// The medium's share of the write: the time the writing
+			// thread slept in it, not the time it ran or waited for a
+			// CPU (see sleepClock).
 			writing := t3.Sub(t2)
-			if clock != nil {
-				switch tid1, busy1, ok := clock.busy(); {
-				case ok && tid1 == tid0 && tid0 != 0:
+			if tid != 0 {
+				if busy1, ok := clock.busyOf(tid); ok {
 					writing = max(0, writing-(busy1-busy0))
-				case ok:
-					// Resumed on another thread (it waited for a CPU
-					// after the call): whose sleep was the medium's is
-					// unknown, so none of it counts.
-					writing = 0
 				}
 			}
 			level, probes := f.adapt.observe(int(f.level.Load()), frameSeen{level: levelIndex(s.level),

@@ -18,14 +18,15 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// slowWriter takes delay for every write, like a slow medium.
+// slowWriter takes delay for every write, and perByte for every byte,
+// like a slow medium.
 type slowWriter struct {
 	bytes.Buffer
-	delay time.Duration
+	delay, perByte time.Duration
 }
 
 func (s *slowWriter) Write(p []byte) (int, error) {
-	mediumWait(s.delay)
+	mediumWait(s.delay + time.Duration(len(p))*s.perByte)
 	return s.Buffer.Write(p)
 }
 
@@ -58,11 +59,15 @@ func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive
 			}
 			p = p[n:]
 		}
-		if _, _, err := f.endEntry(); err != nil {
-			t.Fatal(err)
-		}
+		// As the writer sends content: the next entry is cut while this
+		// one is compressed and written.
+		f.finishEntry(nil)
 	}
+	f.idle()
 	f.close()
+	if err := f.failed(); err != nil {
+		t.Fatal(err)
+	}
 	return levels, offsets
 }
 
@@ -165,22 +170,21 @@ func TestFramerZeroPages(t *testing.T) {
 // TestFramerAdapts: on a slow output the level rises, frame by frame
 // boundaries reported in archive order, and the archive decodes whole.
 func TestFramerAdapts(t *testing.T) {
-	// The output must be far slower than compressing a frame, which the
-	// race detector makes about ten times slower; and the level rises
-	// only after a window that asks for probes and one that judges them
-	// (8 frames each, some cut ahead), so 10 frames were too few.
-	frames, delay := 32, 150*time.Millisecond
-	if raceEnabled {
-		frames, delay = 20, 500*time.Millisecond
-	}
+	// The level rises only after a window that asks for probes and one
+	// that judges them (8 frames each, a dozen more cut ahead): about 35
+	// frames, and 48 give room; two to an entry, the second a few bytes (the medium takes
+	// a time by the byte: they cost next to nothing).
 	one := benchText(frameInput)
+	perByte := slowMedium(t, one)
 	var entries [][]byte
-	for range frames {
+	for range 24 {
 		entries = append(entries, one)
 	}
 	text := bytes.Join(entries, nil)
-	out := &slowWriter{delay: delay}
+	out := &slowWriter{perByte: perByte}
 	levels, offsets := framerOutput(t, out, zstd.SpeedFastest, true, entries)
+	delay := perByte * time.Duration(out.Len()/len(entries))
+	t.Logf("a frame's write takes %v", delay)
 	if got := decodeAll(t, out.Bytes()); !bytes.Equal(got, text) {
 		t.Fatal("decoded bytes differ from those written")
 	}
@@ -197,7 +201,7 @@ func TestFramerAdapts(t *testing.T) {
 		higher = higher || l > zstd.SpeedFastest
 	}
 	if !higher {
-		t.Fatalf("levels %v on an output that takes 40 ms a frame: never above fastest", levels)
+		t.Fatalf("levels %v on an output that takes %v a frame: never above fastest", levels, delay)
 	}
 	// Each range decodes on its own from its offset: ranges fall on frame
 	// boundaries.
@@ -207,6 +211,33 @@ func TestFramerAdapts(t *testing.T) {
 			t.Fatalf("the frames from offset %d do not decode to the end of the input", off)
 		}
 	}
+}
+
+// slowMedium returns a write time by the byte such that writing frame,
+// compressed, takes three times as long as compressing it at the two
+// levels a probed frame takes, here and now, on one core. The race detector makes compression
+// about ten times slower, and a machine loaded with other tests slower
+// again; on a medium only a few times slower the adapter rightly sees
+// the CPU as the limit (the writer waiting for compression more than a
+// tenth of the time), and the level stays.
+func slowMedium(t *testing.T, frame []byte) time.Duration {
+	var cost time.Duration
+	size := 0
+	for _, l := range adaptLevels[:2] {
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(frameInput))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var took time.Duration
+		for range 2 {
+			start := time.Now()
+			size = max(size, len(enc.EncodeAll(frame, nil)))
+			took = max(took, time.Since(start))
+		}
+		cost += took
+	}
+	write := min(max(3*cost, 100*time.Millisecond), time.Second)
+	return write / time.Duration(size)
 }
 
 // TestFramerAdaptsWhenItPays: on a slow output, frames that no level

@@ -18,10 +18,16 @@ import (
 // The goroutine is not locked to its thread: a locked thread costs a
 // hand-off between threads at every channel wait (measured: twice the
 // context switches, and a tenth of the CPUs' use lost while sealing).
-// A goroutine keeps its thread through a system call, so the two
-// readings around a write are of one thread; busy says which, and a
-// pair of readings from two threads (the goroutine moved between them)
-// is not used.
+// The first reading is of the thread that makes the write (busy), the
+// second of that same thread by its id (busyOf), wherever the goroutine
+// runs by then: after a long system call the Go runtime may give it to
+// another thread when no processor is free at once (every one busy
+// compressing). That thread's wait for a processor then counts as
+// sleep, as it does when the goroutine stays: a few milliseconds, Go's
+// time slice, and the adapter rises only when the writer seldom waits
+// for compression, which a seal short of CPU is not. Dropping such
+// writes instead (an earlier way) dropped most of them exactly when the
+// workers kept busy ahead of a slow medium, and the level never rose.
 type sleepClock struct {
 	files map[int]*os.File // each thread's schedstat, opened once
 	buf   [96]byte
@@ -61,17 +67,36 @@ func (c *sleepClock) busy() (int, time.Duration, bool) {
 			defer f.Close()
 		}
 	}
+	d, ok := c.read(f)
+	return tid, d, ok
+}
+
+// busyOf returns thread tid's time running or runnable so far, from any
+// thread.
+func (c *sleepClock) busyOf(tid int) (time.Duration, bool) {
+	f := c.files[tid]
+	if f == nil {
+		var err error
+		if f, err = os.Open("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat"); err != nil {
+			return 0, false
+		}
+		defer f.Close()
+	}
+	return c.read(f)
+}
+
+func (c *sleepClock) read(f *os.File) (time.Duration, bool) {
 	n, _ := f.ReadAt(c.buf[:], 0)
 	fields := bytes.Fields(c.buf[:n])
 	if len(fields) < 2 {
-		return 0, 0, false
+		return 0, false
 	}
 	run, err1 := strconv.ParseInt(string(fields[0]), 10, 64)
 	wait, err2 := strconv.ParseInt(string(fields[1]), 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, 0, false
+		return 0, false
 	}
-	return tid, time.Duration(run + wait), true
+	return time.Duration(run + wait), true
 }
 
 func (c *sleepClock) close() {

@@ -12,4 +12,6 @@ func newSleepClock() *sleepClock { return nil }
 
 func (c *sleepClock) busy() (int, time.Duration, bool) { return 0, 0, false }
 
+func (c *sleepClock) busyOf(int) (time.Duration, bool) { return 0, false }
+
 func (c *sleepClock) close() {}
