@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scelle/scelle/internal/visible"
+
 	"github.com/scelle/scelle/internal/vectors"
 )
 
@@ -508,7 +510,8 @@ func checkManifestPath(t *testing.T, sum [32]byte, p string) {
 // again to itself; a name ValidName accepts always decodes.
 func FuzzNames(f *testing.F) {
 	for _, s := range []string{"fs/etc/passwd", "a\nb", `a\b%c^d`, "x/../y/./z//w", "\xff\xfe", "café",
-		"/", "", "^2E", "..", "a\r", "\u2028\ufeff\u0085", "\xed\xa0\x80", "\ufffd", "\x7f", " *"} {
+		"/", "", "^2E", "..", "a\r", "\u2028\ufeff\u0085", "\xed\xa0\x80", "\ufffd", "\x7f", " *",
+		"evil\u202egpj.exe", "zero\u200bwidth", "nb\u00a0sp", "\u2066x\u2069"} {
 		f.Add(s)
 	}
 	for _, e := range frozenEntries(f) {
@@ -551,6 +554,8 @@ func FuzzNames(f *testing.F) {
 			t.Fatalf("EncodeName(%q) = %q holds a byte a manifest cannot carry", name, enc)
 		case !utf8.ValidString(enc):
 			t.Fatalf("EncodeName(%q) = %q is not UTF-8", name, enc)
+		case visible.String(enc) != enc:
+			t.Fatalf("EncodeName(%q) = %q does not show as itself: %s", name, enc, visible.String(enc))
 		}
 		for _, c := range strings.Split(enc, "/") {
 			if c == "." || c == ".." {

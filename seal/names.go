@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scelle/scelle/internal/visible"
 )
 
 // escapeByte marks an encoded byte in an archive path: "^" followed by
@@ -13,9 +15,11 @@ import (
 const escapeByte = '^'
 
 // EncodeName turns a payload name of any bytes into a path that a BagIt
-// manifest (RFC 8493) and GNU sha256sum both read literally: valid UTF-8
-// with no control character, no backslash, no percent sign, and "^" only
-// as an escape. Every other byte is written "^XX" (upper-case hex).
+// manifest (RFC 8493) and GNU sha256sum both read literally, and that a
+// terminal shows as it is: valid UTF-8 with no control character, no
+// character that does not show as itself (visible.Hidden), no backslash,
+// no percent sign, and "^" only as an escape. Every other byte is written
+// "^XX" (upper-case hex).
 // A space that begins or ends a component is escaped too, since manifest
 // readers may trim white space. Empty components are dropped; "." and ".."
 // components are escaped ("^2E", "^2E^2E") so that no name leaves the
@@ -54,7 +58,7 @@ func encodeComponent(comp string) string {
 	for i := 0; i < len(comp); {
 		r, size := utf8.DecodeRuneInString(comp[i:])
 		edge := r == ' ' && (i == 0 || i == len(comp)-1)
-		if (r == utf8.RuneError && size == 1) || needsEscape(r) || edge {
+		if (r == utf8.RuneError && size == 1) || needsEscape(r) || visible.Hidden(r) || edge {
 			for j := 0; j < size; j++ {
 				fmt.Fprintf(&b, "^%02X", comp[i+j])
 			}
@@ -79,6 +83,11 @@ func encodeComponent(comp string) string {
 	return enc[:cut] + "^7E" + hex.EncodeToString(sum[:8])
 }
 
+// needsEscape reports whether r is a character a manifest cannot carry
+// as it is: ValidName refuses it raw. EncodeName also escapes what does
+// not show as itself on a screen (visible.Hidden: bidirectional controls,
+// zero-width characters, spaces other than U+0020 ...), which ValidName
+// accepts raw, as bags written before it was escaped hold it.
 func needsEscape(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:

@@ -87,6 +87,9 @@ func TestEncodeName(t *testing.T) {
 		{"x/../y/./z//w", "x/^2E^2E/y/^2E/z/w"},
 		{"\xff\xfe", "^FF^FE"},
 		{"café", "café"},
+		{"evil\u202egpj.exe", "evil^E2^80^AEgpj.exe"},
+		{"zero\u200bwidth/nb\u00a0sp", "zero^E2^80^8Bwidth/nb^C2^A0sp"},
+		{"\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "\u0627\u0644\u0639\u0631\u0628\u064a\u0629"}, // letters of any script are kept
 	} {
 		got := EncodeName(tc.in)
 		if got != tc.want {
@@ -100,6 +103,11 @@ func TestEncodeName(t *testing.T) {
 		if err != nil || back != clean {
 			t.Errorf("DecodeName(%q) = %q, %v; want %q", got, back, err, clean)
 		}
+	}
+	// Bags written before hidden characters were escaped hold them raw:
+	// they stay valid names.
+	if !ValidName("evil\u202egpj.exe") || !ValidName("zero\u200bwidth") {
+		t.Error("ValidName refuses a name with a raw bidirectional or zero-width character")
 	}
 }
 
