@@ -76,6 +76,12 @@ type Report struct {
 	// bag was compared with outside itself. A verified report without
 	// them states every anchor as not checked.
 	Anchors []verdict.Anchor
+	// Signers name the signer of each custody line that holds, and
+	// Trusted the keys of known holders given to the verification
+	// (--trusted-key), from SetSigners. A verified report without them
+	// marks only the bag's key.
+	Signers []verdict.Signer
+	Trusted []verdict.TrustedKey
 	// Stored, when not nil, says the bag was read from an S3 store, not
 	// from a local folder: where, and which versions.
 	Stored *Stored
@@ -371,6 +377,13 @@ func (r *Report) SetVerification(checks []seal.Check, verdict string) {
 // Anchors), for the report to state which were checked.
 func (r *Report) SetAnchors(anchors []verdict.Anchor) {
 	r.Anchors = append([]verdict.Anchor(nil), anchors...)
+}
+
+// SetSigners records whose key signed each custody line (verdict.Verdict's
+// Signers) and the trusted keys the verification was given.
+func (r *Report) SetSigners(signers []verdict.Signer, trusted []verdict.TrustedKey) {
+	r.Signers = append([]verdict.Signer(nil), signers...)
+	r.Trusted = append([]verdict.TrustedKey(nil), trusted...)
 }
 
 // readSmall reads a file of the folder that is at most 1 MiB.

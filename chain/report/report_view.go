@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/pem"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -923,6 +924,9 @@ func custodyBlocks(r *Report) []rvBlock {
 		blocks = append(blocks, para(fmt.Sprintf("JOURNAL DE POSSESSION ROMPU à la ligne %d (%s) : %s. Seules les %d lignes précédentes sont établies ; %d ligne(s) suivantes non vérifiées.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest)),
 			fmt.Sprintf("CUSTODY LOG BROKEN at line %d (%s): %s. Only the %d lines before it hold; %d line(s) after it unchecked.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest))))
 	}
+	if r.Verified && c.Err == nil {
+		blocks = append(blocks, trustedKeysPara(r))
+	}
 	t := rvBlock{Kind: blockTable, Cols: []rvCol{
 		{Label: bi{"N°", "Seq"}, W: 9, Right: true},
 		{Label: bi{"Date (UTC)", "Time (UTC)"}, W: 25, Mono: true},
@@ -938,8 +942,13 @@ func custodyBlocks(r *Report) []rvBlock {
 			ev = l.String()
 		}
 		signer := shown(groupHex(e.KeyFingerprint))
-		if c.BagKey(e) {
+		switch s := signerOf(r, i, e); {
+		case c.BagKey(e):
 			signer += "\n(" + bi{"clé du sac", "bag key"}.String() + ")"
+		case s != nil && s.Kind == verdict.SignerTrusted:
+			signer += "\n(" + bi{"clé de confiance", "trusted key"}.String() + ")\n" + shown(filepath.Base(s.Source))
+		case s != nil:
+			signer += "\n(" + bi{"clé non identifiée", "unidentified key"}.String() + ")"
 		}
 		when := shown(e.Time)
 		if at, err := time.Parse(time.RFC3339, e.Time); err == nil {
@@ -951,6 +960,45 @@ func custodyBlocks(r *Report) []rvBlock {
 		blocks = append(blocks, t)
 	}
 	return blocks
+}
+
+// signerOf returns the verification's signer of custody line i (entry e),
+// or nil when the report was not given one for it.
+func signerOf(r *Report, i int, e *chain.CustodyEntry) *verdict.Signer {
+	if i >= len(r.Signers) || r.Signers[i].Line != i+1 || r.Signers[i].KeyFingerprint != e.KeyFingerprint {
+		return nil
+	}
+	return &r.Signers[i]
+}
+
+// trustedKeysPara says which holders' keys the verification was given
+// (--trusted-key), and how many custody lines a key that is neither the
+// bag's nor one of them signed: those lines are attached to nobody.
+func trustedKeysPara(r *Report) rvBlock {
+	unknown := 0
+	for _, s := range r.Signers {
+		if s.Kind == verdict.SignerUnknown {
+			unknown++
+		}
+	}
+	var keys []string
+	for _, k := range r.Trusted {
+		keys = append(keys, shown(filepath.Base(k.Source))+" ("+groupHex(seal.KeyFingerprint(k.Key))+")")
+	}
+	given := bi{"Aucune clé de confiance n'a été donnée à la vérification (--trusted-key).",
+		"No trusted key was given to the verification (--trusted-key)."}
+	if len(keys) > 0 {
+		list := strings.Join(keys, ", ")
+		given = bi{fmt.Sprintf("Clés de confiance données à la vérification (--trusted-key) : %s.", list),
+			fmt.Sprintf("Trusted keys given to the verification (--trusted-key): %s.", list)}
+	}
+	rest := bi{"Chaque événement est signé par la clé du sac ou par l'une d'elles.",
+		"Every event is signed by the bag's key or one of them."}
+	if unknown > 0 {
+		rest = bi{fmt.Sprintf("%d événement(s) signés par une autre clé : leur signature tient, mais n'est rattachée à personne (n'importe qui peut créer une clé).", unknown),
+			fmt.Sprintf("%d event(s) signed by another key: the signature holds, but is attached to nobody (anyone can make a key).", unknown)}
+	}
+	return para(given.FR+" "+rest.FR, given.EN+" "+rest.EN)
 }
 
 func personText(p *chain.Person) string {

@@ -68,6 +68,7 @@ func write(fsys fs.FS, folder, out string, issued time.Time, opts *verdict.Optio
 	r.Stored = stored
 	r.SetVerification(v.Checks, v.Status.String())
 	r.SetAnchors(v.Anchors)
+	r.SetSigners(v.Signers, vopts.TrustedKeys)
 	r.Generated = issued
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
