@@ -114,9 +114,12 @@ type CustodyEvent struct {
 	SealIntact *bool  `json:"seal_intact,omitempty"`
 	Condition  string `json:"condition,omitempty"`
 
-	// verified: the verdict (required) and the checks that failed.
-	Verdict string   `json:"verdict,omitempty"`
-	Failed  []string `json:"failed,omitempty"`
+	// verified: the verdict (required), the checks that failed, and what
+	// the bag was compared with outside itself (each anchor kind, and
+	// whether it was checked and held).
+	Verdict string          `json:"verdict,omitempty"`
+	Failed  []string        `json:"failed,omitempty"`
+	Anchors []CustodyAnchor `json:"anchors,omitempty"`
 
 	// timestamped: the time-stamping authority, the token's file (relative
 	// to the output folder) and its SHA-256, all required.
@@ -131,6 +134,37 @@ type CustodyEvent struct {
 	// (required).
 	Store *Store `json:"store,omitempty"`
 }
+
+// CustodyAnchor is one anchor of a verified event: its kind ("root",
+// "signer", "custody-head", "tpm", "timestamp"), what became of it
+// ("held", "failed", "not checked") and the value the bag was compared
+// with, when one was given.
+type CustodyAnchor struct {
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	Given  string `json:"given,omitempty"`
+}
+
+// AnchorsText writes a verified event's anchors on one line: "root held
+// (given 1a2b…), signer not checked, …", raw: display it escaped.
+func AnchorsText(anchors []CustodyAnchor) string {
+	parts := make([]string, 0, len(anchors))
+	for _, a := range anchors {
+		p := a.Kind + " " + a.Status
+		if a.Given != "" {
+			p += " (given " + a.Given + ")"
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Anchor statuses of a verified event.
+const (
+	AnchorHeld       = "held"
+	AnchorFailed     = "failed"
+	AnchorNotChecked = "not checked"
+)
 
 // Store is where a stored event put the bag: an S3 bucket, the folder of
 // the bag in it, and each object written. The custody log itself is
@@ -626,7 +660,7 @@ var eventFields = map[string]struct{ required, allowed []string }{
 	EventSealed:      {[]string{"root", "archive_sha256"}, []string{"items", "octets", "summary"}},
 	EventTransferred: {[]string{"to"}, []string{"root", "from", "medium", "seal_number", "reason"}},
 	EventReceived:    {[]string{"seal_intact"}, []string{"root", "by", "condition", "seal_number"}},
-	EventVerified:    {[]string{"verdict"}, []string{"root", "failed", "tool"}},
+	EventVerified:    {[]string{"verdict"}, []string{"root", "failed", "anchors", "tool"}},
 	EventTimestamped: {[]string{"tsa", "token_file", "token_sha256"}, []string{"root"}},
 	EventNote:        {[]string{"text"}, []string{"root"}},
 	EventStored:      {[]string{"store"}, []string{"root"}},
@@ -664,6 +698,7 @@ func (ev *CustodyEvent) Validate() error {
 	add("condition", ev.Condition != "")
 	add("verdict", ev.Verdict != "")
 	add("failed", len(ev.Failed) > 0)
+	add("anchors", len(ev.Anchors) > 0)
 	add("tsa", ev.TSA != "")
 	add("token_file", ev.TokenFile != "")
 	add("token_sha256", ev.TokenSHA256 != "")
@@ -686,6 +721,11 @@ func (ev *CustodyEvent) Validate() error {
 	}
 	if ev.Actor != nil && *ev.Actor == (Person{}) {
 		return errors.New("empty actor")
+	}
+	for _, a := range ev.Anchors {
+		if a.Kind == "" || a.Status != AnchorHeld && a.Status != AnchorFailed && a.Status != AnchorNotChecked {
+			return fmt.Errorf("anchor %q with status %q: want a kind, and held, failed or not checked", a.Kind, a.Status)
+		}
 	}
 	if ev.Store != nil {
 		return ev.Store.validate()

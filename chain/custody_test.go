@@ -330,6 +330,9 @@ func TestCustodyAppendRefused(t *testing.T) {
 		{"foreign field", CustodyEvent{Event: EventNote, Text: "x", SealIntact: &yes}, alice, "belongs to other events"},
 		{"bad token hash", CustodyEvent{Event: EventTimestamped, TSA: "https://tsa.example", TokenFile: "root.tsr", TokenSHA256: "ABC"}, alice, "hex"},
 		{"another root", CustodyEvent{Event: EventNote, Text: "x", Root: strings.Repeat("a", 64)}, alice, "the sealed event (line 2) says"},
+		{"anchors on a note", CustodyEvent{Event: EventNote, Text: "x", Anchors: []CustodyAnchor{{Kind: "root", Status: AnchorHeld}}}, alice, "note event with anchors"},
+		{"anchor of no status", CustodyEvent{Event: EventVerified, Verdict: "VERIFIED", Anchors: []CustodyAnchor{{Kind: "root", Status: "ok"}}}, bob, `anchor "root" with status "ok"`},
+		{"anchor of no kind", CustodyEvent{Event: EventVerified, Verdict: "VERIFIED", Anchors: []CustodyAnchor{{Status: AnchorHeld}}}, bob, "want a kind"},
 	} {
 		before, _ := os.ReadFile(filepath.Join(dir, CustodyFile))
 		if _, err := AppendCustody(dir, tt.ev, tt.key); err == nil || !strings.Contains(err.Error(), tt.want) {

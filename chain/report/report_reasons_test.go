@@ -259,7 +259,9 @@ func TestVerdictWords(t *testing.T) {
 func TestReportReasonsBilingual(t *testing.T) {
 	dir := reportBag(t)
 	if _, err := chain.AppendCustody(dir, chain.CustodyEvent{Event: chain.EventVerified, At: reportT0.Add(72 * time.Hour),
-		Actor: &chain.Person{Name: "Dr Paul Leroy"}, Verdict: verdict.Failed.String(), Failed: []string{seal.CheckPayload}}, reportKey(9)); err != nil {
+		Actor: &chain.Person{Name: "Dr Paul Leroy"}, Verdict: verdict.Failed.String(), Failed: []string{seal.CheckPayload},
+		Anchors: []chain.CustodyAnchor{{Kind: "root", Status: chain.AnchorHeld, Given: strings.Repeat("ab", 32)},
+			{Kind: "signer", Status: chain.AnchorFailed, Given: strings.Repeat("cd", 32)}, {Kind: "tpm", Status: chain.AnchorNotChecked}}}, reportKey(9)); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Build(dir)
@@ -286,6 +288,8 @@ func TestReportReasonsBilingual(t *testing.T) {
 		"ne correspond pas au manifeste / does not match the manifest\n1 payload problems",
 		"Verdict : ÉCHEC / FAILED",
 		"Contrôles en échec / Failed checks : Contenu contre le manifeste / Payload against manifest (payload)",
+		"Ancrages vérifiés / Anchors checked : Empreinte racine (procès-verbal) / Root fingerprint (procès-verbal) : concordant / held ; " +
+			"Clé de signature relevée au début / Signing key noted at the start : ÉCHEC / FAILED<",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)

@@ -924,7 +924,7 @@ func custodyBlocks(r *Report) []rvBlock {
 		blocks = append(blocks, para(fmt.Sprintf("JOURNAL DE POSSESSION ROMPU à la ligne %d (%s) : %s. Seules les %d lignes précédentes sont établies ; %d ligne(s) suivantes non vérifiées.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest)),
 			fmt.Sprintf("CUSTODY LOG BROKEN at line %d (%s): %s. Only the %d lines before it hold; %d line(s) after it unchecked.", c.Err.Line, shown(c.Err.Kind), why, len(c.Entries), len(c.Rest))))
 	}
-	if r.Verified && c.Err == nil {
+	if len(r.Signers) > 0 && c.Err == nil {
 		blocks = append(blocks, trustedKeysPara(r))
 	}
 	t := rvBlock{Kind: blockTable, Cols: []rvCol{
@@ -1066,6 +1066,9 @@ func eventDetails(e *chain.CustodyEvent) string {
 	addf(bi{"État", "Condition"}, e.Condition)
 	addf(bi{"Verdict", "Verdict"}, verdictWords(e.Verdict))
 	addf(bi{"Contrôles en échec", "Failed checks"}, checkNames(e.Failed))
+	if len(e.Anchors) > 0 {
+		addf(bi{"Ancrages vérifiés", "Anchors checked"}, custodyAnchors(e.Anchors))
+	}
 	addf(bi{"Autorité d'horodatage", "TSA"}, e.TSA)
 	addf(bi{"Jeton", "Token"}, e.TokenFile)
 	addf(bi{"SHA-256 du jeton", "Token SHA-256"}, abbrev(e.TokenSHA256))
@@ -1081,6 +1084,29 @@ func eventDetails(e *chain.CustodyEvent) string {
 		}
 	}
 	return orDash(strings.Join(lines, "\n"))
+}
+
+// custodyAnchors names the anchors a verified event checked, each with
+// what became of it, or says none was: self-consistency only.
+func custodyAnchors(anchors []chain.CustodyAnchor) string {
+	var parts []string
+	for _, a := range anchors {
+		if a.Status == chain.AnchorNotChecked {
+			continue
+		}
+		label, status := bi{a.Kind, ""}, bi{a.Status, ""}
+		if l, ok := anchorLabels[verdict.AnchorKind(a.Kind)]; ok {
+			label = l
+		}
+		if l, ok := anchorStatusLabels[verdict.AnchorStatus(a.Status)]; ok {
+			status = l
+		}
+		parts = append(parts, label.String()+" : "+status.String())
+	}
+	if len(parts) == 0 {
+		return bi{"aucun : autocohérence seule", "none: self-consistency only"}.String()
+	}
+	return strings.Join(parts, " ; ")
 }
 
 func statusRank(s evidence.Status) int {

@@ -52,9 +52,9 @@ type AnchorStatus string
 
 // Anchor statuses.
 const (
-	AnchorNotChecked AnchorStatus = "not checked" // not given, or nothing beside the bag to check
-	AnchorHeld       AnchorStatus = "held"        // checked, and the bag matches it
-	AnchorFailed     AnchorStatus = "failed"      // checked, and the bag does not match it
+	AnchorNotChecked AnchorStatus = chain.AnchorNotChecked // not given, or nothing beside the bag to check
+	AnchorHeld       AnchorStatus = chain.AnchorHeld       // checked, and the bag matches it
+	AnchorFailed     AnchorStatus = chain.AnchorFailed     // checked, and the bag does not match it
 )
 
 // Anchor is what a Verdict says of one anchor kind.
@@ -66,6 +66,16 @@ type Anchor struct {
 	Given  string       `json:"given,omitempty"`
 	Status AnchorStatus `json:"status"`
 	Detail string       `json:"detail"`
+}
+
+// CustodyAnchors returns the anchors as a verified custody event records
+// them.
+func CustodyAnchors(anchors []Anchor) []chain.CustodyAnchor {
+	out := make([]chain.CustodyAnchor, 0, len(anchors))
+	for _, a := range anchors {
+		out = append(out, chain.CustodyAnchor{Kind: string(a.Kind), Status: string(a.Status), Given: a.Given})
+	}
+	return out
 }
 
 // ErrMalformed is wrapped by the error for an anchor value that is not a

@@ -29,6 +29,7 @@ type custodyAddOptions struct {
 	SealIntact                           bool
 	TSA, Token                           string
 	Text                                 string
+	Anchors                              anchorFlags // verified: as scelle verify's
 
 	sealIntactSet bool
 }
@@ -62,8 +63,11 @@ the new line makes (its SHA-256): note it in your own register, and
 Events and their flags:
   transferred  --to (required) --from --medium --seal-number --reason
   received     --seal-intact=true|false (required) --by --condition --seal-number
-  verified     runs every check of scelle verify and records the verdict and
-               the failed checks (exit code as scelle verify)
+  verified     runs every check of scelle verify and records the verdict, the
+               failed checks and the anchors: --root, --signer,
+               --custody-head, --trusted-key as scelle verify's, each
+               recorded as held, failed or not checked (exit code as
+               scelle verify)
   timestamped  --tsa URL --token FILE (required): an RFC 3161 token for the root
   note         --text (required)
 --actor, --organisation and --role name who acts, for every event.
@@ -92,6 +96,7 @@ Events and their flags:
 	f.StringVar(&addOpts.TSA, "tsa", "", "timestamped: the time-stamping authority")
 	f.StringVar(&addOpts.Token, "token", "", "timestamped: the RFC 3161 token file")
 	f.StringVar(&addOpts.Text, "text", "", "note: the text")
+	addAnchorFlags(add, &addOpts.Anchors)
 
 	var showOpts custodyShowOptions
 	show := &cobra.Command{
@@ -139,6 +144,9 @@ func custodyEventOf(opts custodyAddOptions) (chain.CustodyEvent, error) {
 	if opts.Event != chain.EventReceived && opts.sealIntactSet {
 		return ev, &usageError{fmt.Errorf("--seal-intact: only for --event received")}
 	}
+	if a := opts.Anchors; opts.Event != chain.EventVerified && (a.Root != "" || a.Signer != "" || a.CustodyHead != "" || len(a.TrustedKeys) > 0) {
+		return ev, &usageError{errors.New("--root, --signer, --custody-head, --trusted-key: only for --event verified")}
+	}
 	if opts.Token != "" && opts.Event != chain.EventTimestamped {
 		return ev, &usageError{fmt.Errorf("--token: only for --event timestamped")}
 	}
@@ -177,10 +185,15 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 	var v *verdict.Verdict
 	switch opts.Event {
 	case chain.EventVerified:
-		if v, err = verdict.Check(dir, verdict.Options{}); err != nil {
+		var vopts verdict.Options
+		if err := opts.Anchors.apply(&vopts); err != nil {
+			return err
+		}
+		if v, err = verdict.Check(dir, vopts); err != nil {
 			return err
 		}
 		ev.Verdict, ev.Tool, ev.Failed = v.Status.String(), "scelle "+versionString(), v.FailedNames()
+		ev.Anchors = verdict.CustodyAnchors(v.Anchors)
 	case chain.EventTimestamped:
 		if ev.TokenFile, ev.TokenSHA256, err = tokenFile(dir, opts.Token); err != nil {
 			return fmt.Errorf("--token: %w", err)
@@ -201,6 +214,7 @@ func runCustodyAdd(ctx context.Context, opts custodyAddOptions, args []string, s
 	for _, c := range v.Failed() {
 		fmt.Fprintf(stdout, "FAIL  %-15s %s [%s]\n", visible.String(c.Name), visible.String(c.Detail), visible.String(c.Where))
 	}
+	printAnchors(stdout, v)
 	fmt.Fprintf(stdout, "verdict: %s\n", e.Verdict)
 	return verdictExit(v.Status)
 }
@@ -372,6 +386,9 @@ func printEvent(w io.Writer, e shownEvent) {
 	field("verdict", e.Verdict)
 	if len(e.Failed) > 0 {
 		field("failed", strings.Join(e.Failed, "; "))
+	}
+	if len(e.Anchors) > 0 {
+		field("anchors", chain.AnchorsText(e.Anchors))
 	}
 	field("tsa", e.TSA)
 	field("token", e.TokenFile)
