@@ -191,6 +191,40 @@ func TestWindowsCollect(t *testing.T) {
 		t.Errorf("winpmem.json %+v; %d bytes of RAM stored", pmem, len(ram))
 	}
 
+	// The record names the host as Windows does, and its clock, with no
+	// Linux file looked for.
+	t.Run("record", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(dir, seal.RecordFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct {
+			Host struct {
+				Hostname string   `json:"hostname"`
+				Errors   []string `json:"errors"`
+			} `json:"host"`
+			ClockStart struct {
+				WallClock     time.Time `json:"wall_clock"`
+				UptimeSeconds float64   `json:"uptime_seconds"`
+				BootTime      time.Time `json:"boot_time"`
+				Errors        []string  `json:"errors"`
+			} `json:"clock_start"`
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		// Wine answers GetComputerNameEx with the Linux host's name.
+		if want, _ := os.Hostname(); !strings.EqualFold(rec.Host.Hostname, want) || len(rec.Host.Errors) > 0 {
+			t.Errorf("record host %q (errors %q), want %q", rec.Host.Hostname, rec.Host.Errors, want)
+		}
+		c := rec.ClockStart
+		if c.WallClock.IsZero() || c.UptimeSeconds <= 0 || c.BootTime.IsZero() || !c.BootTime.Before(c.WallClock) || len(c.Errors) > 0 {
+			t.Errorf("record clock_start %+v", c)
+		}
+		if strings.Contains(string(b), "/proc/") || strings.Contains(string(b), `"/etc/`) || strings.Contains(string(b), ` /etc/`) {
+			t.Errorf("the record of a Windows host names a Linux file:\n%s", b)
+		}
+	})
 	t.Run("processes", func(t *testing.T) {
 		if !triage {
 			t.Skip("needs win.processes and win.images (collect/winlive, windows-triage profile): not in this build")

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scelle/scelle/collect"
+	"github.com/scelle/scelle/collect/winlive"
 )
 
 // TimeState is the host's clock as the kernel reports it.
@@ -22,10 +23,12 @@ type TimeState struct {
 	// MonotonicSeconds is CLOCK_MONOTONIC read right after WallClock; the
 	// kernel log's times are offsets on (about) this clock.
 	MonotonicSeconds float64 `json:"monotonic_seconds,omitempty"`
-	// UptimeSeconds is /proc/uptime's first field (CLOCK_BOOTTIME).
+	// UptimeSeconds is /proc/uptime's first field (CLOCK_BOOTTIME); on
+	// Windows, GetTickCount64.
 	UptimeSeconds float64 `json:"uptime_seconds,omitempty"`
 	// BootTime is /proc/stat's btime: the wall clock time of boot, to the
-	// second, as the kernel computes it now (it moves if the clock is set).
+	// second, as the kernel computes it now (it moves if the clock is set);
+	// on Windows, WallClock less UptimeSeconds.
 	BootTime time.Time `json:"boot_time,omitzero"`
 	// Timezone is what the host's programs use for local time (no TZ set):
 	// the zone /etc/localtime links to, or its TZif footer rule.
@@ -140,6 +143,10 @@ func Clock(env *collect.Env) TimeState {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	t := TimeState{Live: env.Live}
+	if env.TargetOS() == "windows" {
+		clockWindows(env, &t)
+		return t
+	}
 	if env.Live {
 		t.WallClock = time.Now().UTC()
 		if mono, err := monotonic(); err != nil {
@@ -171,6 +178,24 @@ func Clock(env *collect.Env) TimeState {
 	}
 	timezone(ctx, env, &t)
 	return t
+}
+
+// clockWindows fills t for a Windows host: the wall clock, and the uptime
+// (GetTickCount64) and boot time it gives; the time zone, the time
+// service and the clock's adjustment are win.time's, in
+// live/windows/system/time.jsonl.
+func clockWindows(env *collect.Env, t *TimeState) {
+	if !env.Live {
+		t.Notes = append(t.Notes, deadBox+`: a Windows image's time zone is in its SYSTEM hive (ControlSet001\Control\TimeZoneInformation)`)
+		return
+	}
+	t.WallClock = time.Now().UTC()
+	if up, err := winlive.Uptime(); err != nil {
+		t.Errors = append(t.Errors, err.Error())
+	} else {
+		t.UptimeSeconds, t.BootTime = up.Seconds(), t.WallClock.Add(-up)
+	}
+	t.Notes = append(t.Notes, "Windows: the time zone, the time service and the clock's adjustment are in live/windows/system/time.jsonl (win.time)")
 }
 
 // timezone fills t's time zone fields from /etc/localtime and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -53,12 +54,35 @@ var dmiFields = []string{
 	"chassis_vendor", "chassis_type", "chassis_version", "chassis_serial", "chassis_asset_tag",
 }
 
+// identifyWindows: a Windows host has neither /proc nor /etc. Its name
+// is the computer's DNS host name (GetComputerNameEx, which os.Hostname
+// calls); the rest of its identity (NetBIOS name, domain, version,
+// SMBIOS) is win.identity's, in live/windows/system/identity.jsonl.
+func identifyWindows(env *collect.Env) Identity {
+	id := Identity{Live: env.Live}
+	if !env.Live {
+		id.Notes = append(id.Notes, deadBox+`: a Windows image's computer name is in its SYSTEM hive (ControlSet001\Control\ComputerName\ComputerName)`)
+		return id
+	}
+	name, err := os.Hostname()
+	if err != nil {
+		id.Errors = append(id.Errors, fmt.Sprintf("GetComputerNameEx: %v", err))
+	} else {
+		id.Hostname, id.HostnameSource = name, "GetComputerNameEx(ComputerNamePhysicalDnsHostname)"
+	}
+	id.Notes = append(id.Notes, "Windows: the NetBIOS and DNS names, domain, version and SMBIOS are in live/windows/system/identity.jsonl (win.identity)")
+	return id
+}
+
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 var machineIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // Identify returns the host's identity. It is fast and never fails: what
 // cannot be read is noted in Errors.
 func Identify(env *collect.Env) Identity {
+	if env.TargetOS() == "windows" {
+		return identifyWindows(env)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	id := Identity{Live: env.Live}

@@ -47,12 +47,11 @@ type dynamicTimeZone struct {
 func collectTime(ctx context.Context, s *collect.Session) error {
 	c := Clock{WallClock: time.Now().UTC()}
 	note := func(format string, args ...any) { c.Errors = append(c.Errors, fmt.Sprintf(format, args...)) }
-	if err := find(procGetTickCount64); err != nil {
+	if up, err := Uptime(); err != nil {
 		note("%v", err)
 	} else {
-		ms, _, _ := procGetTickCount64.Call()
-		c.UptimeSeconds = float64(ms) / 1000
-		c.BootTime = c.WallClock.Add(-time.Duration(ms) * time.Millisecond)
+		c.UptimeSeconds = up.Seconds()
+		c.BootTime = c.WallClock.Add(-up)
 	}
 	if err := find(procGetDynamicTimeZoneInformation); err != nil {
 		note("%v", err)
@@ -91,6 +90,16 @@ func collectTime(ctx context.Context, s *collect.Session) error {
 	}
 	putLines(ctx, s, "live/windows/system/time.jsonl", srcTime, []Clock{c}, nil)
 	return ctx.Err()
+}
+
+// Uptime is the time since the host booted, sleep included
+// (GetTickCount64, to the millisecond).
+func Uptime() (time.Duration, error) {
+	if err := find(procGetTickCount64); err != nil {
+		return 0, err
+	}
+	ms, _, _ := procGetTickCount64.Call()
+	return time.Duration(ms) * time.Millisecond, nil
 }
 
 func computerName(kind uint32) (string, error) {
