@@ -130,7 +130,7 @@ func TestWindowsCollect(t *testing.T) {
 	}
 	args := []string{"collect", "--no-prompt", "--case", "E2E", "--examiner", "wine",
 		"--out", winetest.WindowsPath(out), "--winpmem", winetest.WindowsPath(winpmem),
-		"--path", suspectPath}
+		"--path", `C:` + strings.ReplaceAll(suspectPath, "/", `\`)} // as a Windows responder types it
 	if triage {
 		args = append(args, "--profile", "windows-triage")
 	}

@@ -1,6 +1,8 @@
 package acquire
 
 import (
+	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -39,14 +41,46 @@ func plan(opts *Options, env *collect.Env, out, root string) ([]collect.Collecto
 		for _, e := range exclude {
 			ex = append(ex, e, e+"/**")
 		}
-		if opts.Image != "" {
+		switch {
+		case opts.Image != "":
 			// Patterns on the image's NTFS volumes, from each one's root.
 			cs = append(cs, &ntfs.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths})
-		} else {
+		case env.TargetOS() == "windows" && env.Live:
+			pats, err := windowsPatterns(opts.Paths, filepath.VolumeName(env.Root))
+			if err != nil {
+				return nil, &OptionError{err}
+			}
+			cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: pats, Exclude: ex})
+		default:
 			cs = append(cs, &files.Tree{ID: PathsCollector, Vol: collect.ClassDisk, Patterns: opts.Paths, Exclude: ex})
 		}
 	}
 	return cs, nil
+}
+
+// windowsPatterns turns the --path patterns a responder writes on a live
+// Windows host (C:\Users\*\NTUSER.DAT, C:/Users/..., \Users\...) into
+// those files.Tree walks: slash-separated, from the root of the system
+// drive (drive, "C:"), where the collection reads. A backslash is a
+// separator there, never an escape. A pattern on another drive, or a
+// network or device path, is refused, not left to match nothing: the
+// responder would read "not present" of a file that is there.
+func windowsPatterns(pats []string, drive string) ([]string, error) {
+	out := make([]string, 0, len(pats))
+	for _, p := range pats {
+		q := strings.ReplaceAll(p, `\`, "/")
+		switch {
+		case strings.HasPrefix(q, "//"):
+			return nil, fmt.Errorf("--path %s: a network or device path; give a path on drive %s", p, drive)
+		case len(q) >= 2 && q[1] == ':' && ('a' <= q[0]|0x20 && q[0]|0x20 <= 'z'):
+			if !strings.EqualFold(q[:2], drive) {
+				return nil, fmt.Errorf("--path %s: on drive %s, but a live collection reads drive %s, the system drive", p, strings.ToUpper(q[:2]), drive)
+			}
+			q = q[2:]
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }
 
 // nativeOptions returns the options the native collectors read.
