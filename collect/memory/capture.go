@@ -46,9 +46,9 @@ const CollectorName = "memory.ram"
 // skipped.
 const ItemSource = "physical memory"
 
-// minRate is the slowest capture the collector's time limit allows for:
+// MinRate is the slowest capture the collector's time limit allows for:
 // a USB 2 stick.
-const minRate = 8 << 20
+const MinRate = 8 << 20
 
 // ChunkName is the entry name of the chunk whose first physical address
 // is start: 16 hex digits, so that name order is address order.
@@ -174,7 +174,7 @@ func (c *RAM) TimeLimit(timeout time.Duration) time.Duration {
 	for _, r := range ram {
 		total += r.Size()
 	}
-	return timeout + time.Duration(total/minRate+1)*time.Second
+	return timeout + time.Duration(total/MinRate+1)*time.Second
 }
 
 // SystemRAM returns the System RAM ranges of p's /proc/iomem.

@@ -2,6 +2,7 @@ package winpmem
 
 import (
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 )
@@ -20,4 +21,27 @@ func openHeld(path string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(h), path), nil
+}
+
+// memoryStatusEx is GlobalMemoryStatusEx's MEMORYSTATUSEX.
+type memoryStatusEx struct {
+	Length, MemoryLoad                   uint32
+	TotalPhys, AvailPhys                 uint64
+	TotalPageFile, AvailPageFile         uint64
+	TotalVirtual, AvailVirtual, AvailExt uint64
+}
+
+var procGlobalMemoryStatusEx = windows.NewLazySystemDLL("kernel32.dll").NewProc("GlobalMemoryStatusEx")
+
+// physicalMemory returns the bytes of physical memory Windows uses
+// (GlobalMemoryStatusEx's ullTotalPhys).
+func physicalMemory() (uint64, error) {
+	if err := procGlobalMemoryStatusEx.Find(); err != nil {
+		return 0, err
+	}
+	m := memoryStatusEx{Length: uint32(unsafe.Sizeof(memoryStatusEx{}))}
+	if r, _, err := procGlobalMemoryStatusEx.Call(uintptr(unsafe.Pointer(&m))); r == 0 {
+		return 0, err
+	}
+	return m.TotalPhys, nil
 }

@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/collecttest"
+	"github.com/scelle/scelle/collect/memory"
 )
 
 // The test binary is also the fake WinPmem: with FAKE_WINPMEM set to a
@@ -157,5 +159,28 @@ func TestRefused(t *testing.T) {
 		if _, ok := sink.Files[RangesEntry]; ok {
 			t.Errorf("%s: ranges stored", path)
 		}
+	}
+}
+
+// TestTimeLimit: on Windows the collector is allowed the Runner's timeout
+// plus the host's RAM at 8 MiB/s (physicalMemory, which wine answers
+// too); elsewhere, and with no program, the Runner's timeout.
+func TestTimeLimit(t *testing.T) {
+	var _ collect.Lengthy = (*Collector)(nil)
+	c := &Collector{Path: "/stick/winpmem.exe"}
+	got := c.TimeLimit(time.Minute)
+	total, err := physicalMemory()
+	switch {
+	case runtime.GOOS != "windows":
+		if err == nil || got != time.Minute {
+			t.Errorf("not Windows: limit %v, memory %d, %v; want 1m0s and an error", got, total, err)
+		}
+	case err != nil || total < 64<<20:
+		t.Fatalf("GlobalMemoryStatusEx: %d bytes, %v", total, err)
+	case got != time.Minute+time.Duration(total/memory.MinRate+1)*time.Second:
+		t.Errorf("limit %v for %d bytes of RAM", got, total)
+	}
+	if got := (&Collector{}).TimeLimit(time.Minute); got != time.Minute {
+		t.Errorf("no program: limit %v", got)
 	}
 }
