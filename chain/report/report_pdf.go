@@ -101,30 +101,38 @@ func (r *Report) pdfTranslator() func(string) string {
 	return func(s string) string { return toCP1252(tr, s, &escaped) }
 }
 
-// toCP1252 translates s for the core fonts. A control character other
-// than a line feed or a tab, and a rune Windows-1252 lacks, is written
-// <U+XXXX>, and a byte that is not UTF-8 <0xXX>, so that a name in the
-// report is never silently changed (a Cyrillic path must not read
-// "/home/????"); escaped is then set.
+// toCP1252 translates s for the core fonts. A rune Windows-1252 lacks is
+// written as the screen writes a character that does not show as itself
+// (internal/visible): \uXXXX, or \UXXXXXXXX above U+FFFF; a control
+// character other than a line feed or a tab, and a byte that is not
+// UTF-8, \xXX. So a name in the report is never silently changed (a
+// Cyrillic path must not read "/home/????"), and escaped is then set.
+// Host text comes here already shown (visible.String), with every
+// backslash of its own doubled: an escape never reads as a name.
 func toCP1252(tr func(string) string, s string, escaped *bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		c, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case c == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, "<0x%02X>", s[i])
+			fmt.Fprintf(&b, `\x%02x`, s[i])
 			*escaped = true
 		case c == '\n' || c == '\t':
 			b.WriteRune(c)
 		case c < 0x20 || c == 0x7f:
-			fmt.Fprintf(&b, "<U+%04X>", c)
+			fmt.Fprintf(&b, `\x%02x`, c)
 			*escaped = true
 		case c < 0x80:
 			b.WriteRune(c)
 		default:
 			t := tr(string(c))
-			if t == "." || t == "" {
-				t = fmt.Sprintf("<U+%04X>", c)
+			switch {
+			case t != "." && t != "":
+			case c > 0xffff:
+				t = fmt.Sprintf(`\U%08x`, c)
+				*escaped = true
+			default:
+				t = fmt.Sprintf(`\u%04x`, c)
 				*escaped = true
 			}
 			b.WriteString(t)
@@ -545,9 +553,9 @@ func (d *pdfDoc) end() {
 	if d.escaped {
 		f.SetFont("Helvetica", "", 7.5)
 		d.ink()
-		f.MultiCell(pdfWidth, 3.6, d.tr("Les caractères absents des polices de ce PDF y sont écrits <U+XXXX> (code Unicode) et les octets "+
-			"qui ne sont pas de l'UTF-8 <0xXX> ; report.html et record.json les donnent tels quels. / Characters the fonts of this PDF lack "+
-			"are written <U+XXXX> (their Unicode code point), and bytes that are not UTF-8 <0xXX>; report.html and record.json give them as they are."), "", "C", false)
+		f.MultiCell(pdfWidth, 3.6, d.tr("Les caractères absents des polices de ce PDF y sont écrits \\uXXXX (code Unicode), comme ceux qui "+
+			"ne s'affichent pas ; report.html et record.json les donnent tels quels. / Characters the fonts of this PDF lack "+
+			"are written \\uXXXX (their Unicode code point), as those that do not show as themselves; report.html and record.json give them as they are."), "", "C", false)
 		f.Ln(1)
 	}
 	f.SetFont("Helvetica", "B", 8.5)

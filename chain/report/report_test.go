@@ -20,6 +20,7 @@ import (
 	"github.com/scelle/scelle/chain/verdict"
 	"github.com/scelle/scelle/internal/evidence"
 	"github.com/scelle/scelle/internal/testtool"
+	"github.com/scelle/scelle/internal/visible"
 	"github.com/scelle/scelle/seal"
 )
 
@@ -375,8 +376,13 @@ func TestReportNeedsRecord(t *testing.T) {
 
 func TestToCP1252(t *testing.T) {
 	tr := (&Report{}).pdfTranslator()
-	if got, want := tr("é«Ω→»\x00\n€/home/иван\xff\ufffd"), "\xe9\xab<U+03A9><U+2192>\xbb<U+0000>\n\x80/home/<U+0438><U+0432><U+0430><U+043D><0xFF><U+FFFD>"; got != want {
+	if got, want := tr("é«Ω→»\x00\n€/home/иван\xff\ufffd\U0001F600"), "\xe9\xab\\u03a9\\u2192\xbb\\x00\n\x80/home/\\u0438\\u0432\\u0430\\u043d\\xff\\ufffd\\U0001f600"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+	// Host text comes shown: a name that holds the six characters
+	// \u0438 never reads as one that holds и.
+	if a, b := tr(visible.String("и")), tr(visible.String(`\u0438`)); a == b {
+		t.Fatalf("и and the text \\u0438 both read %q", a)
 	}
 }
 
@@ -404,12 +410,12 @@ func TestReportWriteSample(t *testing.T) {
 }
 
 // A name with characters the PDF's core fonts lack is written with
-// <U+XXXX> escapes, never '?', and the end of the report says so; a byte
+// \uXXXX escapes, never '?', and the end of the report says so; a byte
 // that is not UTF-8 is written \xff, as the terminal shows it.
 func TestReportPDFEscapesNames(t *testing.T) {
 	testtool.Need(t, "pdftotext", "poppler-utils")
 	r := verifiedReport(t, reportBag(t))
-	r.Items.Add(&evidence.Item{Collector: "files", Class: "config", Source: "/home/иван/секрет\xff.txt", Kind: "file", Status: "failed",
+	r.Items.Add(&evidence.Item{Collector: "files", Class: "config", Source: "/home/иван/с\xff.txt", Kind: "file", Status: "failed",
 		Reason: "permission denied"})
 	var b bytes.Buffer
 	if err := r.WritePDF(&b); err != nil {
@@ -424,7 +430,7 @@ func TestReportPDFEscapesNames(t *testing.T) {
 		t.Fatalf("pdftotext: %v\n%s", err, out)
 	}
 	text := strings.Join(strings.Fields(string(out)), "") // cells wrap long names
-	for _, w := range []string{"/home/<U+0438><U+0432><U+0430>", `\xff.txt`, "arewritten<U+XXXX>"} {
+	for _, w := range []string{`/home/\u0438\u0432\u0430`, `\xff.txt`, `arewritten\uXXXX`} {
 		if !strings.Contains(text, w) {
 			t.Errorf("pdftotext output lacks %q:\n%s", w, out)
 		}
