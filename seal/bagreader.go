@@ -168,15 +168,17 @@ type BagReader struct {
 	opts ReadOptions
 	dir  folder // the output folder; none() for an archive file read alone
 
-	f      fs.File   // the archive file
-	cipher hash.Hash // the ciphertext's SHA-256, when read through age
-	plain  hash.Hash // the plaintext archive's SHA-256
-	src    io.Reader // the plaintext, through plain; nil when age refused it
-	ar     *ArchiveReader
-	s      *archiveScan
-	cur    *BagEntry
-	buf    []byte
-	j      *journalFeed
+	f      fs.File     // the archive file
+	cipher hash.Hash   // the ciphertext's SHA-256, when read through age
+	plain  *hashBehind // the plaintext archive's SHA-256, made on another goroutine
+	// content makes the entries' SHA-256 on another goroutine.
+	content *behind
+	src     io.Reader // the plaintext, through plain; nil when age refused it
+	ar      *ArchiveReader
+	s       *archiveScan
+	cur     *BagEntry
+	buf     []byte
+	j       *journalFeed
 
 	pub ed25519.PublicKey // root.pub.pem's key, once read
 	// noJournal: a folder without journal.jsonl; copyJC is then the check
@@ -256,7 +258,7 @@ func (e *BagEntry) SHA256() (sum [32]byte, ok bool) {
 
 func (e *BagEntry) consume(p []byte) {
 	e.n += int64(len(p))
-	e.h.Write(p)
+	e.r.content.write(e.h, p)
 	if e.keep != nil {
 		e.keep.Write(p)
 	}
@@ -345,8 +347,8 @@ func (r *BagReader) start(encrypted bool) (*BagReader, error) {
 			return r, nil
 		}
 	}
-	r.plain = sha256.New()
-	r.src = io.TeeReader(src, r.plain)
+	r.plain, r.content = newHashBehind(src, sha256.New()), newBehind()
+	r.src = r.plain
 	if r.ar, err = NewArchiveReader(r.src); err != nil {
 		r.Close()
 		return nil, err
@@ -483,6 +485,12 @@ func (r *BagReader) Close() error {
 	if r.ar != nil {
 		r.ar.Close()
 	}
+	if r.plain != nil {
+		r.plain.Stop()
+	}
+	if r.content != nil {
+		r.content.stop()
+	}
 	return r.f.Close()
 }
 
@@ -557,7 +565,7 @@ func (r *BagReader) endEntry(e *BagEntry, err error) *MismatchError {
 		r.stop(err)
 		return nil
 	}
-	copy(e.sum[:], e.h.Sum(nil))
+	copy(e.sum[:], r.content.sum(e.h))
 	sumHex := hex.EncodeToString(e.sum[:])
 	payload := strings.HasPrefix(e.Path, PayloadDir+"/")
 	r.sum.Entries++
@@ -649,7 +657,7 @@ func (r *BagReader) finish() {
 		if de := new(DecryptError); errors.As(s.err, &de) {
 			s.decErr = de
 		}
-		copy(s.sum[:], r.plain.Sum(nil))
+		copy(s.sum[:], r.plain.Sum())
 		r.sum.SHA256 = s.sum
 	}
 	switch {
