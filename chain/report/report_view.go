@@ -994,6 +994,9 @@ func trustedKeysPara(r *Report) rvBlock {
 	}
 	rest := bi{"Chaque événement est signé par la clé du sac ou par l'une d'elles.",
 		"Every event is signed by the bag's key or one of them."}
+	if len(keys) == 0 {
+		rest = bi{"Chaque événement est signé par la clé du sac.", "Every event is signed by the bag's key."}
+	}
 	if unknown > 0 {
 		rest = bi{fmt.Sprintf("%d événement(s) signés par une autre clé : leur signature tient, mais n'est rattachée à personne (n'importe qui peut créer une clé).", unknown),
 			fmt.Sprintf("%d event(s) signed by another key: the signature holds, but is attached to nobody (anyone can make a key).", unknown)}
