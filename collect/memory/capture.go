@@ -46,9 +46,16 @@ const CollectorName = "memory.ram"
 // skipped.
 const ItemSource = "physical memory"
 
-// MinRate is the slowest capture the collector's time limit allows for:
+// minRate is the slowest capture the collector's time limit allows for:
 // a USB 2 stick.
-const MinRate = 8 << 20
+const minRate = 8 << 20
+
+// CaptureLimit is the time a capture of ram bytes is allowed, given the
+// Runner's timeout: the timeout plus the RAM read at minRate. Linux's
+// capture and WinPmem's both take it.
+func CaptureLimit(timeout time.Duration, ram uint64) time.Duration {
+	return timeout + time.Duration(ram/minRate+1)*time.Second
+}
 
 // ChunkName is the entry name of the chunk whose first physical address
 // is start: 16 hex digits, so that name order is address order.
@@ -174,7 +181,7 @@ func (c *RAM) TimeLimit(timeout time.Duration) time.Duration {
 	for _, r := range ram {
 		total += r.Size()
 	}
-	return timeout + time.Duration(total/MinRate+1)*time.Second
+	return CaptureLimit(timeout, total)
 }
 
 // SystemRAM returns the System RAM ranges of p's /proc/iomem.

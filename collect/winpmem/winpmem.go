@@ -82,16 +82,15 @@ type Collector struct {
 func (c *Collector) Name() string         { return CollectorName }
 func (c *Collector) Class() collect.Class { return collect.ClassSystem }
 
-// TimeLimit implements collect.Lengthy: the Runner's timeout plus the
-// host's physical memory read at memory.MinRate (a USB 2 stick), as
-// collect/memory allows on Linux. Where the size is unknown, the
-// Runner's timeout.
+// TimeLimit implements collect.Lengthy: memory.CaptureLimit for the
+// host's physical memory, as collect/memory allows on Linux. Where the
+// size is unknown, the Runner's timeout.
 func (c *Collector) TimeLimit(timeout time.Duration) time.Duration {
 	total, err := physicalMemory()
 	if c.Path == "" || err != nil || total == 0 {
 		return timeout
 	}
-	return timeout + time.Duration(total/memory.MinRate+1)*time.Second
+	return memory.CaptureLimit(timeout, total)
 }
 
 // ErrChanged is wrapped by the failure recorded when the program changed

@@ -17,7 +17,6 @@ import (
 
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/collect/collecttest"
-	"github.com/scelle/scelle/collect/memory"
 )
 
 // The test binary is also the fake WinPmem: with FAKE_WINPMEM set to a
@@ -177,7 +176,7 @@ func TestTimeLimit(t *testing.T) {
 		}
 	case err != nil || total < 64<<20:
 		t.Fatalf("GlobalMemoryStatusEx: %d bytes, %v", total, err)
-	case got != time.Minute+time.Duration(total/memory.MinRate+1)*time.Second:
+	case got != time.Minute+time.Duration(total/(8<<20)+1)*time.Second:
 		t.Errorf("limit %v for %d bytes of RAM", got, total)
 	}
 	if got := (&Collector{}).TimeLimit(time.Minute); got != time.Minute {
