@@ -45,8 +45,22 @@ func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive
 		defer mu.Unlock()
 		levels, offsets = append(levels, l), append(offsets, off)
 	}
-	for _, e := range entries {
-		f.beginEntry(int64(len(e)))
+	feedFramer(t, f, entries, nil)
+	return levels, offsets
+}
+
+// feedFramer writes the entries through f, each announced with its
+// size in sizes (nil: its length), as the writer sends content (the next
+// entry is cut while this one is compressed and written), and waits for
+// them to be written.
+func feedFramer(t *testing.T, f *framer, entries [][]byte, sizes []int64) {
+	t.Helper()
+	for i, e := range entries {
+		size := int64(len(e))
+		if sizes != nil {
+			size = sizes[i]
+		}
+		f.beginEntry(size)
 		for p := e; len(p) > 0; {
 			// Half the writes in place, half copied, as the tar writer's
 			// headers and the content read into buffer are.
@@ -59,8 +73,6 @@ func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive
 			}
 			p = p[n:]
 		}
-		// As the writer sends content: the next entry is cut while this
-		// one is compressed and written.
 		f.finishEntry(nil)
 	}
 	f.idle()
@@ -68,7 +80,6 @@ func framerOutput(t *testing.T, dst io.Writer, level zstd.EncoderLevel, adaptive
 	if err := f.failed(); err != nil {
 		t.Fatal(err)
 	}
-	return levels, offsets
 }
 
 func decodeAll(t *testing.T, b []byte) []byte {
@@ -113,21 +124,7 @@ func TestFramerSmallEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, e := range entries {
-		f.beginEntry(sizes[i])
-		for p := e; len(p) > 0; {
-			b := f.buffer(len(p))
-			n := copy(b, p)
-			f.Write(b[:n])
-			p = p[n:]
-		}
-		f.finishEntry(nil)
-	}
-	f.idle()
-	f.close()
-	if err := f.failed(); err != nil {
-		t.Fatal(err)
-	}
+	feedFramer(t, f, entries, sizes)
 	if f.small.made == 0 || f.big.made == 0 {
 		t.Errorf("buffers made: %d small, %d large; want both kinds", f.small.made, f.big.made)
 	}
