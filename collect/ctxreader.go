@@ -64,9 +64,7 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		if len(p) > ctxReadChunk {
 			p = p[:ctxReadChunk]
 		}
-		if c.buf == nil {
-			c.buf = chunks.get()
-		}
+		c.buf = chunks.get()
 		buf := c.buf[:len(p)]
 		ch := make(chan readResult, 1)
 		go func() {
@@ -79,14 +77,15 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	case res := <-c.pending:
 		c.pending = nil
 		n := copy(p, c.buf[:res.n])
-		if res.err != nil {
-			// The end: no read of ours is running, the buffer is free.
-			chunks.put(c.buf)
-			c.buf = nil
-		}
+		// No read of ours is running: the chunk goes back at once, not
+		// at the end of the file, which a reader of a known length
+		// (io.ReadFull of a RAM chunk) never reads to. A chunk kept until
+		// then was lost to the garbage collector for every such reader.
+		chunks.put(c.buf)
+		c.buf = nil
 		return n, res.err
 	case <-c.ctx.Done():
-		// The background read keeps its buffer; drop ours so a late
+		// The background read keeps its chunk; drop ours so a late
 		// completion never writes into memory we reuse.
 		c.buf = nil
 		return 0, c.ctx.Err()

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scelle/scelle/collect/winpmem"
 	"github.com/scelle/scelle/internal/winetest"
 	"github.com/scelle/scelle/seal"
 )
@@ -56,7 +57,7 @@ func main() {
 
 // fakeRAMSize is the size of the fake WinPmem's stream: two chunks and
 // a bit.
-const fakeRAMSize = 2*16<<20 + 4093
+const fakeRAMSize = 2*winpmem.EntryChunk + 4093
 
 func fakeRAM() []byte {
 	b := make([]byte, fakeRAMSize)
@@ -99,10 +100,10 @@ func TestWindowsCollect(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(suspectDir) })
 	planted := filepath.Join(suspectDir, "planted.exe")
 	winetest.Build(t, src, planted, work)
-	winpmem := filepath.Join(stick, "winpmem_mini_x64.exe")
-	winetest.Build(t, src, winpmem, work)
+	pmemExe := filepath.Join(stick, "winpmem_mini_x64.exe")
+	winetest.Build(t, src, pmemExe, work)
 	plantedBytes, _ := os.ReadFile(planted)
-	winpmemBytes, _ := os.ReadFile(winpmem)
+	winpmemBytes, _ := os.ReadFile(pmemExe)
 
 	// The suspect, listening.
 	suspect := winetest.Command(prefix, planted, "listen")
@@ -129,7 +130,7 @@ func TestWindowsCollect(t *testing.T) {
 		t.Fatalf("the output path is %d characters, not beyond MAX_PATH", n)
 	}
 	args := []string{"collect", "--no-prompt", "--case", "E2E", "--examiner", "wine",
-		"--out", winetest.WindowsPath(out), "--winpmem", winetest.WindowsPath(winpmem),
+		"--out", winetest.WindowsPath(out), "--winpmem", winetest.WindowsPath(pmemExe),
 		"--path", `C:` + strings.ReplaceAll(suspectPath, "/", `\`)} // as a Windows responder types it
 	if triage {
 		args = append(args, "--profile", "windows-triage")
@@ -184,8 +185,10 @@ func TestWindowsCollect(t *testing.T) {
 	if err := json.Unmarshal(files["data/live/memory/winpmem.json"], &pmem); err != nil {
 		t.Fatalf("winpmem.json: %v", err)
 	}
-	ram := append(files["data/live/memory/winpmem/0000000000000000.raw"], files["data/live/memory/winpmem/0000000001000000.raw"]...)
-	ram = append(ram, files["data/live/memory/winpmem/0000000002000000.raw"]...)
+	var ram []byte
+	for off := uint64(0); off < fakeRAMSize; off += winpmem.EntryChunk {
+		ram = append(ram, files["data/"+winpmem.ChunkName(off)]...)
+	}
 	if pmem.SHA256 != sumHex(winpmemBytes) || pmem.ExitStatus == nil || *pmem.ExitStatus != 0 ||
 		pmem.Bytes != fakeRAMSize || pmem.Image != sumHex(fakeRAM()) || !bytes.Equal(ram, fakeRAM()) {
 		t.Errorf("winpmem.json %+v; %d bytes of RAM stored", pmem, len(ram))
@@ -305,8 +308,8 @@ func BenchmarkWindowsCollect(b *testing.B) {
 	winetest.Build(b, ".", scelleExe, ".")
 	src := filepath.Join(work, "planted.go")
 	os.WriteFile(src, []byte(fmt.Sprintf(plantedSource, fakeRAMSize)), 0o644)
-	winpmem := filepath.Join(work, "winpmem.exe")
-	winetest.Build(b, src, winpmem, work)
+	pmemExe := filepath.Join(work, "winpmem.exe")
+	winetest.Build(b, src, pmemExe, work)
 	noDisk := filepath.Join(work, "defs")
 	os.MkdirAll(noDisk, 0o755)
 	os.WriteFile(filepath.Join(noDisk, "26-windows-disk.yaml"), []byte("items: []\n"), 0o644)
@@ -319,7 +322,7 @@ func BenchmarkWindowsCollect(b *testing.B) {
 	}{
 		{"triage", []string{"--profile", "windows-triage"}, true},
 		{"volatile", []string{"--profile", "windows-triage", "--definitions", winetest.WindowsPath(noDisk)}, true},
-		{"winpmem-32MiB", []string{"--winpmem", winetest.WindowsPath(winpmem), "--path", "/windows/win.ini"}, false},
+		{"winpmem-16MiB", []string{"--winpmem", winetest.WindowsPath(pmemExe), "--path", "/windows/win.ini"}, false},
 		// What wine and a Go program take before any collection.
 		{"baseline-version", nil, false},
 	} {

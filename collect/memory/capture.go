@@ -37,7 +37,11 @@ const (
 // read whole into memory before it is stored, so that its LiME header
 // never claims a byte that was not read; it bounds what a killed run or a
 // full medium loses (the chunk in progress) and the collector's memory.
-const EntryChunk = 16 << 20
+// 8 MiB, not 16 MiB as before 2026-12-06: a 16 MiB buffer beside the
+// writer's frames left the heap 3 MiB under its 40 MiB limit, and the
+// garbage collector ran 500 times a GiB captured (measured: 2.9 s of wall
+// time and 4.3 s of CPU a GiB, against 1.6 s and 2.8 s with 8 MiB).
+const EntryChunk = 8 << 20
 
 // CollectorName is the native collector of the host's physical memory.
 const CollectorName = "memory.ram"

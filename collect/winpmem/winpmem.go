@@ -29,8 +29,9 @@ const (
 )
 
 // EntryChunk is the most bytes of the image one entry holds, and the
-// collector's buffer.
-const EntryChunk = 16 << 20
+// collector's buffer: the Linux capture's, for the same reasons (the
+// heap's room under its limit above all).
+const EntryChunk = memory.EntryChunk
 
 // maxStderr bounds the standard error kept.
 const maxStderr = 1 << 20

@@ -70,7 +70,7 @@ func collectWith(t *testing.T, c *Collector) (*collecttest.Sink, *collecttest.Ou
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-// TestCollect: WinPmem's stream is stored in 16 MiB chunks that join
+// TestCollect: WinPmem's stream is stored in EntryChunk chunks that join
 // into the image it wrote, each chunk listed with its hash; the program's
 // hash (before and once started), its exit status and its standard error
 // are recorded.
