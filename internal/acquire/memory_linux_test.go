@@ -10,6 +10,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -123,6 +125,8 @@ func TestCaptureIntoBag(t *testing.T) {
 	for _, n := range names {
 		img = append(img, files[n]...)
 	}
+	// The experts' way (memory.md, guide-expert.md), with standard tools.
+	concat(t, files, names, img)
 	want := make([]byte, size)
 	fakeRAM(memorytest.RAMStart, want)
 	var got []byte
@@ -172,6 +176,43 @@ func TestCaptureIntoBag(t *testing.T) {
 	if k := info.Kernel; k.Banner != memorytest.Banner || k.OSRelease != memorytest.Release || k.VMCOREINFOOSRelease != memorytest.Release ||
 		k.VMCOREINFOAddress != "0x102000" || len(info.Chunks) != 7 || info.Planned != size {
 		t.Errorf("source.json: %s", files["data/"+memory.SourceEntry])
+	}
+}
+
+// concatLiME is how the expert's guide and memory.md join the chunks:
+// printf is built into the shell, so no argument list is too long for a
+// host with a large RAM (130,000 chunks a TiB), which cat physical/*.lime
+// would exceed.
+const concatLiME = `printf '%s\0' physical/*.lime | xargs -0 cat > physical.lime`
+
+// concat writes the chunk entries named into physical/, joins them with
+// concatLiME under sh, and checks the result is want; and that the
+// documents give that command.
+func concat(t *testing.T, files map[string][]byte, names []string, want []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "physical"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, "physical", path.Base(n)), files[n], 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("sh", "-c", concatLiME)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", concatLiME, err, out)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "physical.lime"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("%s made %d bytes, want the %d of the chunks in name order (%v)", concatLiME, len(got), len(want), err)
+	}
+	for _, doc := range []string{"memory.md", "guide-expert.md"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "docs", doc))
+		if err != nil || !bytes.Contains(b, []byte(concatLiME)) {
+			t.Errorf("docs/%s does not give %s (%v)", doc, concatLiME, err)
+		}
 	}
 }
 
