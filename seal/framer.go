@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -23,12 +24,15 @@ const frameInput = 1 << 20
 // while a large one is compressed, without a megabyte each: a bound by
 // the number of frames (three, as before) left the compressors idle a
 // third of the time on the full bench corpus (3,616 files), waiting for
-// frames the caller could not send.
+// frames the caller could not send. The pools were 12 and 64 buffers
+// until 2026-12-06; 8 and 32 seal the bench corpora as fast (interleaved
+// runs, medians of 8 and 6) and leave 6 MiB more of the 40 MiB heap to
+// the collectors (TestFramerHeldMemory).
 const (
-	// bigBuffers of bufSize: six frames of frameInput in flight.
-	bigBuffers = 12
+	// bigBuffers of bufSize: four frames of frameInput in flight.
+	bigBuffers = 8
 	// smallBuffers of smallBufSize, for frames of at most smallFrame.
-	smallBuffers = 64
+	smallBuffers = 32
 	smallFrame   = 64 << 10
 	// bufSize leaves room for a frame's header, block headers and
 	// checksum when its input does not compress.
@@ -48,18 +52,20 @@ var adaptLevels = [...]zstd.EncoderLevel{zstd.SpeedFastest, zstd.SpeedDefault, z
 // core and writes them in order. Write, beginEntry and endEntry are for
 // one goroutine; the workers and the writing goroutine are its own.
 type framer struct {
-	encs   map[zstd.EncoderLevel]*zstd.Encoder // EncodeAll only, safe for concurrent use
-	out    *countWriter                        // written by the writing goroutine only
-	jobs   chan *segment
-	order  chan *segment
-	cur    *segment
-	entry  *entryDone
-	first  bool
-	wg     sync.WaitGroup
-	busy   sync.WaitGroup // entries sent, not yet written
-	closed bool
-	big    *bufPool
-	small  *bufPool
+	encMu   sync.Mutex
+	encs    map[zstd.EncoderLevel]*zstd.Encoder // made at first use (encoder); EncodeAll only
+	workers int
+	out     *countWriter // written by the writing goroutine only
+	jobs    chan *segment
+	order   chan *segment
+	cur     *segment
+	entry   *entryDone
+	first   bool
+	wg      sync.WaitGroup
+	busy    sync.WaitGroup // entries sent, not yet written
+	closed  bool
+	big     *bufPool
+	small   *bufPool
 	// smallEntry: the current entry fits in a small frame.
 	smallEntry bool
 	zeros      sync.Map // level -> the frame of frameInput zero bytes at that level
@@ -110,25 +116,12 @@ type entryDone struct {
 // starting at level.
 func newFramer(out *countWriter, level zstd.EncoderLevel, adaptive bool) (*framer, error) {
 	workers := max(1, min(runtime.GOMAXPROCS(0), 4))
-	levels := []zstd.EncoderLevel{level}
-	if adaptive {
-		levels = adaptLevels[:]
-	}
-	// SpeedDefault is also the zero-heavy frames' encoder (see encode).
-	levels = append(levels, zstd.SpeedDefault)
-	f := &framer{encs: map[zstd.EncoderLevel]*zstd.Encoder{}, out: out,
+	f := &framer{encs: map[zstd.EncoderLevel]*zstd.Encoder{}, out: out, workers: workers,
 		jobs: make(chan *segment, frameQueue), order: make(chan *segment, frameQueue),
 		big: newBufPool(bufSize, bigBuffers), small: newBufPool(smallBufSize, smallBuffers)}
-	for _, l := range levels {
-		if f.encs[l] != nil {
-			continue
-		}
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderCRC(true),
-			zstd.WithEncoderConcurrency(workers), zstd.WithWindowSize(frameInput))
-		if err != nil {
-			return nil, err
-		}
-		f.encs[l] = enc
+	// The first level's encoder now, so that options it refuses fail here.
+	if _, err := f.encoder(level); err != nil {
+		return nil, err
 	}
 	f.level.Store(int32(level))
 	if adaptive {
@@ -195,6 +188,32 @@ func levelIndex(l zstd.EncoderLevel) int {
 	return -1
 }
 
+// encoder returns the encoder of level, made at its first frame: an
+// adaptive framer on a fast medium never uses SpeedBetterCompression.
+// SpeedDefault is also the zero-heavy frames' encoder (see encode).
+func (f *framer) encoder(level zstd.EncoderLevel) (*zstd.Encoder, error) {
+	f.encMu.Lock()
+	defer f.encMu.Unlock()
+	if enc := f.encs[level]; enc != nil {
+		return enc, nil
+	}
+	// One state of SpeedBetterCompression only: each holds 5 MiB of tables
+	// and history, against 0.7 MiB for SpeedFastest and 3 MiB for
+	// SpeedDefault. The workers then take turns at that level: it is
+	// chosen when the medium, not the CPU, is the limit.
+	states := f.workers
+	if level == zstd.SpeedBetterCompression {
+		states = 1
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(level), zstd.WithEncoderCRC(true),
+		zstd.WithEncoderConcurrency(states), zstd.WithWindowSize(frameInput), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		return nil, err
+	}
+	f.encs[level] = enc
+	return enc, nil
+}
+
 // currentLevel is the level the next frame is cut at.
 func (f *framer) currentLevel() zstd.EncoderLevel {
 	if f.adapt == nil {
@@ -236,13 +255,32 @@ func (f *framer) encode(in []byte, level zstd.EncoderLevel, out []byte) []byte {
 		if z, ok := f.zeros.Load(level); ok {
 			return append(out, z.([]byte)...)
 		}
-		z := f.encs[level].EncodeAll(in, nil)
+		enc := f.encoderOrFail(level)
+		if enc == nil {
+			return out
+		}
+		z := enc.EncodeAll(in, nil)
 		f.zeros.Store(level, z)
 		return append(out, z...)
 	case level == zstd.SpeedFastest && zeros*4 >= len(in)/zeroPage && zeros > 0:
 		level = zstd.SpeedDefault
 	}
-	return f.encs[level].EncodeAll(in, out)
+	enc := f.encoderOrFail(level)
+	if enc == nil {
+		return out
+	}
+	return enc.EncodeAll(in, out)
+}
+
+// encoderOrFail returns level's encoder, or nil once the framer has
+// failed for want of one (NewWriter refuses only options, and these are
+// those newFramer's first encoder took: not expected).
+func (f *framer) encoderOrFail(level zstd.EncoderLevel) *zstd.Encoder {
+	enc, err := f.encoder(level)
+	if err != nil {
+		f.fail(fmt.Errorf("zstd encoder at %v: %w", level, err))
+	}
+	return enc
 }
 
 // zeroPage is the unit zeroPages counts in: a memory page.
@@ -589,9 +627,11 @@ func (f *framer) close() {
 	close(f.order)
 	close(f.jobs)
 	f.wg.Wait()
+	f.encMu.Lock()
 	for _, enc := range f.encs {
 		enc.Close()
 	}
+	f.encMu.Unlock()
 	// The buffers kept go back to the garbage collector: the writer
 	// lives on while the bag is read back and reported.
 	f.big.drain()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/scelle/scelle/internal/bodyfmt"
 	"io"
 	"path"
 	"sort"
@@ -15,12 +14,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scelle/scelle/internal/bodyfmt"
+
 	"github.com/scelle/scelle/collect"
 	"github.com/scelle/scelle/internal/safeopen"
 )
 
 // DefaultChunkSize is the largest chunk of one output, in bytes.
-const DefaultChunkSize = 8 << 20
+const DefaultChunkSize = collect.ChunkSize
 
 // MaxDepth is the deepest folder level entered below a root; deeper
 // folders are listed and recorded as skipped.
@@ -138,44 +139,13 @@ func entry(p string, st *stat, why []string) Entry {
 	return e
 }
 
-// chunker stores one output in chunks of at most limit bytes.
-type chunker struct {
-	s      *collect.Session
-	prefix string // parsed/bodyfile/<base>[.<list>]
-	ext    string // body, jsonl
-	source string
-	limit  int
-	n      int
-	buf    bytes.Buffer
-}
-
-func (c *chunker) add(ctx context.Context, line []byte) {
-	if c.buf.Len() > 0 && c.buf.Len()+len(line) > c.limit {
-		c.flush(ctx)
-	}
-	c.buf.Write(line)
-}
-
-func (c *chunker) flush(ctx context.Context) {
-	name := fmt.Sprintf("%s.%03d.%s", c.prefix, c.n, c.ext)
-	c.s.PutBytes(ctx, name, c.source, c.buf.Bytes())
-	c.n++
-	c.buf.Reset()
-}
-
-// close stores what is left, and chunk 000 when nothing was stored.
-func (c *chunker) close(ctx context.Context) {
-	if c.buf.Len() > 0 || c.n == 0 {
-		c.flush(ctx)
-	}
-}
-
-func (c *chunker) addJSON(ctx context.Context, e Entry) {
+// addJSON adds e to c as one JSON line.
+func addJSON(c *collect.Chunks, e Entry) {
 	b, err := json.Marshal(e)
 	if err != nil { // not reachable: Entry always marshals
 		panic(fmt.Sprintf("bodyfile: marshal entry: %v", err))
 	}
-	c.add(ctx, append(b, '\n'))
+	c.Write(append(b, '\n'))
 }
 
 // cleanRoots returns the roots cleaned, sorted, without duplicates and
@@ -315,13 +285,14 @@ func onlyDots(name string) bool {
 
 // lists holds the outputs of one walk.
 type lists struct {
-	body, suid, writable, hidden, unowned *chunker
+	body, suid, writable, hidden, unowned *collect.Chunks
 	acc                                   accounts
+	s                                     *collect.Session
 }
 
-func newLists(s *collect.Session, base, source string, limit int, acc accounts) *lists {
-	mk := func(name, ext string) *chunker {
-		return &chunker{s: s, prefix: "parsed/bodyfile/" + name, ext: ext, source: source, limit: limit}
+func newLists(ctx context.Context, s *collect.Session, base, source string, limit int, acc accounts) *lists {
+	mk := func(name, ext string) *collect.Chunks {
+		return collect.NewChunks(ctx, s, "parsed/bodyfile/"+name, ext, source, limit)
 	}
 	return &lists{
 		body:     mk(base, "body"),
@@ -330,15 +301,16 @@ func newLists(s *collect.Session, base, source string, limit int, acc accounts) 
 		hidden:   mk(base+".hidden", "jsonl"),
 		unowned:  mk(base+".unowned", "jsonl"),
 		acc:      acc,
+		s:        s,
 	}
 }
 
 // add records the entry at p (named name in its folder) in every output
 // it belongs to.
-func (l *lists) add(ctx context.Context, p, name, target string, st *stat, line *bytes.Buffer) {
+func (l *lists) add(p, name, target string, st *stat, line *bytes.Buffer) {
 	line.Reset()
 	bodyLine(line, p, target, st)
-	l.body.add(ctx, line.Bytes())
+	l.body.Write(line.Bytes())
 	typ := st.mode & sIFMT
 	if typ != sIFDIR && st.mode&(sISUID|sISGID) != 0 {
 		var why []string
@@ -348,17 +320,17 @@ func (l *lists) add(ctx context.Context, p, name, target string, st *stat, line 
 		if st.mode&sISGID != 0 {
 			why = append(why, "setgid")
 		}
-		l.suid.addJSON(ctx, entry(p, st, why))
+		addJSON(l.suid, entry(p, st, why))
 	}
 	if typ != sIFLNK && st.mode&0o002 != 0 && !(typ == sIFDIR && st.mode&sISVTX != 0) {
-		l.writable.addJSON(ctx, entry(p, st, []string{"world-writable"}))
+		addJSON(l.writable, entry(p, st, []string{"world-writable"}))
 	}
 	if strings.HasPrefix(name, ".") {
 		switch {
 		case onlyDots(name):
-			l.hidden.addJSON(ctx, entry(p, st, []string{"name of only dots and white space"}))
+			addJSON(l.hidden, entry(p, st, []string{"name of only dots and white space"}))
 		case !l.underHome(p):
-			l.hidden.addJSON(ctx, entry(p, st, []string{"dot name outside login home folders"}))
+			addJSON(l.hidden, entry(p, st, []string{"dot name outside login home folders"}))
 		}
 	}
 	var why []string
@@ -369,7 +341,7 @@ func (l *lists) add(ctx context.Context, p, name, target string, st *stat, line 
 		why = append(why, fmt.Sprintf("gid %d not in /etc/group", st.gid))
 	}
 	if why != nil {
-		l.unowned.addJSON(ctx, entry(p, st, why))
+		addJSON(l.unowned, entry(p, st, why))
 	}
 }
 
@@ -384,13 +356,13 @@ func (l *lists) underHome(p string) bool {
 }
 
 func (l *lists) close(ctx context.Context) {
-	for _, c := range []*chunker{l.body, l.suid, l.writable, l.hidden} {
-		c.close(ctx)
+	for _, c := range []*collect.Chunks{l.body, l.suid, l.writable, l.hidden} {
+		c.Close(ctx)
 	}
 	if l.acc.uids == nil && l.acc.gids == nil {
-		l.unowned.s.Skip(l.unowned.prefix+".000.jsonl", collect.KindGenerated,
+		l.s.Skip(l.unowned.Name(0), collect.KindGenerated,
 			"not made: neither /etc/passwd nor /etc/group could be read")
 		return
 	}
-	l.unowned.close(ctx)
+	l.unowned.Close(ctx)
 }

@@ -25,8 +25,8 @@
 //	<base>.hidden.000.jsonl ...                  hidden entries
 //	<base>.unowned.000.jsonl ...                 entries with an unknown owner or group
 //
-// Each output is cut into chunks of at most ChunkSize bytes (8 MiB by
-// default), at line boundaries, numbered from 000 with at least three
+// Each output is cut into chunks of at most ChunkSize bytes (4 MiB by
+// default; 8 MiB before 2026-12-06), at line boundaries, numbered from 000 with at least three
 // digits; concatenating the chunks in number order gives the whole
 // output. Chunk 000 is always stored, even when empty, so that an empty
 // list means "none found" rather than "not looked for". Memory use is

@@ -71,7 +71,7 @@ func (w *Walker) Collect(ctx context.Context, s *collect.Session) error {
 	if limit <= 0 {
 		limit = DefaultChunkSize
 	}
-	l := newLists(s, w.base(), "walk of "+strings.Join(roots, ", "), limit, loadAccounts(ctx, s))
+	l := newLists(ctx, s, w.base(), "walk of "+strings.Join(roots, ", "), limit, loadAccounts(ctx, s))
 	var err error
 	for _, r := range roots {
 		if err = ctx.Err(); err != nil {
@@ -208,7 +208,7 @@ func (k *walk) visit(ctx context.Context, dirfd int, p, name string, depth int, 
 			target = string(buf[:n])
 		}
 	}
-	k.l.add(ctx, p, name, target, st, &k.line)
+	k.l.add(p, name, target, st, &k.line)
 	k.entries++
 	if st.mode&sIFMT != sIFDIR {
 		return true, nil

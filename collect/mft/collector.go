@@ -1,7 +1,6 @@
 package mft
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +14,7 @@ import (
 )
 
 // ChunkSize caps one stored chunk of the timeline's outputs.
-const ChunkSize = 8 << 20
+const ChunkSize = collect.ChunkSize
 
 // TimelineCollector is the native ntfs.timeline: for each NTFS volume of
 // the collection (Env.Windows.Volumes) it reads $MFT raw from the volume
@@ -80,12 +79,12 @@ func (TimelineCollector) volume(ctx context.Context, s *collect.Session, vol *co
 		return
 	}
 	name := strings.TrimSuffix(vol.Name, ":")
-	body := &chunkWriter{s: s, ctx: ctx, prefix: "parsed/bodyfile/mft-" + name, ext: "body", source: source}
-	jsonl := &chunkWriter{s: s, ctx: ctx, prefix: "parsed/ntfs/" + name + "/mft-timeline", ext: "jsonl", source: source}
+	body := collect.NewChunks(ctx, s, "parsed/bodyfile/mft-"+name, "body", source, ChunkSize)
+	jsonl := collect.NewChunks(ctx, s, "parsed/ntfs/"+name+"/mft-timeline", "jsonl", source, ChunkSize)
 	h := sha256.New()
 	st, err := Timeline(ctx, readerAt{ctx, f}, f.Size, Options{Tee: h}, name+":", body, jsonl)
-	body.close()
-	jsonl.close()
+	body.Close(ctx)
+	jsonl.Close(ctx)
 	sum := TimelineSummary{Volume: vol.Name, MFTSize: f.Size, Stats: st}
 	if err == nil {
 		sum.MFTSHA256 = hex.EncodeToString(h.Sum(nil))
@@ -104,43 +103,6 @@ type readerAt struct {
 }
 
 func (r readerAt) ReadAt(b []byte, off int64) (int, error) { return r.f.ReadAt(r.ctx, b, off) }
-
-// chunkWriter stores what is written to it in chunks of at most
-// ChunkSize bytes, cut after a newline.
-type chunkWriter struct {
-	s      *collect.Session
-	ctx    context.Context
-	prefix string
-	ext    string
-	source string
-	n      int
-	buf    bytes.Buffer
-}
-
-func (c *chunkWriter) Write(p []byte) (int, error) {
-	c.buf.Write(p)
-	for c.buf.Len() > ChunkSize {
-		cut := bytes.LastIndexByte(c.buf.Bytes()[:ChunkSize], '\n') + 1
-		if cut == 0 {
-			cut = ChunkSize // a line longer than a chunk: not written by Timeline
-		}
-		c.put(c.buf.Next(cut))
-	}
-	return len(p), c.ctx.Err()
-}
-
-func (c *chunkWriter) put(b []byte) {
-	c.s.PutBytes(c.ctx, fmt.Sprintf("%s.%03d.%s", c.prefix, c.n, c.ext), c.source, b)
-	c.n++
-}
-
-// close stores what is left, and chunk 000 when nothing was stored.
-func (c *chunkWriter) close() {
-	if c.buf.Len() > 0 || c.n == 0 {
-		c.put(c.buf.Bytes())
-		c.buf.Reset()
-	}
-}
 
 // Compile-time check that the reader fits Timeline.
 var _ io.ReaderAt = readerAt{}
