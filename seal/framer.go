@@ -204,7 +204,7 @@ func (f *framer) encoder(level zstd.EncoderLevel) (*zstd.Encoder, error) {
 	if enc := f.encs[level]; enc != nil {
 		return enc, nil
 	}
-	// One state of SpeedBetterCompression only: each holds 5 MiB of tables
+	// One state of SpeedBetterCompression only: each holds 6 MiB of tables
 	// and history, against 0.7 MiB for SpeedFastest and 3 MiB for
 	// SpeedDefault. The workers then take turns at that level: it is
 	// chosen when the medium, not the CPU, is the limit.
