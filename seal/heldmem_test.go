@@ -24,6 +24,9 @@ const writerHeld = 25 << 20
 // in flight, at each fixed level and adaptive (on its own, then made to
 // use every level), the framer holds at most writerHeld.
 func TestFramerHeldMemory(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory is no measure") // and it takes 18 s under it
+	}
 	if testing.Short() {
 		t.Skip("writes 40 MiB through a slow medium")
 	}
