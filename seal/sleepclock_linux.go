@@ -51,28 +51,13 @@ func newSleepClock() *sleepClock {
 // so far.
 func (c *sleepClock) busy() (int, time.Duration, bool) {
 	tid := unix.Gettid()
-	f := c.files[tid]
-	if f == nil {
-		var err error
-		if f, err = os.Open("/proc/thread-self/schedstat"); err != nil {
-			return 0, 0, false
-		}
-		if unix.Gettid() != tid { // moved while opening: whose file is it?
-			f.Close()
-			return 0, 0, false
-		}
-		if len(c.files) < maxClockThreads {
-			c.files[tid] = f
-		} else {
-			defer f.Close()
-		}
-	}
-	d, ok := c.read(f)
+	d, ok := c.busyOf(tid)
 	return tid, d, ok
 }
 
 // busyOf returns thread tid's time running or runnable so far, from any
-// thread.
+// thread. The thread's schedstat is named by its id, not as the calling
+// thread's, so a goroutine that moves meanwhile still reads tid's.
 func (c *sleepClock) busyOf(tid int) (time.Duration, bool) {
 	f := c.files[tid]
 	if f == nil {
@@ -80,7 +65,11 @@ func (c *sleepClock) busyOf(tid int) (time.Duration, bool) {
 		if f, err = os.Open("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat"); err != nil {
 			return 0, false
 		}
-		defer f.Close()
+		if len(c.files) < maxClockThreads {
+			c.files[tid] = f
+		} else {
+			defer f.Close()
+		}
 	}
 	return c.read(f)
 }
