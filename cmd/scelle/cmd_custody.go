@@ -144,7 +144,7 @@ func custodyEventOf(opts custodyAddOptions) (chain.CustodyEvent, error) {
 	if opts.Event != chain.EventReceived && opts.sealIntactSet {
 		return ev, &usageError{fmt.Errorf("--seal-intact: only for --event received")}
 	}
-	if a := opts.Anchors; opts.Event != chain.EventVerified && (a.Root != "" || a.Signer != "" || a.CustodyHead != "" || len(a.TrustedKeys) > 0) {
+	if opts.Event != chain.EventVerified && opts.Anchors.given() {
 		return ev, &usageError{errors.New("--root, --signer, --custody-head, --trusted-key: only for --event verified")}
 	}
 	if opts.Token != "" && opts.Event != chain.EventTimestamped {

@@ -188,6 +188,11 @@ func addAnchorFlags(c *cobra.Command, a *anchorFlags) {
 }
 
 // apply puts the anchors into o, reading the trusted keys.
+// given reports whether any anchor was given.
+func (a *anchorFlags) given() bool {
+	return a.Root != "" || a.Signer != "" || a.CustodyHead != "" || len(a.TrustedKeys) > 0
+}
+
 func (a *anchorFlags) apply(o *verdict.Options) error {
 	o.Root, o.Signer, o.CustodyHead = string(a.Root), string(a.Signer), string(a.CustodyHead)
 	for _, p := range a.TrustedKeys {
